@@ -1,0 +1,53 @@
+import { DurableObject } from "cloudflare:workers";
+import { fail, ok, type Result } from "../../shared/errors.ts";
+import type { Money } from "../../shared/money.ts";
+import { migrate } from "../sql.ts";
+import { WALLET_SCHEMA, WalletLedger, type WalletEntry, type WalletView } from "./wallet.ts";
+
+/**
+ * One per user id (`user:42`) or Allezon cookie (`cookie:abc`), the single writer of that
+ * entity's state: the wallet ledger, the tag profile and the incentive streaks. Each part keeps
+ * its own tables and migrates on its own.
+ */
+export class User extends DurableObject<Env> {
+  private wallet!: WalletLedger;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    ctx.blockConcurrencyWhile(async () => {
+      migrate(ctx.storage.sql, "wallet", WALLET_SCHEMA);
+      this.wallet = new WalletLedger(ctx.storage.sql);
+    });
+  }
+
+  /** Credits points and/or money once per `ref` (the prize's, the connection's…). */
+  async credit(input: { ref: string; reason: string; points?: number; money?: Money }): Promise<Result<{ entry: WalletEntry; replayed: boolean }>> {
+    const points = input.points ?? 0;
+    if (!Number.isSafeInteger(points) || points < 0) return fail("validation_failed", "points must be a non-negative integer");
+    return ok(this.wallet.credit(input.ref, input.reason, points, input.money));
+  }
+
+  /** Debits points once per `ref`; 409 `insufficient_points` when the balance is short. */
+  async debitPoints(input: { ref: string; reason: string; points: number }): Promise<Result<{ entry: WalletEntry; replayed: boolean; balance: number }>> {
+    if (!Number.isSafeInteger(input.points) || input.points <= 0) return fail("validation_failed", "points must be a positive integer");
+    const outcome = this.wallet.debitPoints(input.ref, input.reason, input.points);
+    if (outcome === "insufficient") {
+      return fail("insufficient_points", `needs ${input.points} points, has ${this.wallet.balance()}`);
+    }
+    return ok({ ...outcome, balance: this.wallet.balance() });
+  }
+
+  async walletView(limit = 100): Promise<WalletView> {
+    return this.wallet.view(limit);
+  }
+}
+
+/** The object of a user id. */
+export function userStub(env: Env, userId: string): DurableObjectStub<User> {
+  return env.USER.getByName(`user:${userId}`);
+}
+
+/** The object of an Allezon cookie: a name of its own kind, so it never meets a user id. */
+export function cookieStub(env: Env, cookie: string): DurableObjectStub<User> {
+  return env.USER.getByName(`cookie:${cookie}`);
+}

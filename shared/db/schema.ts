@@ -1,0 +1,201 @@
+/**
+ * The D1 schema: catalogues and records read across entities. The one source of truth for
+ * migrations: change it here, then `npm run db:generate` writes the next file in migrations/.
+ * Times are epoch milliseconds; money is integer minor units beside its currency.
+ */
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+// ---- Cross-cutting -------------------------------------------------------------------------
+
+/** First answers to client-supplied event ids, so a resend returns the same and a changed payload is 409. */
+export const idempotencyKeys = sqliteTable(
+  "idempotency_keys",
+  {
+    scope: text("scope").notNull(),
+    key: text("key").notNull(),
+    requestHash: text("request_hash").notNull(),
+    response: text("response").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.key] })],
+);
+
+/** Queue messages whose retries ran out, kept for an admin to inspect and re-drive. */
+export const deadLetters = sqliteTable(
+  "dead_letters",
+  {
+    deadLetterId: text("dead_letter_id").primaryKey(),
+    queue: text("queue").notNull(),
+    kind: text("kind").notNull(),
+    body: text("body").notNull(),
+    attempts: integer("attempts").notNull(),
+    receivedAt: integer("received_at").notNull(),
+    redrivenAt: integer("redriven_at"),
+  },
+  (t) => [index("dead_letters_pending").on(t.redrivenAt, t.receivedAt)],
+);
+
+// ---- Campaign scoring ----------------------------------------------------------------------
+
+export const campaigns = sqliteTable(
+  "campaigns",
+  {
+    campaignId: integer("campaign_id").primaryKey(),
+    itemId: integer("item_id").notNull(),
+    prizeMinor: integer("prize_minor").notNull(),
+    currency: text("currency").notNull(),
+    startAt: integer("start_at").notNull(),
+    endAt: integer("end_at").notNull(),
+    /** Set when an admin ends the campaign early; qualification then stops at this moment. */
+    endedAt: integer("ended_at"),
+    settledAt: integer("settled_at"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("campaigns_by_item").on(t.itemId, t.startAt), index("campaigns_by_window").on(t.startAt, t.endAt)],
+);
+
+export const campaignWinners = sqliteTable("campaign_winners", {
+  campaignId: integer("campaign_id").primaryKey(),
+  userId: integer("user_id").notNull(),
+  totalMinor: integer("total_minor").notNull(),
+  prizeMinor: integer("prize_minor").notNull(),
+  currency: text("currency").notNull(),
+  decidedAt: integer("decided_at").notNull(),
+});
+
+/** `1 base = rate quote`, in force from `effectiveFrom` until a later row for the pair. */
+export const exchangeRates = sqliteTable(
+  "exchange_rates",
+  {
+    base: text("base").notNull(),
+    quote: text("quote").notNull(),
+    rate: text("rate").notNull(),
+    effectiveFrom: integer("effective_from").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.base, t.quote, t.effectiveFrom] })],
+);
+
+// ---- Ad campaign performance ---------------------------------------------------------------
+
+export const adCampaigns = sqliteTable(
+  "ad_campaigns",
+  {
+    adCampaignId: integer("ad_campaign_id").primaryKey(),
+    advertiserId: integer("advertiser_id").notNull(),
+    name: text("name").notNull(),
+    currency: text("currency").notNull(),
+    cpcMinor: integer("cpc_minor").notNull(),
+    dailyBudgetMinor: integer("daily_budget_minor"),
+    totalBudgetMinor: integer("total_budget_minor").notNull(),
+    startAt: integer("start_at").notNull(),
+    endAt: integer("end_at"),
+    status: text("status").notNull(),
+    statusChangedAt: integer("status_changed_at").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("ad_campaigns_by_status").on(t.status)],
+);
+
+// ---- Employee incentives -------------------------------------------------------------------
+
+export const incentives = sqliteTable("incentives", {
+  incentiveId: integer("incentive_id").primaryKey(),
+  name: text("name").notNull(),
+  description: text("description").notNull(),
+  ruleKind: text("rule_kind").notNull(),
+  event: text("event").notNull(),
+  days: integer("days"),
+  active: integer("active", { mode: "boolean" }).notNull().default(true),
+  createdAt: integer("created_at").notNull(),
+});
+
+export const employerIncentives = sqliteTable(
+  "employer_incentives",
+  {
+    employerIncentiveId: integer("employer_incentive_id").primaryKey(),
+    employerId: integer("employer_id").notNull(),
+    programId: integer("program_id").notNull(),
+    incentiveId: integer("incentive_id").notNull(),
+    rewardDescription: text("reward_description").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("employer_incentives_unique").on(t.employerId, t.programId, t.incentiveId),
+    index("employer_incentives_by_employer").on(t.employerId),
+  ],
+);
+
+export const incentiveAwards = sqliteTable(
+  "incentive_awards",
+  {
+    awardId: text("award_id").primaryKey(),
+    userId: integer("user_id").notNull(),
+    employerId: integer("employer_id").notNull(),
+    employerIncentiveId: integer("employer_incentive_id").notNull(),
+    incentiveId: integer("incentive_id").notNull(),
+    rewardDescription: text("reward_description").notNull(),
+    awardedAt: integer("awarded_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("incentive_awards_once").on(t.userId, t.employerIncentiveId),
+    index("incentive_awards_by_employer").on(t.employerId, t.awardedAt),
+  ],
+);
+
+// ---- Officer–citizen connections and rewards -----------------------------------------------
+
+export const offers = sqliteTable("offers", {
+  offerId: text("offer_id").primaryKey(),
+  retailer: text("retailer").notNull(),
+  title: text("title").notNull(),
+  pointsCost: integer("points_cost").notNull(),
+  stock: integer("stock"),
+  createdAt: integer("created_at").notNull(),
+});
+
+export const charities = sqliteTable("charities", {
+  charityId: text("charity_id").primaryKey(),
+  name: text("name").notNull(),
+  pointsDonated: integer("points_donated").notNull().default(0),
+  createdAt: integer("created_at").notNull(),
+});
+
+export const redemptions = sqliteTable(
+  "redemptions",
+  {
+    redemptionId: text("redemption_id").primaryKey(),
+    userId: integer("user_id").notNull(),
+    offerId: text("offer_id").notNull(),
+    points: integer("points").notNull(),
+    voucherCode: text("voucher_code").notNull(),
+    redeemedAt: integer("redeemed_at").notNull(),
+  },
+  (t) => [index("redemptions_by_user").on(t.userId)],
+);
+
+export const donations = sqliteTable(
+  "donations",
+  {
+    donationId: text("donation_id").primaryKey(),
+    userId: integer("user_id").notNull(),
+    charityId: text("charity_id").notNull(),
+    points: integer("points").notNull(),
+    donatedAt: integer("donated_at").notNull(),
+  },
+  (t) => [index("donations_by_charity").on(t.charityId)],
+);
+
+export const connections = sqliteTable(
+  "connections",
+  {
+    requestId: text("request_id").primaryKey(),
+    citizenId: integer("citizen_id").notNull(),
+    officerId: integer("officer_id").notNull(),
+    zip: text("zip").notNull(),
+    pointsEach: integer("points_each").notNull(),
+    establishedAt: integer("established_at").notNull(),
+    day: text("day").notNull().default(sql`''`),
+  },
+  (t) => [index("connections_by_zip").on(t.zip, t.establishedAt), index("connections_by_day").on(t.day)],
+);

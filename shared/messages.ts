@@ -1,0 +1,91 @@
+/**
+ * Every queue message body. Each carries a `kind` (so a dead letter can be re-driven to the queue
+ * it came from) and the id of the event it belongs to (so every effect can be keyed by it).
+ */
+import type { Money } from "./money.ts";
+
+export interface PurchaseMessage {
+  kind: "purchase";
+  purchaseId: string;
+  userId: string;
+  itemId: string;
+  amount: Money;
+  /** Event time of the purchase, epoch ms. */
+  timestamp: number;
+}
+
+export interface QualifiedPurchaseMessage {
+  kind: "qualified-purchase";
+  purchaseId: string;
+  campaignId: string;
+  userId: string;
+  amount: Money;
+  timestamp: number;
+}
+
+export interface CampaignLifecycleMessage {
+  kind: "campaign-lifecycle";
+  campaignId: string;
+  status: "Start" | "End";
+  at: number;
+}
+
+export interface AdCampaignLifecycleMessage {
+  kind: "ad-campaign-lifecycle";
+  adCampaignId: string;
+  status: string;
+  at: number;
+}
+
+export interface IncentiveEventMessage {
+  kind: "incentive-event";
+  eventId: string;
+  userId: string;
+  employerId: string;
+  event: string;
+  timestamp: number;
+  utcOffsetMinutes: number;
+}
+
+export interface IncentiveAwardMessage {
+  kind: "incentive-award";
+  awardId: string;
+  userId: string;
+  employerId: string;
+  employerIncentiveId: string;
+  incentiveId: string;
+  reward: { description: string };
+  awardedAt: number;
+}
+
+export interface EstablishedConnectionMessage {
+  kind: "established-connection";
+  requestId: string;
+  citizenId: string;
+  officerId: string;
+  zip: string;
+  pointsEach: number;
+  establishedAt: number;
+}
+
+export type QueueMessage =
+  | PurchaseMessage
+  | QualifiedPurchaseMessage
+  | CampaignLifecycleMessage
+  | AdCampaignLifecycleMessage
+  | IncentiveEventMessage
+  | IncentiveAwardMessage
+  | EstablishedConnectionMessage;
+
+export type QueueMessageKind = QueueMessage["kind"];
+
+/** The producer binding each kind of message is sent on; re-driving a dead letter uses it. */
+export const QUEUE_BINDING_OF_KIND = {
+  purchase: "PURCHASE_EVENTS",
+  "qualified-purchase": "QUALIFIED_PURCHASE_EVENTS",
+  "campaign-lifecycle": "CAMPAIGN_LIFECYCLE",
+  "ad-campaign-lifecycle": "CAMPAIGN_LIFECYCLE",
+  "incentive-event": "INCENTIVE_EVENTS",
+  "incentive-award": "INCENTIVE_AWARDS",
+  "established-connection": "ESTABLISHED_CONNECTIONS",
+} as const satisfies Record<QueueMessageKind, keyof Env>;

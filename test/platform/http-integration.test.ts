@@ -1,0 +1,72 @@
+import { describe, expect, it } from "vitest";
+import { call, callJson, tokenFor } from "../support/http.ts";
+
+describe("HTTP conventions", () => {
+  it("answers /health with ok and a request id", async () => {
+    const { status, body, response } = await callJson("GET", "/health");
+    expect(status).toBe(200);
+    expect(body).toEqual({ status: "ok" });
+    expect(response.headers.get("x-request-id")).toMatch(/.+/);
+  });
+
+  it("keeps a request id the client sent", async () => {
+    const response = await call("GET", "/health", { headers: { "x-request-id": "client-abc" } });
+    expect(response.headers.get("x-request-id")).toBe("client-abc");
+  });
+
+  it("answers an unknown path with a problem+json 404", async () => {
+    const response = await call("GET", "/nowhere");
+    expect(response.status).toBe(404);
+    expect(response.headers.get("content-type")).toBe("application/problem+json");
+    const body = (await response.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({ status: 404, code: "not_found", errors: [] });
+    expect(body.requestId).toBe(response.headers.get("x-request-id"));
+  });
+
+  it("answers a known path with the wrong method with 405 and Allow", async () => {
+    const response = await call("DELETE", "/health");
+    expect(response.status).toBe(405);
+    expect(response.headers.get("allow")).toContain("GET");
+  });
+
+  it("refuses a body that is not JSON with 415", async () => {
+    const response = await call("POST", "/admin/dead-letters/redrive", {
+      body: "deadLetterIds=1",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      token: await tokenFor(1, ["admin"]),
+    });
+    expect(response.status).toBe(415);
+  });
+
+  it("refuses a body over 64 KiB with 413", async () => {
+    const response = await call("POST", "/admin/dead-letters/redrive", {
+      body: { deadLetterIds: ["x".repeat(70 * 1024)] },
+      token: await tokenFor(1, ["admin"]),
+    });
+    expect(response.status).toBe(413);
+  });
+
+  it("refuses malformed JSON with 400 malformed_json", async () => {
+    const { status, body } = await callJson("POST", "/admin/dead-letters/redrive", {
+      body: "{not json",
+      token: await tokenFor(1, ["admin"]),
+    });
+    expect(status).toBe(400);
+    expect(body.code).toBe("malformed_json");
+  });
+
+  it("answers a forged token with 401 even on a public endpoint", async () => {
+    const response = await call("GET", "/health", { token: "eyJhbGciOiJIUzI1NiJ9.e30.forged" });
+    expect(response.status).toBe(401);
+  });
+
+  it("serves an OpenAPI 3.1 document and the docs page", async () => {
+    const { status, body } = await callJson("GET", "/openapi.json");
+    expect(status).toBe(200);
+    expect(body.openapi).toBe("3.1.0");
+    expect(Object.keys(body.paths)).toContain("/admin/dead-letters");
+    const docs = await call("GET", "/docs");
+    expect(docs.status).toBe(200);
+    expect(await docs.text()).toContain("/openapi.json");
+  });
+});

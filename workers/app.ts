@@ -1,0 +1,59 @@
+import { swaggerUI } from "@hono/swagger-ui";
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { methodNotAllowed } from "hono/method-not-allowed";
+import { requestId } from "hono/request-id";
+import { adminRoutes } from "./admin/routes.ts";
+import { adRoutes } from "./ads/routes.ts";
+import { campaignRoutes } from "./campaigns/routes.ts";
+import { connectionRoutes } from "./connections/routes.ts";
+import { authenticate } from "./http/auth.ts";
+import { jsonBodies } from "./http/content.ts";
+import type { AppEnv } from "./http/env.ts";
+import { ApiError, handleError, problemResponse } from "./http/problem.ts";
+import { validationHook } from "./http/validation.ts";
+import { incentiveRoutes } from "./incentives/routes.ts";
+import { userTagRoutes } from "./user-tags/routes.ts";
+
+/** The Hono app: cross-cutting middleware, then one router per feature. */
+export const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+app.use(requestId());
+app.use(methodNotAllowed({
+  app,
+  onMethodNotAllowed: (c, allowed) =>
+    problemResponse(c, new ApiError("method_not_allowed", `${c.req.method} is not allowed here`), {
+      allow: allowed.join(", "),
+    }),
+}));
+app.use(jsonBodies());
+app.use(authenticate());
+
+app.get("/health", (c) => c.json({ status: "ok" }));
+
+app.route("/", campaignRoutes);
+app.route("/", userTagRoutes);
+app.route("/", adRoutes);
+app.route("/", incentiveRoutes);
+app.route("/", connectionRoutes);
+app.route("/", adminRoutes);
+
+app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+  type: "http",
+  scheme: "bearer",
+  bearerFormat: "JWT",
+  description: "HS256 JWT signed with JWT_SECRET; claims sub, roles[], employerId, exp",
+});
+app.doc31("/openapi.json", {
+  openapi: "3.1.0",
+  info: {
+    title: "Tally",
+    version: "0.1.0",
+    description:
+      "Edge engagement engine: campaign leaderboards, Allezon analytics, ad budgets, employee incentives and " +
+      "officer-citizen connections. Errors are application/problem+json (RFC 9457).",
+  },
+});
+app.get("/docs", swaggerUI({ url: "/openapi.json", title: "Tally API" }));
+
+app.notFound((c) => problemResponse(c, new ApiError("not_found", `no route for ${c.req.method} ${c.req.path}`)));
+app.onError(handleError);

@@ -1,0 +1,51 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { z } from "zod";
+import type { AppEnv } from "./env.ts";
+import { validationHook } from "./validation.ts";
+
+/**
+ * A feature router whose routes are declared with their zod schemas: the same schemas validate
+ * requests (failures become 400/422 problems naming each field) and generate /openapi.json.
+ */
+export function createRouter() {
+  return new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+}
+
+export const problemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    code: z.string(),
+    requestId: z.string(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })),
+  })
+  .meta({ id: "Problem" });
+
+/** A JSON response entry for a route's `responses`. */
+export function jsonResponse<S extends z.ZodType>(schema: S, description: string) {
+  return { description, content: { "application/json": { schema } } } as const;
+}
+
+/** A required JSON request body for a route's `request`. */
+export function jsonBody<S extends z.ZodType>(schema: S) {
+  return { required: true, content: { "application/json": { schema } } } as const;
+}
+
+const problem = (description: string) => ({ description, content: { "application/problem+json": { schema: problemSchema } } });
+
+/** The error responses every route can give, for the OpenAPI document. */
+export const problemResponses = {
+  400: problem("Invalid input; `errors[]` names each field"),
+  401: problem("Missing or invalid token"),
+  403: problem("Token valid but not allowed"),
+  404: problem("Unknown resource"),
+  409: problem("Conflict: an id reused with a different payload, or not enough balance"),
+  413: problem("Body over 64 KiB"),
+  415: problem("Body is not JSON"),
+  422: problem("Well-formed but impossible"),
+} as const;
+
+/** Bearer auth as declared in the OpenAPI document. */
+export const bearer = [{ bearerAuth: [] }];
