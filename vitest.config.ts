@@ -1,9 +1,9 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
 
 // Offline and private: no usage metrics, no request.cf lookups over the network.
 process.env.WRANGLER_SEND_METRICS ??= "false";
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
-import { defineConfig } from "vitest/config";
 
 const migrations = await readD1Migrations("./migrations");
 

@@ -1,0 +1,72 @@
+/**
+ * HTTP load on loopback with autocannon, always beside a `GET /health` baseline measured in the
+ * same run: the load generator shares the machine's cores with the server, so only ratios mean
+ * anything.
+ */
+import autocannon from "autocannon";
+import { sign } from "hono/jwt";
+import { BENCH_VARS } from "./server.ts";
+
+export interface LoadResult {
+  name: string;
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  non2xx: number;
+  errors: number;
+}
+
+export interface LoadOptions {
+  name: string;
+  url: string;
+  method?: "GET" | "POST" | "PUT";
+  headers?: Record<string, string>;
+  /** A fixed body, or one made per request (for distinct event ids). */
+  body?: string | (() => string);
+  connections?: number;
+  durationSeconds?: number;
+}
+
+export async function load(options: LoadOptions): Promise<LoadResult> {
+  const makeBody = typeof options.body === "function" ? options.body : undefined;
+  const result = await autocannon({
+    url: options.url,
+    method: options.method ?? "GET",
+    headers: { ...(options.body ? { "content-type": "application/json" } : {}), ...options.headers },
+    body: typeof options.body === "string" ? options.body : undefined,
+    connections: options.connections ?? 32,
+    duration: options.durationSeconds ?? 10,
+    requests: makeBody ? [{ setupRequest: (request) => ({ ...request, body: makeBody() }) }] : undefined,
+  });
+  return {
+    name: options.name,
+    requestsPerSecond: result.requests.average,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+  };
+}
+
+/** Throughput and p99 of `subject` against the baseline: throughput ratio ≥ 1 means as fast as /health. */
+export function ratio(subject: LoadResult, baseline: LoadResult) {
+  return {
+    name: subject.name,
+    throughputRatio: Number((subject.requestsPerSecond / baseline.requestsPerSecond).toFixed(3)),
+    p99Ratio: Number((subject.p99Ms / Math.max(baseline.p99Ms, 0.001)).toFixed(3)),
+  };
+}
+
+/** Measures `GET /health` under the same settings, as the baseline of a run. */
+export function loadHealth(url: string, durationSeconds = 10, connections = 32): Promise<LoadResult> {
+  return load({ name: "GET /health", url: `${url}/health`, durationSeconds, connections });
+}
+
+/** A token the bench server accepts. */
+export function benchToken(sub: string, roles: string[], extra: Record<string, unknown> = {}): Promise<string> {
+  return sign({ sub, roles, exp: Math.floor(Date.now() / 1000) + 3600, ...extra }, BENCH_VARS.JWT_SECRET, "HS256");
+}
+
+export function printTable(rows: Array<Record<string, unknown>>): void {
+  console.table(rows);
+}
