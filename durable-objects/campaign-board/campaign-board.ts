@@ -1,3 +1,410 @@
 import { DurableObject } from "cloudflare:workers";
+import { eq } from "drizzle-orm";
+import type { BoardPurchase, CampaignTerms, LiveMessage, RankedRecord } from "../../shared/campaigns.ts";
+import { database, schema } from "../../shared/db/client.ts";
+import { fail, ok, type Result } from "../../shared/errors.ts";
+import type { CampaignLifecycleMessage } from "../../shared/messages.ts";
+import { toMoneyJson } from "../../shared/money.ts";
+import { toIso } from "../../shared/time.ts";
+import { userStub } from "../user/user.ts";
+import { firstRow, migrate, rows } from "../sql.ts";
+import { Ranking } from "./ranking.ts";
 
-export class CampaignBoard extends DurableObject<Env> {}
+const BOARD_SCHEMA = [
+  "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+  `CREATE TABLE purchases (
+     purchase_id TEXT PRIMARY KEY,
+     user_id INTEGER NOT NULL,
+     amount_minor INTEGER NOT NULL,
+     timestamp INTEGER NOT NULL,
+     counted INTEGER NOT NULL,
+     received_at INTEGER NOT NULL
+   )`,
+  "CREATE TABLE totals (user_id INTEGER PRIMARY KEY, total_minor INTEGER NOT NULL, reached_at INTEGER NOT NULL)",
+  "CREATE INDEX totals_ranked ON totals (total_minor DESC, reached_at ASC, user_id ASC)",
+] as const;
+
+/** The live top list a socket gets on connect and whenever it changes. */
+const LIVE_TOP = 100;
+/** Two messages (top and own position) at most per flush, so 200 ms keeps each socket at ≤ 10 a second. */
+const LIVE_FLUSH_MS = 200;
+
+interface Lifecycle {
+  startPublished: boolean;
+  endPublished: boolean;
+  /** Set by an early end; the campaign stops qualifying purchases from this moment. */
+  endedAt: number | null;
+  settledAt: number | null;
+  winnerUserId: string | null;
+}
+
+interface SocketIdentity {
+  userId: string | null;
+}
+
+export interface ApplyOutcome {
+  applied: number;
+  duplicates: number;
+  /** Recorded after settlement: kept, never counted. */
+  afterSettlement: number;
+}
+
+/**
+ * One per scoring campaign: the single writer of its per-user totals. The ranking lives in
+ * memory for O(log n) reads and is rebuilt from SQLite (already in ranking order through an
+ * index) whenever the object starts. Alarms walk the lifecycle: publish Start, publish End,
+ * then settle exactly once.
+ */
+export class CampaignBoard extends DurableObject<Env> {
+  private ranking = new Ranking();
+  private terms: CampaignTerms | undefined;
+  private lifecycle: Lifecycle = { startPublished: false, endPublished: false, endedAt: null, settledAt: null, winnerUserId: null };
+  private version = 0;
+  private topCache: { version: number; n: number; positions: Omit<RankedRecord, "campaignId">[] } | undefined;
+  private readonly topBodies = new Map<number, { version: number; body: string }>();
+  private flushTimer: ReturnType<typeof setTimeout> | undefined;
+  private lastFlushAt = 0;
+  private lastTopSent = "";
+  private readonly lastPositionSent = new Map<WebSocket, string>();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    ctx.blockConcurrencyWhile(async () => {
+      migrate(ctx.storage.sql, "board", BOARD_SCHEMA);
+      this.terms = this.readMeta<CampaignTerms>("terms");
+      this.lifecycle = this.readMeta<Lifecycle>("lifecycle") ?? this.lifecycle;
+      this.rebuildRanking();
+    });
+  }
+
+  /** Sets the campaign this board scores and schedules its lifecycle. Safe to call again with the same terms. */
+  async configure(terms: CampaignTerms): Promise<Result<void>> {
+    if (this.terms) {
+      const same = JSON.stringify(this.terms) === JSON.stringify(terms);
+      return same ? ok(undefined) : fail("conflict", `board of campaign ${terms.campaignId} already has other terms`);
+    }
+    this.terms = terms;
+    this.writeMeta("terms", terms);
+    await this.scheduleNextPhase();
+    return ok(undefined);
+  }
+
+  /** Ends the campaign now (an admin's early end); settlement follows after the usual delay. */
+  async endNow(at: number): Promise<Result<void>> {
+    if (!this.terms) return fail("not_found", "campaign board is not configured");
+    if (this.lifecycle.endedAt === null && at < this.terms.endAt) {
+      this.lifecycle.endedAt = at;
+      this.writeMeta("lifecycle", this.lifecycle);
+    }
+    await this.scheduleNextPhase();
+    return ok(undefined);
+  }
+
+  /**
+   * Applies a batch of qualified purchases, each once by purchase id, in one transaction. After
+   * settlement purchases are recorded but the ranking — and so the winner — no longer moves.
+   */
+  async apply(purchases: BoardPurchase[]): Promise<Result<ApplyOutcome>> {
+    const terms = this.terms;
+    if (!terms) return fail("not_found", "campaign board is not configured");
+    const wrongCurrency = purchases.find((p) => p.amount.currency !== terms.prize.currency);
+    if (wrongCurrency) return fail("unprocessable", `purchase ${wrongCurrency.purchaseId} is not in ${terms.prize.currency}`);
+    const outcome: ApplyOutcome = { applied: 0, duplicates: 0, afterSettlement: 0 };
+    const settled = this.lifecycle.settledAt !== null;
+    try {
+      this.ctx.storage.transactionSync(() => this.record(purchases, settled, outcome));
+    } catch (error) {
+      // SQLite rolled the batch back; bring the in-memory ranking back in line with it.
+      this.rebuildRanking();
+      throw error;
+    }
+    if (outcome.applied > 0) {
+      this.version++;
+      this.scheduleFlush();
+    }
+    return ok(outcome);
+  }
+
+  private record(purchases: BoardPurchase[], settled: boolean, outcome: ApplyOutcome): void {
+    const now = Date.now();
+    for (const purchase of purchases) {
+      const inserted = rows<{ purchase_id: string }>(
+        this.ctx.storage.sql,
+        `INSERT INTO purchases (purchase_id, user_id, amount_minor, timestamp, counted, received_at)
+         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (purchase_id) DO NOTHING RETURNING purchase_id`,
+        purchase.purchaseId,
+        Number(purchase.userId),
+        purchase.amount.minor,
+        purchase.timestamp,
+        settled ? 0 : 1,
+        now,
+      );
+      if (inserted.length === 0) {
+        outcome.duplicates++;
+      } else if (settled) {
+        outcome.afterSettlement++;
+      } else {
+        this.addToTotal(Number(purchase.userId), purchase.amount.minor, purchase.timestamp);
+        outcome.applied++;
+      }
+    }
+  }
+
+  /** The first `n` positions. */
+  async top(n: number): Promise<Result<{ campaignId: string; positions: Omit<RankedRecord, "campaignId">[] }>> {
+    if (!this.terms) return fail("not_found", "no such campaign");
+    return ok({ campaignId: this.terms.campaignId, positions: this.topPositions(n) });
+  }
+
+  /**
+   * The seed's top-n response body, serialized once per ranking version: the hot read path then
+   * costs one string across RPC and no JSON work in the Worker.
+   */
+  async topBody(n: number): Promise<Result<string>> {
+    if (!this.terms) return fail("not_found", "no such campaign");
+    const cached = this.topBodies.get(n);
+    if (cached && cached.version === this.version) return ok(cached.body);
+    if (this.topBodies.size > 32) this.topBodies.clear();
+    const body = JSON.stringify({ headers: [], records: { campaignId: this.terms.campaignId, positions: this.topPositions(n) } });
+    this.topBodies.set(n, { version: this.version, body });
+    return ok(body);
+  }
+
+  /** One user's record, or not_found when the user has no qualified purchase. */
+  async position(userId: string): Promise<Result<RankedRecord>> {
+    if (!this.terms) return fail("not_found", "no such campaign");
+    const record = this.recordOf(Number(userId));
+    return record ? ok(record) : fail("not_found", `user ${userId} has no record in campaign ${this.terms.campaignId}`);
+  }
+
+  /** The lifecycle as the board sees it, for the catalogue and for tests. */
+  async state(): Promise<Result<{ terms: CampaignTerms; lifecycle: Lifecycle; users: number }>> {
+    if (!this.terms) return fail("not_found", "campaign board is not configured");
+    return ok({ terms: this.terms, lifecycle: { ...this.lifecycle }, users: this.ranking.size });
+  }
+
+  override async alarm(): Promise<void> {
+    const terms = this.terms;
+    if (!terms) return;
+    const now = Date.now();
+    if (!this.lifecycle.startPublished && now >= terms.startAt) {
+      await this.publish("Start", terms.startAt);
+      this.lifecycle.startPublished = true;
+      this.writeMeta("lifecycle", this.lifecycle);
+    }
+    const endAt = this.effectiveEnd();
+    if (!this.lifecycle.endPublished && now >= endAt) {
+      await this.publish("End", endAt);
+      this.lifecycle.endPublished = true;
+      this.writeMeta("lifecycle", this.lifecycle);
+    }
+    if (this.lifecycle.endPublished && this.lifecycle.settledAt === null && now >= this.settleAt()) {
+      await this.settle(now);
+    }
+    await this.scheduleNextPhase();
+  }
+
+  /** Live leaderboard: the Worker forwards the upgrade with the caller's user id, if any. */
+  override async fetch(request: Request): Promise<Response> {
+    if (!this.terms) return new Response("no such campaign", { status: 404 });
+    const pair = new WebSocketPair();
+    const [client, server] = [pair[0], pair[1]];
+    this.ctx.acceptWebSocket(server);
+    const identity: SocketIdentity = { userId: request.headers.get("x-tally-user-id") };
+    server.serializeAttachment(identity);
+    server.send(JSON.stringify(this.topMessage()));
+    const own = identity.userId ? this.positionMessage(identity.userId) : undefined;
+    if (own) {
+      const text = JSON.stringify(own);
+      server.send(text);
+      this.lastPositionSent.set(server, text);
+    }
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    // The socket is for listening; a ping is answered so clients can check liveness.
+    if (message === "ping") ws.send("pong");
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    this.lastPositionSent.delete(ws);
+    ws.close(code === 1005 ? 1000 : code, "bye");
+  }
+
+  private addToTotal(userId: number, amountMinor: number, timestamp: number): void {
+    const current = this.ranking.get(userId);
+    const total = (current?.total ?? 0) + amountMinor;
+    // The total is reached once every purchase behind it has happened: at the latest event time,
+    // whatever order the purchases arrived in.
+    const reachedAt = Math.max(current?.reachedAt ?? timestamp, timestamp);
+    this.ctx.storage.sql.exec(
+      `INSERT INTO totals (user_id, total_minor, reached_at) VALUES (?, ?, ?)
+       ON CONFLICT (user_id) DO UPDATE SET total_minor = excluded.total_minor, reached_at = excluded.reached_at`,
+      userId,
+      total,
+      reachedAt,
+    );
+    this.ranking.upsert(userId, total, reachedAt);
+  }
+
+  private rebuildRanking(): void {
+    const cursor = this.ctx.storage.sql.exec<{ user_id: number; total_minor: number; reached_at: number }>(
+      "SELECT user_id, total_minor, reached_at FROM totals ORDER BY total_minor DESC, reached_at ASC, user_id ASC",
+    );
+    const entries = (function* () {
+      for (const row of cursor) yield { userId: row.user_id, total: row.total_minor, reachedAt: row.reached_at };
+    })();
+    this.ranking = Ranking.fromSorted(entries);
+    this.version++;
+  }
+
+  private topPositions(n: number): Omit<RankedRecord, "campaignId">[] {
+    const cached = this.topCache;
+    if (cached && cached.version === this.version && cached.n >= n) return cached.positions.slice(0, n);
+    const currency = this.terms!.prize.currency;
+    const positions = this.ranking.top(n).map((entry, position) => ({
+      userId: String(entry.userId),
+      position,
+      total: toMoneyJson({ minor: entry.total, currency }),
+    }));
+    this.topCache = { version: this.version, n, positions };
+    return positions;
+  }
+
+  private recordOf(userId: number): RankedRecord | undefined {
+    const entry = this.ranking.get(userId);
+    if (!entry) return undefined;
+    return {
+      campaignId: this.terms!.campaignId,
+      userId: String(userId),
+      position: this.ranking.position(userId),
+      total: toMoneyJson({ minor: entry.total, currency: this.terms!.prize.currency }),
+    };
+  }
+
+  private topMessage(): LiveMessage {
+    return { type: "top", campaignId: this.terms!.campaignId, positions: this.topPositions(LIVE_TOP), asOf: toIso(Date.now()) };
+  }
+
+  private positionMessage(userId: string): LiveMessage | undefined {
+    const record = this.recordOf(Number(userId));
+    return record && { type: "position", ...record };
+  }
+
+  /** Coalesces changes so each socket gets at most one top and one position message per flush. */
+  private scheduleFlush(): void {
+    if (this.flushTimer !== undefined || this.ctx.getWebSockets().length === 0) return;
+    const wait = Math.max(0, this.lastFlushAt + LIVE_FLUSH_MS - Date.now());
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      this.lastFlushAt = Date.now();
+      this.flushLive();
+    }, wait);
+  }
+
+  private flushLive(): void {
+    const sockets = this.ctx.getWebSockets();
+    if (sockets.length === 0) return;
+    const positions = JSON.stringify(this.topPositions(LIVE_TOP));
+    const topChanged = positions !== this.lastTopSent;
+    this.lastTopSent = positions;
+    const topText = topChanged ? JSON.stringify(this.topMessage()) : undefined;
+    for (const socket of sockets) {
+      try {
+        if (topText) socket.send(topText);
+        const identity = socket.deserializeAttachment() as SocketIdentity | null;
+        if (!identity?.userId) continue;
+        const own = this.positionMessage(identity.userId);
+        if (!own) continue;
+        const text = JSON.stringify(own);
+        if (this.lastPositionSent.get(socket) !== text) {
+          socket.send(text);
+          this.lastPositionSent.set(socket, text);
+        }
+      } catch {
+        this.lastPositionSent.delete(socket);
+      }
+    }
+  }
+
+  private effectiveEnd(): number {
+    const terms = this.terms!;
+    return Math.min(terms.endAt, this.lifecycle.endedAt ?? Number.POSITIVE_INFINITY);
+  }
+
+  private settleAt(): number {
+    const delaySeconds = Number(this.env.SETTLE_DELAY_SECONDS ?? "60");
+    return this.effectiveEnd() + (Number.isFinite(delaySeconds) && delaySeconds >= 0 ? delaySeconds : 60) * 1000;
+  }
+
+  /**
+   * Decides the winner once. Each write is idempotent (the winner row by campaign, the credit by
+   * the prize's ref), so an alarm retried after a partial failure completes the same settlement.
+   */
+  private async settle(now: number): Promise<void> {
+    const terms = this.terms!;
+    const winner = this.ranking.at(0);
+    const db = database(this.env.DB);
+    if (winner) {
+      await db
+        .insert(schema.campaignWinners)
+        .values({
+          campaignId: Number(terms.campaignId),
+          userId: winner.userId,
+          totalMinor: winner.total,
+          prizeMinor: terms.prize.minor,
+          currency: terms.prize.currency,
+          decidedAt: now,
+        })
+        .onConflictDoNothing();
+      const credited = await userStub(this.env, String(winner.userId)).credit({
+        ref: `campaign-prize:${terms.campaignId}`,
+        reason: `prize of campaign ${terms.campaignId}`,
+        money: terms.prize,
+      });
+      if (!credited.ok) throw new Error(`prize credit failed: ${credited.detail}`);
+    }
+    await db.update(schema.campaigns).set({ settledAt: now }).where(eq(schema.campaigns.campaignId, Number(terms.campaignId)));
+    this.lifecycle.settledAt = now;
+    this.lifecycle.winnerUserId = winner ? String(winner.userId) : null;
+    this.writeMeta("lifecycle", this.lifecycle);
+  }
+
+  private async publish(status: "Start" | "End", at: number): Promise<void> {
+    const message: CampaignLifecycleMessage = { kind: "campaign-lifecycle", campaignId: this.terms!.campaignId, status, at };
+    await this.env.CAMPAIGN_LIFECYCLE.send(message);
+  }
+
+  private async scheduleNextPhase(): Promise<void> {
+    const terms = this.terms;
+    if (!terms) return;
+    let next: number | undefined;
+    if (!this.lifecycle.startPublished) next = terms.startAt;
+    else if (!this.lifecycle.endPublished) next = this.effectiveEnd();
+    else if (this.lifecycle.settledAt === null) next = this.settleAt();
+    if (next === undefined) {
+      await this.ctx.storage.deleteAlarm();
+      return;
+    }
+    await this.ctx.storage.setAlarm(Math.max(next, Date.now()));
+  }
+
+  private readMeta<T>(key: string): T | undefined {
+    const row = firstRow<{ value: string }>(this.ctx.storage.sql, "SELECT value FROM meta WHERE key = ?", key);
+    return row ? (JSON.parse(row.value) as T) : undefined;
+  }
+
+  private writeMeta(key: string, value: unknown): void {
+    this.ctx.storage.sql.exec(
+      "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      key,
+      JSON.stringify(value),
+    );
+  }
+}
+
+/** The board of a campaign id. */
+export function boardStub(env: Env, campaignId: string): DurableObjectStub<CampaignBoard> {
+  return env.CAMPAIGN_BOARD.getByName(`campaign:${campaignId}`);
+}

@@ -1,11 +1,106 @@
-import type { QueueMessage } from "../../shared/messages.ts";
+import type { BoardPurchase } from "../../shared/campaigns.ts";
+import type { PurchaseMessage, QualifiedPurchaseMessage, QueueMessage } from "../../shared/messages.ts";
+import { convertMoney } from "../../shared/money.ts";
+import { boardStub } from "../../durable-objects/campaign-board/campaign-board.ts";
+import { retryDelaySeconds, settleGroup } from "../queues.ts";
+import { campaignsByIds, campaignsForItems, qualifies } from "./catalogue.ts";
+import { RateBook } from "./exchange-rates.ts";
 
-export async function qualifyPurchases(batch: MessageBatch<QueueMessage>, _env: Env): Promise<void> {
-  batch.retryAll();
+/** Queues take at most 100 messages per sendBatch. */
+const SEND_BATCH_LIMIT = 100;
+
+async function sendAll(queue: Queue, bodies: QueueMessage[]): Promise<void> {
+  for (let i = 0; i < bodies.length; i += SEND_BATCH_LIMIT) {
+    await queue.sendBatch(bodies.slice(i, i + SEND_BATCH_LIMIT).map((body) => ({ body })));
+  }
 }
-export async function applyQualifiedPurchases(batch: MessageBatch<QueueMessage>, _env: Env): Promise<void> {
-  batch.retryAll();
+
+/**
+ * purchase-events → qualified-purchase-events: matches each purchase's item and event time
+ * against the catalogue (one D1 query per batch, so a campaign created a moment ago is never
+ * missed) and emits one message per (purchase, campaign).
+ */
+export async function qualifyPurchases(batch: MessageBatch<QueueMessage>, env: Env): Promise<void> {
+  const messages = batch.messages.filter((m): m is Message<PurchaseMessage> => m.body.kind === "purchase");
+  for (const other of batch.messages) if (other.body.kind !== "purchase") other.ack();
+  await settleGroup(batch.queue, messages, async () => {
+    const items = [...new Set(messages.map((m) => m.body.itemId))];
+    const campaigns = await campaignsForItems(env.DB, items);
+    const qualified: QualifiedPurchaseMessage[] = [];
+    for (const { body } of messages) {
+      for (const campaign of campaigns) {
+        if (!qualifies(campaign, body.itemId, body.timestamp)) continue;
+        qualified.push({
+          kind: "qualified-purchase",
+          purchaseId: body.purchaseId,
+          campaignId: String(campaign.campaignId),
+          userId: body.userId,
+          amount: body.amount,
+          timestamp: body.timestamp,
+        });
+      }
+    }
+    await sendAll(env.QUALIFIED_PURCHASE_EVENTS, qualified);
+  });
 }
+
+/**
+ * qualified-purchase-events → CampaignBoard: converts each amount into the campaign's currency
+ * (latest rate in force at the purchase's event time, half-even, once) and applies each
+ * campaign's share of the batch in one RPC. A purchase whose rate is missing is retried alone;
+ * when its retries run out the platform moves it to the dead-letter queue.
+ */
+export async function applyQualifiedPurchases(batch: MessageBatch<QueueMessage>, env: Env): Promise<void> {
+  const messages = batch.messages.filter((m): m is Message<QualifiedPurchaseMessage> => m.body.kind === "qualified-purchase");
+  for (const other of batch.messages) if (other.body.kind !== "qualified-purchase") other.ack();
+  if (messages.length === 0) return;
+  const campaigns = new Map(
+    (await campaignsByIds(env.DB, [...new Set(messages.map((m) => m.body.campaignId))])).map((row) => [String(row.campaignId), row]),
+  );
+  const rates = new RateBook(env.DB);
+  const groups = new Map<string, { messages: Message<QualifiedPurchaseMessage>[]; purchases: BoardPurchase[] }>();
+  for (const message of messages) {
+    const { body } = message;
+    const campaign = campaigns.get(body.campaignId);
+    if (!campaign) {
+      console.warn(`qualified purchase ${body.purchaseId} names unknown campaign ${body.campaignId}; retrying`);
+      message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+      continue;
+    }
+    let amount = body.amount;
+    if (amount.currency !== campaign.currency) {
+      const rate = await rates.find(amount.currency, campaign.currency, body.timestamp);
+      if (!rate) {
+        console.warn(`no ${amount.currency}/${campaign.currency} rate in force at ${new Date(body.timestamp).toISOString()} for purchase ${body.purchaseId}; retrying`);
+        message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+        continue;
+      }
+      amount = convertMoney(amount, campaign.currency, rate.rate, rate.inverse);
+    }
+    const group = groups.get(body.campaignId) ?? { messages: [], purchases: [] };
+    group.messages.push(message);
+    group.purchases.push({ purchaseId: body.purchaseId, userId: body.userId, amount, timestamp: body.timestamp });
+    groups.set(body.campaignId, group);
+  }
+  await Promise.all(
+    [...groups].map(([campaignId, group]) =>
+      settleGroup(batch.queue, group.messages, async () => {
+        const result = await boardStub(env, campaignId).apply(group.purchases);
+        if (!result.ok) throw new Error(`board ${campaignId} refused the batch: ${result.detail}`);
+      }),
+    ),
+  );
+}
+
+/**
+ * campaign-lifecycle: Start/End of scoring campaigns (and ad campaigns' status changes) for
+ * downstream listeners. Qualification reads the catalogue per batch, so there is no cache to
+ * refresh here; the messages are logged and acknowledged.
+ */
 export async function onCampaignLifecycle(batch: MessageBatch<QueueMessage>, _env: Env): Promise<void> {
-  batch.ackAll();
+  for (const message of batch.messages) {
+    const body = message.body;
+    if (body.kind === "campaign-lifecycle") console.log(`campaign ${body.campaignId}: ${body.status}`);
+    message.ack();
+  }
 }

@@ -1,4 +1,5 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
+import type { TypedResponse } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "./env.ts";
 import { validationHook } from "./validation.ts";
@@ -49,3 +50,11 @@ export const problemResponses = {
 
 /** Bearer auth as declared in the OpenAPI document. */
 export const bearer = [{ bearerAuth: [] }];
+
+/**
+ * Answers with JSON that is already serialized (a Durable Object's cached response body),
+ * typed as the route's declared response so the OpenAPI contract still describes it.
+ */
+export function preserializedJson<T>(body: string): TypedResponse<T, 200, "json"> {
+  return new Response(body, { status: 200, headers: { "content-type": "application/json" } }) as unknown as TypedResponse<T, 200, "json">;
+}

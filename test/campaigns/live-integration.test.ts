@@ -1,0 +1,73 @@
+import { exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { LiveMessage } from "../../shared/campaigns.ts";
+import type { QualifiedPurchaseMessage } from "../../shared/messages.ts";
+import { callJson, tokenFor } from "../support/http.ts";
+import { createCampaign, deliver } from "./support.ts";
+
+function qualified(campaignId: string, userId: string, minor: number): QualifiedPurchaseMessage {
+  return { kind: "qualified-purchase", purchaseId: crypto.randomUUID(), campaignId, userId, amount: { minor, currency: "EUR" }, timestamp: Date.now() - 1000 };
+}
+
+async function open(path: string) {
+  const response = await exports.default.fetch(new Request(`https://tally.test${path}`, { headers: { upgrade: "websocket" } }));
+  expect(response.status).toBe(101);
+  const socket = response.webSocket!;
+  const received: LiveMessage[] = [];
+  const waiters: Array<() => void> = [];
+  socket.addEventListener("message", (event) => {
+    received.push(JSON.parse(event.data as string) as LiveMessage);
+    for (const wake of waiters.splice(0)) wake();
+  });
+  socket.accept();
+  /** Resolves with the first message (from the start) that matches. */
+  async function next(match: (m: LiveMessage) => boolean, timeoutMs = 5000): Promise<LiveMessage> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = received.find(match);
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error(`no matching message; got ${JSON.stringify(received)}`);
+      await new Promise<void>((resolve) => {
+        waiters.push(resolve);
+        setTimeout(resolve, 100);
+      });
+    }
+  }
+  return { socket, received, next };
+}
+
+describe("live leaderboard socket", () => {
+  it("sends the top on connect and again when it changes", async () => {
+    const campaign = await createCampaign();
+    const id = campaign.campaignId;
+    await deliver("qualified-purchase-events", [qualified(id, "1", 500)]);
+    const live = await open(`/records/live/${id}`);
+    const first = await live.next((m) => m.type === "top");
+    expect(first).toMatchObject({ type: "top", campaignId: id, positions: [{ userId: "1", position: 0, total: { value: "5.00", currency: "EUR" } }] });
+    await deliver("qualified-purchase-events", [qualified(id, "2", 900)]);
+    const changed = await live.next((m) => m.type === "top" && m.positions.length === 2);
+    expect(changed.type === "top" && changed.positions.map((p) => p.userId)).toEqual(["2", "1"]);
+    live.socket.close(1000);
+  });
+
+  it("tells a socket opened with a token its own position when it changes", async () => {
+    const campaign = await createCampaign();
+    const id = campaign.campaignId;
+    await deliver("qualified-purchase-events", [qualified(id, "7", 500)]);
+    const token = await tokenFor(7, ["citizen"]);
+    const live = await open(`/records/live/${id}?token=${token}`);
+    expect(await live.next((m) => m.type === "position")).toMatchObject({ type: "position", campaignId: id, userId: "7", position: 0 });
+    await deliver("qualified-purchase-events", [qualified(id, "8", 900)]);
+    expect(await live.next((m) => m.type === "position" && m.position === 1)).toMatchObject({ userId: "7", position: 1 });
+    live.socket.close(1000);
+  });
+
+  it("refuses a plain request, a bad token and an unknown campaign", async () => {
+    const campaign = await createCampaign();
+    expect((await callJson("GET", `/records/live/${campaign.campaignId}`)).status).toBe(400);
+    const forged = await exports.default.fetch(new Request(`https://tally.test/records/live/${campaign.campaignId}?token=nope`, { headers: { upgrade: "websocket" } }));
+    expect(forged.status).toBe(401);
+    const unknown = await exports.default.fetch(new Request("https://tally.test/records/live/987654", { headers: { upgrade: "websocket" } }));
+    expect(unknown.status).toBe(404);
+  });
+});

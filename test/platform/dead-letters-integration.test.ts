@@ -1,0 +1,44 @@
+import { describe, expect, it } from "vitest";
+import type { QualifiedPurchaseMessage } from "../../shared/messages.ts";
+import { deliver, createCampaign, topOf } from "../campaigns/support.ts";
+import { adminToken, callJson, eventually, tokenFor } from "../support/http.ts";
+
+describe("dead letters", () => {
+  it("keeps a message whose retries ran out, lists it for an admin and re-drives it", async () => {
+    const campaign = await createCampaign({ prize: { value: "10.00", currency: "EUR" } });
+    const body: QualifiedPurchaseMessage = {
+      kind: "qualified-purchase",
+      purchaseId: "stuck-1",
+      campaignId: campaign.campaignId,
+      userId: "5",
+      amount: { minor: 1000, currency: "SEK" },
+      timestamp: Date.now() - 1000,
+    };
+    // The platform hands the dead-letter queue a message after max_retries; deliver it the same way, twice.
+    await deliver("dead-letters", [body], { ids: ["dl-1"], attempts: 6 });
+    await deliver("dead-letters", [body], { ids: ["dl-1"], attempts: 6 });
+    const token = await adminToken();
+    const listed = await callJson("GET", "/admin/dead-letters", { token });
+    expect(listed.status).toBe(200);
+    expect(listed.body.deadLetters).toHaveLength(1);
+    expect(listed.body.deadLetters[0]).toMatchObject({ deadLetterId: "dl-1", kind: "qualified-purchase", queue: "QUALIFIED_PURCHASE_EVENTS", body, redrivenAt: null });
+
+    // The missing rate arrives; re-driving now scores the purchase once.
+    await callJson("PUT", "/exchange-rates", { token, body: { base: "EUR", rates: { SEK: "11.00" }, effectiveFrom: "2020-01-01T00:00:00Z" } });
+    const redrive = await callJson("POST", "/admin/dead-letters/redrive", { token, body: { deadLetterIds: ["dl-1"] } });
+    expect(redrive.body).toEqual({ redriven: ["dl-1"] });
+    const positions = await eventually(async () => {
+      const top = await topOf(campaign.campaignId);
+      return top.length > 0 ? top : undefined;
+    });
+    expect(positions[0]).toMatchObject({ userId: "5", total: { value: "0.91", currency: "EUR" } });
+    expect((await callJson("GET", "/admin/dead-letters", { token })).body.deadLetters).toEqual([]);
+    expect((await callJson("POST", "/admin/dead-letters/redrive", { token })).body).toEqual({ redriven: [] });
+  });
+
+  it("is for admins only", async () => {
+    expect((await callJson("GET", "/admin/dead-letters")).status).toBe(401);
+    expect((await callJson("GET", "/admin/dead-letters", { token: await tokenFor(9, ["officer"]) })).status).toBe(403);
+    expect((await callJson("GET", "/admin/dead-letters?limit=0", { token: await adminToken() })).status).toBe(400);
+  });
+});

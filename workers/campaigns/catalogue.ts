@@ -1,0 +1,117 @@
+import { and, eq, gt, inArray, lte, sql } from "drizzle-orm";
+import { campaignStatus, type CampaignTerms } from "../../shared/campaigns.ts";
+import { database, schema } from "../../shared/db/client.ts";
+import { toMoneyJson } from "../../shared/money.ts";
+import { toIso } from "../../shared/time.ts";
+import { ApiError } from "../http/problem.ts";
+
+export type CampaignRow = typeof schema.campaigns.$inferSelect;
+
+/** The campaign as API.md writes it, with its status at `now`. */
+export function campaignJson(row: CampaignRow, now = Date.now()) {
+  return {
+    campaignId: String(row.campaignId),
+    itemId: String(row.itemId),
+    prize: toMoneyJson({ minor: row.prizeMinor, currency: row.currency }),
+    startDateTime: toIso(row.startAt),
+    endDateTime: toIso(row.endedAt !== null ? Math.min(row.endedAt, row.endAt) : row.endAt),
+    status: campaignStatus(row, now),
+  };
+}
+
+export function termsOf(row: CampaignRow): CampaignTerms {
+  return {
+    campaignId: String(row.campaignId),
+    itemId: String(row.itemId),
+    prize: { minor: row.prizeMinor, currency: row.currency },
+    startAt: row.startAt,
+    endAt: row.endAt,
+  };
+}
+
+function sameTerms(a: CampaignTerms, b: CampaignTerms): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/**
+ * Adds a campaign to the catalogue. A client-chosen id sent again with the same terms returns
+ * the stored campaign; with other terms it is 409.
+ */
+export async function insertCampaign(d1: D1Database, terms: Omit<CampaignTerms, "campaignId"> & { campaignId?: string }): Promise<CampaignRow> {
+  const db = database(d1);
+  const values = {
+    ...(terms.campaignId !== undefined ? { campaignId: Number(terms.campaignId) } : {}),
+    itemId: Number(terms.itemId),
+    prizeMinor: terms.prize.minor,
+    currency: terms.prize.currency,
+    startAt: terms.startAt,
+    endAt: terms.endAt,
+    createdAt: Date.now(),
+  };
+  const [inserted] = await db.insert(schema.campaigns).values(values).onConflictDoNothing().returning();
+  if (inserted) return inserted;
+  const existing = await findCampaign(d1, terms.campaignId!);
+  if (!existing || !sameTerms(termsOf(existing), { ...terms, campaignId: terms.campaignId! })) {
+    throw new ApiError("idempotency_conflict", `campaign ${terms.campaignId} already exists with other terms`);
+  }
+  return existing;
+}
+
+export async function findCampaign(d1: D1Database, campaignId: string): Promise<CampaignRow | undefined> {
+  const [row] = await database(d1).select().from(schema.campaigns).where(eq(schema.campaigns.campaignId, Number(campaignId)));
+  return row;
+}
+
+export async function getCampaign(d1: D1Database, campaignId: string): Promise<CampaignRow> {
+  const row = await findCampaign(d1, campaignId);
+  if (!row) throw new ApiError("not_found", `no campaign ${campaignId}`);
+  return row;
+}
+
+/** Campaigns whose window (an early end included) contains `at`. */
+export async function campaignsActiveAt(d1: D1Database, at: number): Promise<CampaignRow[]> {
+  return database(d1)
+    .select()
+    .from(schema.campaigns)
+    .where(
+      and(
+        lte(schema.campaigns.startAt, at),
+        gt(sql`MIN(${schema.campaigns.endAt}, COALESCE(${schema.campaigns.endedAt}, ${schema.campaigns.endAt}))`, at),
+      ),
+    )
+    .orderBy(schema.campaigns.startAt, schema.campaigns.campaignId)
+    .limit(1000);
+}
+
+/** Every campaign on any of these items, to match purchases against by event time. */
+export async function campaignsForItems(d1: D1Database, itemIds: string[]): Promise<CampaignRow[]> {
+  if (itemIds.length === 0) return [];
+  return database(d1)
+    .select()
+    .from(schema.campaigns)
+    .where(inArray(schema.campaigns.itemId, itemIds.map(Number)));
+}
+
+export async function campaignsByIds(d1: D1Database, campaignIds: string[]): Promise<CampaignRow[]> {
+  if (campaignIds.length === 0) return [];
+  return database(d1)
+    .select()
+    .from(schema.campaigns)
+    .where(inArray(schema.campaigns.campaignId, campaignIds.map(Number)));
+}
+
+/** Marks an early end (the first one wins); returns the row as it now stands. */
+export async function markEnded(d1: D1Database, campaignId: string, at: number): Promise<CampaignRow> {
+  const db = database(d1);
+  await db
+    .update(schema.campaigns)
+    .set({ endedAt: at })
+    .where(and(eq(schema.campaigns.campaignId, Number(campaignId)), sql`${schema.campaigns.endedAt} IS NULL`, gt(schema.campaigns.endAt, at)));
+  return getCampaign(d1, campaignId);
+}
+
+/** True when a purchase at `timestamp` on `itemId` counts for the campaign (event time, not arrival). */
+export function qualifies(row: CampaignRow, itemId: string, timestamp: number): boolean {
+  const end = Math.min(row.endAt, row.endedAt ?? row.endAt);
+  return String(row.itemId) === itemId && row.startAt <= timestamp && timestamp < end;
+}
