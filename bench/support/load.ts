@@ -7,14 +7,14 @@ import autocannon from "autocannon";
 import { sign } from "hono/jwt";
 import { BENCH_VARS } from "./server.ts";
 
-export interface LoadResult {
+export type LoadResult = {
   name: string;
   requestsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
   non2xx: number;
   errors: number;
-}
+};
 
 export interface LoadOptions {
   name: string;

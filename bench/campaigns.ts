@@ -1,0 +1,69 @@
+/**
+ * HTTP leaderboard reads under load against the local runtime, beside `GET /health` in the same
+ * run: `GET /records/top/100/{id}` and `GET /records/position/{id}/{userId}`.
+ */
+import { benchToken, load, loadHealth, printTable, ratio } from "./support/load.ts";
+import { startServer } from "./support/server.ts";
+
+const USERS = 5_000;
+const DURATION_SECONDS = 10;
+
+async function call(url: string, token: string, method: string, path: string, body?: unknown): Promise<Response> {
+  return fetch(`${url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+
+export async function run(): Promise<Record<string, unknown>> {
+  const server = await startServer(8791);
+  try {
+    const admin = await benchToken("1", ["admin"]);
+    const now = Date.now();
+    const created = await call(server.url, admin, "POST", "/campaigns", {
+      campaignId: "1",
+      itemId: "1",
+      prize: { value: "100.00", currency: "EUR" },
+      startDateTime: new Date(now - 3_600_000).toISOString(),
+      endDateTime: new Date(now + 3_600_000).toISOString(),
+    });
+    if (created.status !== 201) throw new Error(`campaign: ${created.status}`);
+    // Fill the board through the real pipeline: purchases → queues → board.
+    for (let start = 0; start < USERS; start += 100) {
+      await Promise.all(
+        Array.from({ length: 100 }, (_, i) =>
+          call(server.url, admin, "POST", "/purchases", {
+            purchaseId: `bench-${start + i}`,
+            userId: String(start + i + 1),
+            itemId: "1",
+            amount: { value: String(((start + i) % 997) + 1), currency: "EUR" },
+            timestamp: new Date(now - 60_000 + start + i).toISOString(),
+          }),
+        ),
+      );
+    }
+    for (let i = 0; i < 120; i++) {
+      const top = (await (await fetch(`${server.url}/records/top/1000/1`)).json()) as { records: { positions: unknown[] } };
+      if (top.records.positions.length >= Math.min(USERS, 1000)) break;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    const user = await benchToken("42", ["citizen"]);
+    const health = await loadHealth(server.url, DURATION_SECONDS);
+    const top = await load({ name: "GET /records/top/100/1", url: `${server.url}/records/top/100/1`, durationSeconds: DURATION_SECONDS });
+    const position = await load({
+      name: "GET /records/position/1/42",
+      url: `${server.url}/records/position/1/42`,
+      headers: { authorization: `Bearer ${user}` },
+      durationSeconds: DURATION_SECONDS,
+    });
+    printTable([health, top, position]);
+    const ratios = [ratio(top, health), ratio(position, health)];
+    printTable(ratios);
+    return { users: USERS, health, top, position, ratios };
+  } finally {
+    await server.stop();
+  }
+}
+
+if (import.meta.main) await run();

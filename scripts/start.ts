@@ -1,0 +1,41 @@
+/**
+ * `npm start`: applies the D1 migrations locally, serves Tally with `wrangler dev` on
+ * http://localhost:8787 and loads demo data into it once it answers.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { loadDemoData } from "./demo-data.ts";
+import { devVars, root } from "./dev-vars.ts";
+
+const port = Number(process.env.PORT ?? 8787);
+const url = `http://localhost:${port}`;
+const wrangler = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
+const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
+
+const vars = devVars();
+const migrate = spawnSync(process.execPath, [wrangler, "d1", "migrations", "apply", "DB", "--local"], { cwd: root, env, stdio: "inherit" });
+if (migrate.status !== 0) process.exit(migrate.status ?? 1);
+
+const dev = spawn(process.execPath, [wrangler, "dev", "--port", String(port), ...process.argv.slice(2)], { cwd: root, env, stdio: "inherit" });
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => dev.kill(signal));
+dev.on("exit", (code) => process.exit(code ?? 0));
+
+async function waitForHealth(): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    try {
+      if ((await fetch(`${url}/health`)).ok) return;
+    } catch {
+      // still starting
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error("wrangler dev did not answer /health within 60 s");
+}
+
+try {
+  await waitForHealth();
+  const summary = await loadDemoData(url, vars.JWT_SECRET!);
+  console.log(`\nTally is running on ${url}  (API docs: ${url}/docs)\n${summary}\nAn admin token: npm run token -- --sub 1 --roles admin\n`);
+} catch (error) {
+  console.error("demo data could not be loaded:", error);
+}

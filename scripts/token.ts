@@ -1,0 +1,36 @@
+/**
+ * Mints a local HS256 token: `npm run token -- --sub 42 --roles admin[,officer] [--employer-id 7] [--hours 24]`.
+ * The secret is JWT_SECRET from the environment, else from `.dev.vars`.
+ */
+import { parseArgs } from "node:util";
+import { sign } from "hono/jwt";
+import { devVars } from "./dev-vars.ts";
+
+const { values } = parseArgs({
+  options: {
+    sub: { type: "string", default: "1" },
+    roles: { type: "string", default: "admin" },
+    "employer-id": { type: "string" },
+    hours: { type: "string", default: "24" },
+  },
+});
+
+const roles = values.roles.split(",").map((r) => r.trim()).filter(Boolean);
+const known = ["admin", "officer", "citizen", "employer"];
+const unknown = roles.filter((r) => !known.includes(r));
+if (unknown.length > 0) {
+  console.error(`unknown role ${unknown.join(", ")}; use ${known.join(", ")}`);
+  process.exit(2);
+}
+const secret = process.env.JWT_SECRET ?? devVars().JWT_SECRET;
+if (!secret) {
+  console.error("JWT_SECRET is not set (environment or .dev.vars)");
+  process.exit(2);
+}
+const claims: Record<string, unknown> = {
+  sub: values.sub,
+  roles,
+  exp: Math.floor(Date.now() / 1000) + Number(values.hours) * 3600,
+};
+if (values["employer-id"]) claims.employerId = values["employer-id"];
+console.log(await sign(claims, secret, "HS256"));
