@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { unprocessableIssue } from "./validation.ts";
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?Z$/;
 
@@ -27,3 +28,30 @@ export const isoUtcSchema = z
 
 export const MINUTE_MS = 60_000;
 export const DAY_MS = 86_400_000;
+
+/** A `time_range` as its endpoints, epoch ms: `from` inclusive, `to` exclusive. */
+export interface TimeRange {
+  from: number;
+  to: number;
+}
+
+/**
+ * `<from>_<to>`, each ISO 8601 UTC with the `Z` optional (`2026-11-01T00:00:00Z_2026-12-01T00:00:00Z`).
+ * Malformed is 400; a range that does not end after it starts is 422.
+ */
+export const isoTimeRangeSchema = z
+  .string()
+  .meta({ description: "`<from>_<to>`, ISO 8601 UTC (`Z` optional); `to` is exclusive", example: "2026-11-01T00:00:00Z_2026-12-01T00:00:00Z" })
+  .transform((text, ctx): TimeRange => {
+    const parts = text.split("_");
+    const [from, to] = parts.map((part) => parseIsoUtc(part.endsWith("Z") ? part : `${part}Z`));
+    if (parts.length !== 2 || from === undefined || to === undefined || Number.isNaN(from) || Number.isNaN(to)) {
+      ctx.addIssue({ code: "custom", message: "must be <from>_<to>, each ISO 8601 UTC such as 2026-11-01T00:00:00Z" });
+      return z.NEVER;
+    }
+    if (to <= from) {
+      ctx.addIssue(unprocessableIssue([], "the range must end after it starts"));
+      return z.NEVER;
+    }
+    return { from, to };
+  });

@@ -1,3 +1,590 @@
 import { DurableObject } from "cloudflare:workers";
+import { and, eq, lte } from "drizzle-orm";
+import { database, schema } from "../../shared/db/client.ts";
+import { fail, ok, type Result } from "../../shared/errors.ts";
+import type { AdCampaignLifecycleMessage } from "../../shared/messages.ts";
+import { toMoneyJson } from "../../shared/money.ts";
+import { DAY_MS, MINUTE_MS } from "../../shared/time.ts";
+import { firstRow, migrate, rows } from "../sql.ts";
+import {
+  afterCharge,
+  clickCharge,
+  freshSpending,
+  isWithinDuplicateWindow,
+  nextScheduledMoment,
+  noChargeReason,
+  statusAt,
+  utcDay,
+  visitorKey,
+  DUPLICATE_CLICK_WINDOW_MS,
+  type AdCampaignDefinition,
+  type AdCampaignStatus,
+  type AdEventType,
+  type NoChargeReason,
+  type Spending,
+} from "./budget.ts";
+import { rollUp, sumCounters, type Granularity } from "./performance.ts";
+import {
+  adCampaignJson,
+  adCampaignView,
+  performanceReport,
+  type AdCampaignJson,
+  type AdCampaignView,
+  type AdEventAnswer,
+  type PerformanceReport,
+} from "./views.ts";
 
-export class AdCampaign extends DurableObject<Env> {}
+const AD_CAMPAIGN_SCHEMA = [
+  `CREATE TABLE campaign (
+     singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+     ad_campaign_id TEXT NOT NULL,
+     advertiser_id TEXT NOT NULL,
+     name TEXT NOT NULL,
+     currency TEXT NOT NULL,
+     cpc_minor INTEGER NOT NULL,
+     daily_budget_minor INTEGER,
+     total_budget_minor INTEGER NOT NULL,
+     start_at INTEGER NOT NULL,
+     end_at INTEGER,
+     created_at INTEGER NOT NULL,
+     paused INTEGER NOT NULL,
+     spent_day INTEGER NOT NULL,
+     spent_today_minor INTEGER NOT NULL,
+     spent_total_minor INTEGER NOT NULL,
+     status TEXT NOT NULL,
+     status_changed_at INTEGER NOT NULL
+   )`,
+  `CREATE TABLE events (
+     event_id TEXT PRIMARY KEY,
+     type TEXT NOT NULL,
+     user_id TEXT,
+     ip TEXT,
+     visitor TEXT,
+     timestamp INTEGER NOT NULL,
+     received_at INTEGER NOT NULL,
+     charged_minor INTEGER,
+     reason TEXT
+   )`,
+  "CREATE INDEX charged_clicks_by_visitor ON events (visitor, timestamp) WHERE charged_minor IS NOT NULL",
+  `CREATE TABLE minute_counters (
+     minute INTEGER PRIMARY KEY,
+     impressions INTEGER NOT NULL,
+     views INTEGER NOT NULL,
+     clicks INTEGER NOT NULL,
+     charged_clicks INTEGER NOT NULL,
+     spend_minor INTEGER NOT NULL
+   )`,
+  `CREATE TABLE status_changes (
+     changed_at INTEGER PRIMARY KEY,
+     status TEXT NOT NULL,
+     synced_at INTEGER
+   )`,
+] as const;
+
+/** How long an event id is remembered; older events are forgotten at a midnight alarm. */
+const AD_EVENT_RETENTION_MS = 30 * DAY_MS;
+
+/** When writing a status to D1 or the queue failed, the alarm tries again this much later. */
+const SYNC_RETRY_MS = 5_000;
+
+type CampaignRow = {
+  ad_campaign_id: string;
+  advertiser_id: string;
+  name: string;
+  currency: string;
+  cpc_minor: number;
+  daily_budget_minor: number | null;
+  total_budget_minor: number;
+  start_at: number;
+  end_at: number | null;
+  created_at: number;
+  paused: number;
+  spent_day: number;
+  spent_today_minor: number;
+  spent_total_minor: number;
+  status: string;
+  status_changed_at: number;
+};
+
+type EventRow = {
+  type: string;
+  timestamp: number;
+  user_id: string | null;
+  ip: string | null;
+  charged_minor: number | null;
+  reason: string | null;
+};
+
+type MinuteRow = {
+  minute: number;
+  impressions: number;
+  views: number;
+  clicks: number;
+  charged_clicks: number;
+  spend_minor: number;
+};
+
+/** An event as the Worker validated it; `eventId` is the client's or one the Worker assigned. */
+export interface AdEventInput {
+  adCampaignId: string;
+  eventId: string;
+  type: AdEventType;
+  userId: string | null;
+  ip: string | null;
+  timestamp: number;
+}
+
+export interface PerformanceQuery {
+  adCampaignId: string;
+  from: number;
+  to: number;
+  granularity: Granularity;
+}
+
+/** A campaign's live state: the definition, what it spent, and the status last decided. */
+interface LiveState {
+  definition: AdCampaignDefinition;
+  spending: Spending;
+  status: AdCampaignStatus;
+  statusChangedAt: number;
+}
+
+/**
+ * One per ad campaign (`AD_CAMPAIGN.getByName(adCampaignId)`): the only place that decides a
+ * charge. Each event is checked and charged in one synchronous step (no await between reading
+ * the remaining budget and writing the charge), and the object runs one such step at a time, so
+ * the budgets hold as a hard cap under any concurrency. Status changes are decided here, written
+ * to D1 and published on `campaign-lifecycle` before the call that caused them answers; one
+ * alarm wakes the object at the next start, end or 00:00 UTC.
+ */
+export class AdCampaign extends DurableObject<Env> {
+  private live: LiveState | null = null;
+  private loading: Promise<AdCampaignDefinition | null> | null = null;
+  private syncChain: Promise<void> = Promise.resolve();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    ctx.blockConcurrencyWhile(async () => {
+      migrate(ctx.storage.sql, "ad-campaign", AD_CAMPAIGN_SCHEMA);
+      this.live = this.readLiveState();
+    });
+  }
+
+  /**
+   * Sets the campaign up from its D1 definition. Idempotent: the same definition again changes
+   * nothing; a different one is a conflict (a campaign's terms never change under it).
+   */
+  async configure(definition: AdCampaignDefinition): Promise<Result<AdCampaignJson>> {
+    if (this.live && !sameDefinition(this.live.definition, definition)) {
+      return fail("conflict", `ad campaign ${definition.adCampaignId} already exists with other terms`);
+    }
+    const installed = this.install(definition, Date.now());
+    if (installed) await this.settle();
+    const live = this.live!;
+    return ok(adCampaignJson(live.definition, live.status));
+  }
+
+  /** Records an impression, view or click and decides, for a click, what it is charged. */
+  async record(event: AdEventInput): Promise<Result<AdEventAnswer>> {
+    const loaded = await this.ensureLoaded(event.adCampaignId);
+    if (!loaded.ok) return loaded;
+    const outcome = this.transaction(() => this.recordNow(event, Date.now()));
+    if (!outcome.ok) return outcome;
+    if (outcome.value.statusChanged) await this.settle();
+    return ok(outcome.value.answer);
+  }
+
+  /** The campaign with its live status and spend. */
+  async view(adCampaignId: string): Promise<Result<AdCampaignView>> {
+    const loaded = await this.ensureLoaded(adCampaignId);
+    if (!loaded.ok) return loaded;
+    const now = Date.now();
+    if (this.transaction(() => this.refresh(now))) await this.settle();
+    return ok(this.currentView(now));
+  }
+
+  /**
+   * Pauses or resumes. Doing what is already done changes nothing; an ended campaign, or one
+   * whose total budget is spent, cannot be paused or resumed (409).
+   */
+  async setPaused(adCampaignId: string, paused: boolean): Promise<Result<AdCampaignView>> {
+    const loaded = await this.ensureLoaded(adCampaignId);
+    if (!loaded.ok) return loaded;
+    const now = Date.now();
+    const outcome = this.transaction((): Result<boolean> => {
+      let changed = this.refresh(now);
+      const live = this.live!;
+      if (live.status === "ended" || live.status === "exhausted") {
+        return fail("conflict", `ad campaign ${adCampaignId} is ${live.status}; it can no longer be paused or resumed`);
+      }
+      if (live.spending.paused !== paused) {
+        live.spending = { ...live.spending, paused };
+        changed = this.refresh(now, true) || changed;
+      }
+      return ok(changed);
+    });
+    if (!outcome.ok) return outcome;
+    if (outcome.value) await this.settle();
+    return ok(this.currentView(now));
+  }
+
+  /** Impressions, views, clicks, charged clicks, CTR and spend over `[from, to)` of event time. */
+  async performance(query: PerformanceQuery): Promise<Result<PerformanceReport>> {
+    const loaded = await this.ensureLoaded(query.adCampaignId);
+    if (!loaded.ok) return loaded;
+    const minutes = rows<MinuteRow>(
+      this.ctx.storage.sql,
+      "SELECT * FROM minute_counters WHERE minute >= ? AND minute < ? ORDER BY minute",
+      query.from,
+      query.to,
+    ).map((row) => ({
+      minute: row.minute,
+      impressions: row.impressions,
+      views: row.views,
+      clicks: row.clicks,
+      chargedClicks: row.charged_clicks,
+      spendMinor: row.spend_minor,
+    }));
+    const buckets = rollUp(minutes, query.from, query.to, query.granularity);
+    return ok(performanceReport(sumCounters(buckets), buckets, loaded.value.currency));
+  }
+
+  /** Start, end, 00:00 UTC (daily budget renewed, old event ids forgotten) or a sync retry. */
+  override async alarm(): Promise<void> {
+    if (!this.live) return;
+    const now = Date.now();
+    this.transaction(() => {
+      this.refresh(now);
+      this.ctx.storage.sql.exec("DELETE FROM events WHERE received_at < ?", now - AD_EVENT_RETENTION_MS);
+    });
+    await this.settle();
+  }
+
+  /**
+   * Runs `body` as one storage transaction. The in-memory state is a cache of SQLite, so when the
+   * transaction rolls back it is read again rather than trusted.
+   */
+  private transaction<T>(body: () => T): T {
+    try {
+      return this.ctx.storage.transactionSync(body);
+    } catch (error) {
+      this.live = this.readLiveState();
+      throw error;
+    }
+  }
+
+  private async ensureLoaded(adCampaignId: string): Promise<Result<AdCampaignDefinition>> {
+    if (!this.live) {
+      // An event can reach the object before the create request has configured it (or after a
+      // configure call failed): the D1 row is the definition, so load it from there once.
+      this.loading ??= this.loadDefinition(adCampaignId).finally(() => {
+        this.loading = null;
+      });
+      const definition = await this.loading;
+      if (definition && this.install(definition, Date.now())) await this.settle();
+    }
+    if (!this.live || this.live.definition.adCampaignId !== adCampaignId) {
+      return fail("not_found", `no ad campaign ${adCampaignId}`);
+    }
+    return ok(this.live.definition);
+  }
+
+  private async loadDefinition(adCampaignId: string): Promise<AdCampaignDefinition | null> {
+    const [row] = await database(this.env.DB)
+      .select()
+      .from(schema.adCampaigns)
+      .where(eq(schema.adCampaigns.adCampaignId, Number(adCampaignId)));
+    return row ? definitionFromD1(row) : null;
+  }
+
+  /** Stores the definition and its first status, unless the object already has one. */
+  private install(definition: AdCampaignDefinition, now: number): boolean {
+    if (this.live) return false;
+    const spending = freshSpending(now);
+    const status = statusAt(definition, spending, now);
+    // Never older than the row the create request wrote, so the object's first write lands.
+    const changedAt = Math.max(now, definition.createdAt);
+    this.transaction(() => {
+      this.ctx.storage.sql.exec(
+        `INSERT INTO campaign (singleton, ad_campaign_id, advertiser_id, name, currency, cpc_minor, daily_budget_minor,
+           total_budget_minor, start_at, end_at, created_at, paused, spent_day, spent_today_minor, spent_total_minor,
+           status, status_changed_at)
+         VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, 0, 0, ?, ?)`,
+        definition.adCampaignId,
+        definition.advertiserId,
+        definition.name,
+        definition.currency,
+        definition.cpcMinor,
+        definition.dailyBudgetMinor,
+        definition.totalBudgetMinor,
+        definition.startAt,
+        definition.endAt,
+        definition.createdAt,
+        spending.spentDay,
+        status,
+        changedAt,
+      );
+      this.ctx.storage.sql.exec("INSERT INTO status_changes (changed_at, status) VALUES (?, ?)", changedAt, status);
+      this.live = { definition, spending, status, statusChangedAt: changedAt };
+    });
+    return true;
+  }
+
+  /**
+   * The synchronous heart: dedupe by event id, renew the day, decide the charge, write the event,
+   * the counters and the new spend. Runs inside one storage transaction with no await.
+   */
+  private recordNow(event: AdEventInput, now: number): Result<{ answer: AdEventAnswer; statusChanged: boolean }> {
+    const sql = this.ctx.storage.sql;
+    const previous = firstRow<EventRow>(
+      sql,
+      "SELECT type, timestamp, user_id, ip, charged_minor, reason FROM events WHERE event_id = ?",
+      event.eventId,
+    );
+    if (previous) {
+      const same =
+        previous.type === event.type &&
+        previous.timestamp === event.timestamp &&
+        previous.user_id === event.userId &&
+        previous.ip === event.ip;
+      if (!same) return fail("idempotency_conflict", `event id ${event.eventId} was already used with a different payload`);
+      return ok({ answer: this.answerOf(event.eventId, previous), statusChanged: false });
+    }
+
+    let statusChanged = this.refresh(now);
+    const live = this.live!;
+    const visitor = visitorKey(event.userId, event.ip);
+    let charged: number | null = null;
+    let reason: NoChargeReason | null = null;
+    if (event.type === "click") {
+      reason = noChargeReason(live.status);
+      if (reason === null && visitor !== null && this.hasChargedClickNear(visitor, event.timestamp)) reason = "duplicate_click";
+      if (reason === null) {
+        charged = clickCharge(live.definition, live.spending, now);
+        live.spending = afterCharge(live.spending, charged, now);
+        statusChanged = this.refresh(now, true) || statusChanged;
+      }
+    }
+
+    sql.exec(
+      `INSERT INTO events (event_id, type, user_id, ip, visitor, timestamp, received_at, charged_minor, reason)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      event.eventId,
+      event.type,
+      event.userId,
+      event.ip,
+      visitor,
+      event.timestamp,
+      now,
+      charged,
+      reason,
+    );
+    sql.exec(
+      `INSERT INTO minute_counters (minute, impressions, views, clicks, charged_clicks, spend_minor) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (minute) DO UPDATE SET
+         impressions = impressions + excluded.impressions,
+         views = views + excluded.views,
+         clicks = clicks + excluded.clicks,
+         charged_clicks = charged_clicks + excluded.charged_clicks,
+         spend_minor = spend_minor + excluded.spend_minor`,
+      Math.floor(event.timestamp / MINUTE_MS) * MINUTE_MS,
+      event.type === "impression" ? 1 : 0,
+      event.type === "view" ? 1 : 0,
+      event.type === "click" ? 1 : 0,
+      charged === null ? 0 : 1,
+      charged ?? 0,
+    );
+    const answer: AdEventAnswer = {
+      eventId: event.eventId,
+      charged: charged === null ? null : toMoneyJson({ minor: charged, currency: live.definition.currency }),
+      ...(reason === null ? {} : { reason }),
+    };
+    return ok({ answer, statusChanged });
+  }
+
+  private answerOf(eventId: string, row: EventRow): AdEventAnswer {
+    const currency = this.live!.definition.currency;
+    return {
+      eventId,
+      charged: row.charged_minor === null ? null : toMoneyJson({ minor: row.charged_minor, currency }),
+      ...(row.reason === null ? {} : { reason: row.reason as NoChargeReason }),
+    };
+  }
+
+  private hasChargedClickNear(visitor: string, timestamp: number): boolean {
+    const nearest = firstRow<{ timestamp: number }>(
+      this.ctx.storage.sql,
+      `SELECT timestamp FROM events
+       WHERE visitor = ? AND charged_minor IS NOT NULL AND timestamp > ? AND timestamp < ?
+       LIMIT 1`,
+      visitor,
+      timestamp - DUPLICATE_CLICK_WINDOW_MS,
+      timestamp + DUPLICATE_CLICK_WINDOW_MS,
+    );
+    return nearest !== undefined && isWithinDuplicateWindow(timestamp, nearest.timestamp);
+  }
+
+  /**
+   * Renews the daily spend on a new UTC day and re-decides the status, writing both when they
+   * changed (`spendingChanged` forces the write after a charge or a pause). Returns whether the
+   * status changed, in which case a change waits in `status_changes` to be synced.
+   */
+  private refresh(now: number, spendingChanged = false): boolean {
+    const live = this.live!;
+    let dirty = spendingChanged;
+    const today = utcDay(now);
+    if (live.spending.spentDay !== today) {
+      live.spending = { ...live.spending, spentDay: today, spentTodayMinor: 0 };
+      dirty = true;
+    }
+    const status = statusAt(live.definition, live.spending, now);
+    const statusChanged = status !== live.status;
+    if (statusChanged) {
+      // Strictly increasing, so D1 can refuse a write that is older than the one it holds.
+      live.statusChangedAt = Math.max(now, live.statusChangedAt + 1);
+      live.status = status;
+      this.ctx.storage.sql.exec("INSERT INTO status_changes (changed_at, status) VALUES (?, ?)", live.statusChangedAt, status);
+      dirty = true;
+    }
+    if (dirty) {
+      this.ctx.storage.sql.exec(
+        `UPDATE campaign SET paused = ?, spent_day = ?, spent_today_minor = ?, spent_total_minor = ?, status = ?, status_changed_at = ?`,
+        live.spending.paused ? 1 : 0,
+        live.spending.spentDay,
+        live.spending.spentTodayMinor,
+        live.spending.spentTotalMinor,
+        live.status,
+        live.statusChangedAt,
+      );
+    }
+    return statusChanged;
+  }
+
+  /**
+   * Writes pending status changes to D1 and the queue, then sets the one alarm. A failed sync is
+   * logged and retried by the alarm: the charge that caused it is already durable, so the
+   * event's answer stands.
+   */
+  private async settle(): Promise<void> {
+    let pending = false;
+    try {
+      await this.syncStatus();
+    } catch (error) {
+      pending = true;
+      console.error(`ad campaign ${this.live?.definition.adCampaignId}: status sync failed; the alarm retries`, error);
+    }
+    await this.scheduleAlarm(Date.now(), pending);
+  }
+
+  /** Chained so that concurrent callers never send the same change twice at once. */
+  private syncStatus(): Promise<void> {
+    const run = this.syncChain.then(() => this.syncPendingChanges());
+    this.syncChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async syncPendingChanges(): Promise<void> {
+    const live = this.live;
+    if (!live) return;
+    const pending = rows<{ changed_at: number; status: string }>(
+      this.ctx.storage.sql,
+      "SELECT changed_at, status FROM status_changes WHERE synced_at IS NULL ORDER BY changed_at",
+    );
+    const latest = pending.at(-1);
+    if (!latest) return;
+    const adCampaignId = live.definition.adCampaignId;
+    await database(this.env.DB)
+      .update(schema.adCampaigns)
+      .set({ status: latest.status, statusChangedAt: latest.changed_at })
+      .where(and(eq(schema.adCampaigns.adCampaignId, Number(adCampaignId)), lte(schema.adCampaigns.statusChangedAt, latest.changed_at)));
+    await this.env.CAMPAIGN_LIFECYCLE.sendBatch(
+      pending.map((change) => ({
+        body: { kind: "ad-campaign-lifecycle", adCampaignId, status: change.status, at: change.changed_at } satisfies AdCampaignLifecycleMessage,
+      })),
+    );
+    this.ctx.storage.sql.exec("UPDATE status_changes SET synced_at = ? WHERE changed_at <= ? AND synced_at IS NULL", Date.now(), latest.changed_at);
+  }
+
+  private async scheduleAlarm(now: number, retrySync: boolean): Promise<void> {
+    const live = this.live;
+    if (!live) return;
+    const moments = [nextScheduledMoment(live.definition, live.status, now), retrySync ? now + SYNC_RETRY_MS : null].filter(
+      (moment): moment is number => moment !== null,
+    );
+    const next = moments.length > 0 ? Math.min(...moments) : null;
+    const current = await this.ctx.storage.getAlarm();
+    if (next === null) {
+      if (current !== null) await this.ctx.storage.deleteAlarm();
+    } else if (current !== next) {
+      await this.ctx.storage.setAlarm(next);
+    }
+  }
+
+  private currentView(now: number): AdCampaignView {
+    const live = this.live!;
+    return adCampaignView(live.definition, live.status, live.spending, now);
+  }
+
+  private readLiveState(): LiveState | null {
+    const row = firstRow<CampaignRow>(this.ctx.storage.sql, "SELECT * FROM campaign");
+    if (!row) return null;
+    return {
+      definition: {
+        adCampaignId: row.ad_campaign_id,
+        advertiserId: row.advertiser_id,
+        name: row.name,
+        currency: row.currency,
+        cpcMinor: row.cpc_minor,
+        dailyBudgetMinor: row.daily_budget_minor,
+        totalBudgetMinor: row.total_budget_minor,
+        startAt: row.start_at,
+        endAt: row.end_at,
+        createdAt: row.created_at,
+      },
+      spending: {
+        paused: row.paused === 1,
+        spentDay: row.spent_day,
+        spentTodayMinor: row.spent_today_minor,
+        spentTotalMinor: row.spent_total_minor,
+      },
+      status: row.status as AdCampaignStatus,
+      statusChangedAt: row.status_changed_at,
+    };
+  }
+}
+
+/** The definition held by a D1 `ad_campaigns` row. */
+export function definitionFromD1(row: typeof schema.adCampaigns.$inferSelect): AdCampaignDefinition {
+  return {
+    adCampaignId: String(row.adCampaignId),
+    advertiserId: String(row.advertiserId),
+    name: row.name,
+    currency: row.currency,
+    cpcMinor: row.cpcMinor,
+    dailyBudgetMinor: row.dailyBudgetMinor,
+    totalBudgetMinor: row.totalBudgetMinor,
+    startAt: row.startAt,
+    endAt: row.endAt,
+    createdAt: row.createdAt,
+  };
+}
+
+/** Whether two definitions set the same terms (the creation time is not a term). */
+export function sameDefinition(a: AdCampaignDefinition, b: AdCampaignDefinition): boolean {
+  return (
+    a.adCampaignId === b.adCampaignId &&
+    a.advertiserId === b.advertiserId &&
+    a.name === b.name &&
+    a.currency === b.currency &&
+    a.cpcMinor === b.cpcMinor &&
+    a.dailyBudgetMinor === b.dailyBudgetMinor &&
+    a.totalBudgetMinor === b.totalBudgetMinor &&
+    a.startAt === b.startAt &&
+    a.endAt === b.endAt
+  );
+}
+
+/** The object of an ad campaign. */
+export function adCampaignStub(env: Env, adCampaignId: string): DurableObjectStub<AdCampaign> {
+  return env.AD_CAMPAIGN.getByName(adCampaignId);
+}

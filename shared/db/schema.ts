@@ -90,6 +90,11 @@ export const adCampaigns = sqliteTable(
     totalBudgetMinor: integer("total_budget_minor").notNull(),
     startAt: integer("start_at").notNull(),
     endAt: integer("end_at"),
+    /**
+     * Mirrored from the campaign's `AdCampaign` object, which alone decides it. The object's
+     * `statusChangedAt` strictly increases and a write lands only when not older, so status
+     * writes that overtake each other never leave an older status behind.
+     */
     status: text("status").notNull(),
     statusChangedAt: integer("status_changed_at").notNull(),
     createdAt: integer("created_at").notNull(),

@@ -1,3 +1,226 @@
-import { createRouter } from "../http/router.ts";
+import { createRoute } from "@hono/zod-openapi";
+import { and, asc, eq, gt, isNull, lte, or } from "drizzle-orm";
+import { z } from "zod";
+import { adCampaignStub, definitionFromD1, sameDefinition } from "../../durable-objects/ad-campaign/ad-campaign.ts";
+import {
+  freshSpending,
+  statusAt,
+  type AdCampaignDefinition,
+  type AdCampaignStatus,
+} from "../../durable-objects/ad-campaign/budget.ts";
+import { adCampaignJson } from "../../durable-objects/ad-campaign/views.ts";
+import { database, schema } from "../../shared/db/client.ts";
+import { idParamSchema } from "../../shared/ids.ts";
+import { requireRole } from "../http/auth.ts";
+import { ApiError, unwrap } from "../http/problem.ts";
+import { bearer, createRouter, jsonBody, jsonResponse, problemResponses } from "../http/router.ts";
+import {
+  activeQuerySchema,
+  adCampaignSchema,
+  adCampaignViewSchema,
+  adEventAnswerSchema,
+  adEventSchema,
+  newAdCampaignSchema,
+  performanceQuerySchema,
+  performanceSchema,
+  type NewAdCampaign,
+} from "./schemas.ts";
 
 export const adRoutes = createRouter();
+
+// Authorization runs as route middleware, before validation, so a caller without the right token
+// learns nothing about what a valid request would be.
+const adminOnly = requireRole("admin");
+
+const idParams = z.object({ id: idParamSchema });
+
+const viewResponses = {
+  200: jsonResponse(z.object({ adCampaign: adCampaignViewSchema }), "The campaign with its live status and spend"),
+  ...problemResponses,
+};
+
+adRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/ads/campaigns",
+    tags: ["ads"],
+    summary: "Define an ad campaign",
+    description:
+      "Budgets and cpc share one currency. With a client-chosen `adCampaignId`, sending the same campaign again returns it; " +
+      "other terms under that id are 409. The status starts as `scheduled`, `active` or (for a past end) `ended`.",
+    security: bearer,
+    middleware: [adminOnly],
+    request: { body: jsonBody(newAdCampaignSchema) },
+    responses: {
+      201: jsonResponse(z.object({ adCampaign: adCampaignSchema }), "The campaign"),
+      ...problemResponses,
+    },
+  }),
+  async (c) => {
+    const definition = await storeDefinition(c.env.DB, c.req.valid("json"), Date.now());
+    const adCampaign = unwrap(await adCampaignStub(c.env, definition.adCampaignId).configure(definition));
+    return c.json({ adCampaign }, 201);
+  },
+);
+
+// Declared before `/ads/campaigns/{id}` so that "active" is not read as an id.
+adRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/ads/campaigns/active",
+    tags: ["ads"],
+    summary: "Ad campaigns that may be served now",
+    description: "Status `active` and inside the schedule, by adCampaignId. A campaign leaves this list the moment a budget runs out.",
+    request: { query: activeQuerySchema },
+    responses: {
+      200: jsonResponse(z.object({ adCampaigns: z.array(adCampaignSchema) }), "Servable campaigns"),
+      ...problemResponses,
+    },
+  }),
+  async (c) => {
+    const { limit } = c.req.valid("query");
+    const now = Date.now();
+    const table = schema.adCampaigns;
+    const found = await database(c.env.DB)
+      .select()
+      .from(table)
+      .where(and(eq(table.status, "active"), lte(table.startAt, now), or(isNull(table.endAt), gt(table.endAt, now))))
+      .orderBy(asc(table.adCampaignId))
+      .limit(limit);
+    const adCampaigns = found.map((row) => adCampaignJson(definitionFromD1(row), row.status as AdCampaignStatus));
+    return c.json({ adCampaigns }, 200);
+  },
+);
+
+adRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/ads/campaigns/{id}",
+    tags: ["ads"],
+    summary: "An ad campaign with its live status and spend",
+    request: { params: idParams },
+    responses: viewResponses,
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const adCampaign = unwrap(await adCampaignStub(c.env, id).view(id));
+    return c.json({ adCampaign }, 200);
+  },
+);
+
+for (const action of ["pause", "resume"] as const) {
+  adRoutes.openapi(
+    createRoute({
+      method: "post",
+      path: `/ads/campaigns/{id}/${action}`,
+      tags: ["ads"],
+      summary: action === "pause" ? "Stop charging and serving until resumed" : "Serve again after a pause",
+      description: "Repeating it changes nothing; an `ended` or `exhausted` campaign is 409.",
+      security: bearer,
+      middleware: [adminOnly],
+      request: { params: idParams },
+      responses: viewResponses,
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const adCampaign = unwrap(await adCampaignStub(c.env, id).setPaused(id, action === "pause"));
+      return c.json({ adCampaign }, 200);
+    },
+  );
+}
+
+adRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/ads/events",
+    tags: ["ads"],
+    summary: "Record an impression, view or click; a click may be charged",
+    description:
+      "A click on an active campaign is charged min(cpc, remainingToday, remainingTotal). Not charged, with `reason`: " +
+      "`duplicate_click` (a charged click of the same userId, else ip, less than 30 s away in event time), " +
+      "`inactive` (scheduled, paused, ended) or `budget_exhausted`. A resent eventId returns the first answer.",
+    request: { body: jsonBody(adEventSchema) },
+    responses: {
+      202: jsonResponse(adEventAnswerSchema, "Recorded"),
+      ...problemResponses,
+    },
+  }),
+  async (c) => {
+    const event = c.req.valid("json");
+    const answer = unwrap(
+      await adCampaignStub(c.env, event.adCampaignId).record({
+        adCampaignId: event.adCampaignId,
+        eventId: event.eventId ?? crypto.randomUUID(),
+        type: event.type,
+        userId: event.userId ?? null,
+        ip: event.ip ?? null,
+        timestamp: event.timestamp,
+      }),
+    );
+    return c.json(answer, 202);
+  },
+);
+
+adRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/ads/campaigns/{id}/performance",
+    tags: ["ads"],
+    summary: "Performance by minute, hour or day of event time",
+    description:
+      "Buckets are aligned to UTC and zero-filled; a bucket cut by the range starts at `from`. At most 1440 buckets. " +
+      "`clicks` counts every recorded click; `chargedClicks` and `spend` only the charged ones.",
+    request: { params: idParams, query: performanceQuerySchema },
+    responses: {
+      200: jsonResponse(performanceSchema, "Totals and buckets, oldest first"),
+      ...problemResponses,
+    },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const { time_range: range, granularity } = c.req.valid("query");
+    const report = unwrap(
+      await adCampaignStub(c.env, id).performance({ adCampaignId: id, from: range.from, to: range.to, granularity }),
+    );
+    return c.json(report, 200);
+  },
+);
+
+/**
+ * Writes a new campaign's D1 row, or finds the one a resend of the same campaign wrote. Its
+ * status is what the object will decide too; the object owns it from then on.
+ */
+async function storeDefinition(d1: D1Database, input: NewAdCampaign, now: number): Promise<AdCampaignDefinition> {
+  const db = database(d1);
+  const table = schema.adCampaigns;
+  const terms: Omit<AdCampaignDefinition, "adCampaignId"> = {
+    advertiserId: input.advertiserId,
+    name: input.name,
+    currency: input.cpc.currency,
+    cpcMinor: input.cpc.minor,
+    dailyBudgetMinor: input.dailyBudget?.minor ?? null,
+    totalBudgetMinor: input.totalBudget.minor,
+    startAt: input.startDateTime,
+    endAt: input.endDateTime ?? null,
+    createdAt: now,
+  };
+  const status = statusAt({ adCampaignId: input.adCampaignId ?? "", ...terms }, freshSpending(now), now);
+  const values = { ...terms, advertiserId: Number(terms.advertiserId), status, statusChangedAt: now };
+  if (input.adCampaignId === undefined) {
+    const [row] = await db.insert(table).values(values).returning();
+    return definitionFromD1(row!);
+  }
+  const [inserted] = await db
+    .insert(table)
+    .values({ adCampaignId: Number(input.adCampaignId), ...values })
+    .onConflictDoNothing()
+    .returning();
+  if (inserted) return definitionFromD1(inserted);
+  const [existing] = await db.select().from(table).where(eq(table.adCampaignId, Number(input.adCampaignId)));
+  if (!existing) throw new ApiError("unavailable", "the ad campaign vanished while being created; retry");
+  const stored = definitionFromD1(existing);
+  if (!sameDefinition(stored, { ...terms, adCampaignId: stored.adCampaignId })) {
+    throw new ApiError("idempotency_conflict", `ad campaign ${input.adCampaignId} already exists with other terms`);
+  }
+  return stored;
+}
