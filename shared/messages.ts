@@ -56,6 +56,8 @@ export interface IncentiveAwardMessage {
   incentiveId: string;
   reward: { description: string };
   awardedAt: number;
+  /** The incentive event whose arrival made the rule hold. */
+  eventId: string;
 }
 
 export interface EstablishedConnectionMessage {

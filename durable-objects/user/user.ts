@@ -2,6 +2,8 @@ import { DurableObject } from "cloudflare:workers";
 import { fail, ok, type Result } from "../../shared/errors.ts";
 import type { Money } from "../../shared/money.ts";
 import { migrate } from "../sql.ts";
+import type { Activity, StoredAward, StreakView } from "./streak-rules.ts";
+import { STREAK_SCHEMA, StreakStore } from "./streaks.ts";
 import { WALLET_SCHEMA, WalletLedger, type WalletEntry, type WalletView } from "./wallet.ts";
 
 /**
@@ -11,12 +13,15 @@ import { WALLET_SCHEMA, WalletLedger, type WalletEntry, type WalletView } from "
  */
 export class User extends DurableObject<Env> {
   private wallet!: WalletLedger;
+  private streakStore!: StreakStore;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.blockConcurrencyWhile(async () => {
       migrate(ctx.storage.sql, "wallet", WALLET_SCHEMA);
       this.wallet = new WalletLedger(ctx.storage.sql);
+      migrate(ctx.storage.sql, "streaks", STREAK_SCHEMA);
+      this.streakStore = new StreakStore(ctx.storage);
     });
   }
 
@@ -39,6 +44,24 @@ export class User extends DurableObject<Env> {
 
   async walletView(limit = 100): Promise<WalletView> {
     return this.wallet.view(limit);
+  }
+
+  /**
+   * Records incentive activity (one local day per event) and returns every award not yet
+   * confirmed, new ones included; each employer incentive is awarded at most once.
+   */
+  async recordActivity(activities: Activity[]): Promise<StoredAward[]> {
+    return this.streakStore.record(activities);
+  }
+
+  /** Marks awards as stored in D1 and published, so `recordActivity` stops handing them out. */
+  async confirmAwards(employerIncentiveIds: string[]): Promise<void> {
+    this.streakStore.confirm(employerIncentiveIds);
+  }
+
+  /** Current and longest streak per (employer, event). */
+  async streaks(): Promise<StreakView[]> {
+    return this.streakStore.streaks();
   }
 }
 

@@ -104,16 +104,21 @@ export const adCampaigns = sqliteTable(
 
 // ---- Employee incentives -------------------------------------------------------------------
 
-export const incentives = sqliteTable("incentives", {
-  incentiveId: integer("incentive_id").primaryKey(),
-  name: text("name").notNull(),
-  description: text("description").notNull(),
-  ruleKind: text("rule_kind").notNull(),
-  event: text("event").notNull(),
-  days: integer("days"),
-  active: integer("active", { mode: "boolean" }).notNull().default(true),
-  createdAt: integer("created_at").notNull(),
-});
+/** The global catalogue. `days` is set for `streak` rules only; the event consumer reads by `event`. */
+export const incentives = sqliteTable(
+  "incentives",
+  {
+    incentiveId: integer("incentive_id").primaryKey(),
+    name: text("name").notNull(),
+    description: text("description").notNull(),
+    ruleKind: text("rule_kind").notNull(),
+    event: text("event").notNull(),
+    days: integer("days"),
+    active: integer("active", { mode: "boolean" }).notNull().default(true),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("incentives_by_event").on(t.event)],
+);
 
 export const employerIncentives = sqliteTable(
   "employer_incentives",
@@ -141,10 +146,15 @@ export const incentiveAwards = sqliteTable(
     incentiveId: integer("incentive_id").notNull(),
     rewardDescription: text("reward_description").notNull(),
     awardedAt: integer("awarded_at").notNull(),
+    /** The event whose arrival made the rule hold. */
+    eventId: text("event_id"),
+    /** Set once by the `incentive-awards` consumer; a redelivered award message leaves it as it was. */
+    fulfilledAt: integer("fulfilled_at"),
   },
   (t) => [
     uniqueIndex("incentive_awards_once").on(t.userId, t.employerIncentiveId),
     index("incentive_awards_by_employer").on(t.employerId, t.awardedAt),
+    index("incentive_awards_by_user").on(t.userId, t.awardedAt),
   ],
 );
 

@@ -1,3 +1,305 @@
-import { createRouter } from "../http/router.ts";
+import { createRoute } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
+import { z } from "zod";
+import { userStub } from "../../durable-objects/user/user.ts";
+import { idJsonSchema, idParamSchema } from "../../shared/ids.ts";
+import type { IncentiveEventMessage } from "../../shared/messages.ts";
+import { DAY_MS } from "../../shared/time.ts";
+import { assertEmployerOrAdmin, assertSelfOrAdmin, requireRole } from "../http/auth.ts";
+import type { AppEnv } from "../http/env.ts";
+import { rememberFirstAnswer } from "../http/idempotency.ts";
+import { ApiError } from "../http/problem.ts";
+import { bearer, createRouter, jsonBody, jsonResponse, problemResponses } from "../http/router.ts";
+import {
+  awardSchema,
+  employerIncentiveLinkSchema,
+  employerIncentiveSchema,
+  eventNameSchema,
+  incentiveEventSchema,
+  incentiveSchema,
+  newIncentiveSchema,
+  streakSchema,
+} from "./schemas.ts";
+import {
+  createIncentive,
+  linkIncentive,
+  listAwards,
+  listEmployerIncentives,
+  listIncentives,
+  setIncentiveActive,
+} from "./store.ts";
 
 export const incentiveRoutes = createRouter();
+
+/** How far ahead of the server's clock an event may be dated; more is a client clock gone wrong. */
+const MAX_FUTURE_MS = DAY_MS;
+
+const limitQuery = z.coerce.number().int().min(1).max(1000).default(100);
+
+/** A path id as `idParamSchema` will read it ("007" is "7"); anything else is left for validation to refuse. */
+function canonicalPathId(raw: string | undefined): string {
+  return raw !== undefined && /^\d{1,16}$/.test(raw) ? String(Number(raw)) : (raw ?? "");
+}
+
+// Authorization runs as route middleware, before validation, so a caller without the right token
+// learns nothing about what a valid request would be.
+const adminOnly = requireRole("admin");
+
+const employerOrAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
+  assertEmployerOrAdmin(c, canonicalPathId(c.req.param("employerId")));
+  await next();
+};
+
+const selfOrAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
+  assertSelfOrAdmin(c, canonicalPathId(c.req.param("userId")));
+  await next();
+};
+
+incentiveRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/incentives",
+    tags: ["incentives"],
+    summary: "Add an incentive to the global catalogue",
+    description: "With a client-chosen `incentiveId`, sending the same incentive again returns it; different content is 409.",
+    security: bearer,
+    middleware: [adminOnly],
+    request: { body: jsonBody(newIncentiveSchema) },
+    responses: {
+      201: jsonResponse(z.object({ incentive: incentiveSchema }), "The incentive"),
+      ...problemResponses,
+    },
+  }),
+  async (c) => {
+    const incentive = await createIncentive(c.env.DB, c.req.valid("json"));
+    return c.json({ incentive }, 201);
+  },
+);
+
+incentiveRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/incentives",
+    tags: ["incentives"],
+    summary: "The incentive catalogue",
+    request: {
+      query: z.object({
+        active: z.enum(["true", "false"]).optional(),
+        event: eventNameSchema.optional(),
+      }),
+    },
+    responses: {
+      200: jsonResponse(z.object({ incentives: z.array(incentiveSchema) }), "Incentives by id"),
+      ...problemResponses,
+    },
+  }),
+  async (c) => {
+    const query = c.req.valid("query");
+    const incentives = await listIncentives(c.env.DB, {
+      ...(query.active === undefined ? {} : { active: query.active === "true" }),
+      ...(query.event === undefined ? {} : { event: query.event }),
+    });
+    return c.json({ incentives }, 200);
+  },
+);
+
+incentiveRoutes.openapi(
+  createRoute({
+    method: "patch",
+    path: "/incentives/{incentiveId}",
+    tags: ["incentives"],
+    summary: "Retire or reinstate a catalogue incentive",
+    description:
+      "An inactive incentive earns nothing new (awards already made stay) and cannot be attached to more programs; " +
+      "existing links stay listed.",
+    security: bearer,
+    middleware: [adminOnly],
+    request: {
+      params: z.object({ incentiveId: idParamSchema }),
+      body: jsonBody(z.object({ active: z.boolean() })),
+    },
+    responses: {
+      200: jsonResponse(z.object({ incentive: incentiveSchema }), "The incentive"),
+      ...problemResponses,
+    },
+  }),
+  async (c) => {
+    const { incentiveId } = c.req.valid("param");
+    const incentive = await setIncentiveActive(c.env.DB, incentiveId, c.req.valid("json").active);
+    return c.json({ incentive }, 200);
+  },
+);
+
+incentiveRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/employers/{employerId}/programs/{programId}/incentives",
+    tags: ["incentives"],
+    summary: "Attach a catalogue incentive to one of the employer's programs, with its reward",
+    description:
+      "Attaching the same incentive to the same program again returns the first link if the reward is the same " +
+      "(409 if it differs). An unknown or inactive incentive is 422.",
+    security: bearer,
+    middleware: [employerOrAdmin],
+    request: {
+      params: z.object({ employerId: idParamSchema, programId: idParamSchema }),
+      body: jsonBody(employerIncentiveLinkSchema),
+    },
+    responses: {
+      201: jsonResponse(z.object({ employerIncentive: employerIncentiveSchema }), "The employer incentive"),
+      ...problemResponses,
+    },
+  }),
+  async (c) => {
+    const { employerId, programId } = c.req.valid("param");
+    const body = c.req.valid("json");
+    const employerIncentive = await linkIncentive(c.env.DB, {
+      employerId,
+      programId,
+      incentiveId: body.incentiveId,
+      reward: body.reward,
+      ...(body.employerIncentiveId === undefined ? {} : { employerIncentiveId: body.employerIncentiveId }),
+    });
+    return c.json({ employerIncentive }, 201);
+  },
+);
+
+incentiveRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/employers/{employerId}/incentives",
+    tags: ["incentives"],
+    summary: "The incentives an employer attached to its programs",
+    security: bearer,
+    middleware: [employerOrAdmin],
+    request: {
+      params: z.object({ employerId: idParamSchema }),
+      query: z.object({ programId: idParamSchema.optional() }),
+    },
+    responses: {
+      200: jsonResponse(
+        z.object({
+          employerId: idJsonSchema,
+          employerIncentives: z.array(employerIncentiveSchema.extend({ incentive: incentiveSchema })),
+        }),
+        "By program, then id",
+      ),
+      ...problemResponses,
+    },
+  }),
+  async (c) => {
+    const { employerId } = c.req.valid("param");
+    const { programId } = c.req.valid("query");
+    const employerIncentives = await listEmployerIncentives(c.env.DB, employerId, programId);
+    return c.json({ employerId, employerIncentives }, 200);
+  },
+);
+
+incentiveRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/incentives/events",
+    tags: ["incentives"],
+    summary: "Report a user's event (data-logged, birth-reported, …); streaks and awards follow through the queue",
+    description:
+      "Idempotent on `eventId` (assigned when missing): the same id and payload answers the same, a different payload " +
+      "is 409. `utcOffsetMinutes` (default 0, −720…840) places the event on the user's local day. An event dated more " +
+      "than a day ahead of the server's clock is 422.",
+    request: { body: jsonBody(incentiveEventSchema) },
+    responses: {
+      202: jsonResponse(z.object({ eventId: z.string() }), "Accepted; the event is queued"),
+      ...problemResponses,
+    },
+  }),
+  async (c) => {
+    const body = c.req.valid("json");
+    if (body.timestamp > Date.now() + MAX_FUTURE_MS) {
+      const message = "must not be more than a day in the future";
+      throw new ApiError("unprocessable", `timestamp ${message}`, { errors: [{ path: "timestamp", message }] });
+    }
+    const eventId = body.eventId ?? crypto.randomUUID();
+    const message: IncentiveEventMessage = {
+      kind: "incentive-event",
+      eventId,
+      userId: body.userId,
+      employerId: body.employerId,
+      event: body.event,
+      timestamp: body.timestamp,
+      utcOffsetMinutes: body.utcOffsetMinutes,
+    };
+    const { answer } = await rememberFirstAnswer(c.env.DB, "incentive-event", eventId, message, { eventId });
+    // Sent again on a replay too: downstream is keyed by the event id, and a send that failed the
+    // first time is healed by the client's retry.
+    await c.env.INCENTIVE_EVENTS.send(message);
+    return c.json(answer, 202);
+  },
+);
+
+incentiveRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/users/{userId}/streaks",
+    tags: ["incentives"],
+    summary: "The user's current and longest streak per employer and event",
+    security: bearer,
+    middleware: [selfOrAdmin],
+    request: {
+      params: z.object({ userId: idParamSchema }),
+      query: z.object({ employerId: idParamSchema.optional(), event: eventNameSchema.optional() }),
+    },
+    responses: {
+      200: jsonResponse(z.object({ userId: idJsonSchema, streaks: z.array(streakSchema) }), "One entry per employer and event"),
+      ...problemResponses,
+    },
+  }),
+  async (c) => {
+    const { userId } = c.req.valid("param");
+    const query = c.req.valid("query");
+    const streaks = (await userStub(c.env, userId).streaks()).filter(
+      (s) => (query.employerId === undefined || s.employerId === query.employerId) && (query.event === undefined || s.event === query.event),
+    );
+    return c.json({ userId, streaks }, 200);
+  },
+);
+
+incentiveRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/users/{userId}/awards",
+    tags: ["incentives"],
+    summary: "The user's incentive awards, newest first",
+    security: bearer,
+    middleware: [selfOrAdmin],
+    request: { params: z.object({ userId: idParamSchema }), query: z.object({ limit: limitQuery }) },
+    responses: {
+      200: jsonResponse(z.object({ awards: z.array(awardSchema) }), "Newest first"),
+      ...problemResponses,
+    },
+  }),
+  async (c) => {
+    const { userId } = c.req.valid("param");
+    const awards = await listAwards(c.env.DB, { userId }, c.req.valid("query").limit);
+    return c.json({ awards }, 200);
+  },
+);
+
+incentiveRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/employers/{employerId}/awards",
+    tags: ["incentives"],
+    summary: "Awards made under the employer's incentives, newest first",
+    security: bearer,
+    middleware: [employerOrAdmin],
+    request: { params: z.object({ employerId: idParamSchema }), query: z.object({ limit: limitQuery }) },
+    responses: {
+      200: jsonResponse(z.object({ awards: z.array(awardSchema) }), "Newest first"),
+      ...problemResponses,
+    },
+  }),
+  async (c) => {
+    const { employerId } = c.req.valid("param");
+    const awards = await listAwards(c.env.DB, { employerId }, c.req.valid("query").limit);
+    return c.json({ awards }, 200);
+  },
+);

@@ -1,0 +1,137 @@
+/**
+ * Employee incentives against the local runtime, beside `GET /health` in the same run:
+ * `POST /incentives/events` (ingest, distinct event ids), `GET /users/{id}/streaks` (a User object
+ * read), and the time the queue pipeline takes to turn a burst of events into stored awards. Also
+ * times the pure streak summary over ten years of days.
+ */
+import { summarizeDays } from "../durable-objects/user/streak-rules.ts";
+import { benchToken, load, loadHealth, printTable, ratio } from "./support/load.ts";
+import { startServer } from "./support/server.ts";
+
+const PORT = 18795;
+const DURATION_SECONDS = 8;
+const PIPELINE_USERS = 200;
+const STREAK_DAYS = 5;
+const EMPLOYER = "1";
+const DAY_MS = 86_400_000;
+
+/**
+ * POSTs as a careful client does: a 503 (wrangler dev restarts the worker when a file in the tree
+ * changes) is sent again, which is safe because every body carries its id.
+ */
+async function post(url: string, path: string, body: unknown, token?: string): Promise<Response> {
+  for (let attempt = 1; ; attempt++) {
+    const response = await fetch(`${url}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify(body),
+    });
+    if (response.status !== 503 || attempt === 5) return response;
+    await response.body?.cancel();
+    await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+  }
+}
+
+async function awardCount(url: string, admin: string): Promise<number> {
+  const response = await fetch(`${url}/employers/${EMPLOYER}/awards?limit=1000`, { headers: { authorization: `Bearer ${admin}` } });
+  const body = (await response.json()) as { awards: unknown[] };
+  return body.awards.length;
+}
+
+function streakSummaryMicroseconds(): number {
+  const days = Array.from({ length: 3650 }, (_, i) => 20_000 + i + Math.floor(i / 30));
+  const rounds = 2_000;
+  const start = performance.now();
+  for (let i = 0; i < rounds; i++) summarizeDays(days);
+  return Number((((performance.now() - start) * 1000) / rounds).toFixed(2));
+}
+
+export async function run(): Promise<Record<string, unknown>> {
+  const server = await startServer(PORT);
+  try {
+    const admin = await benchToken("1", ["admin"]);
+    const created = await post(server.url, "/incentives", { incentiveId: "1", name: "Five days", rule: { kind: "streak", event: "data-logged", days: STREAK_DAYS } }, admin);
+    if (created.status !== 201) throw new Error(`incentive: ${created.status}`);
+    const { incentive } = (await created.json()) as { incentive: { incentiveId: string } };
+    const linked = await post(
+      server.url,
+      `/employers/${EMPLOYER}/programs/1/incentives`,
+      { incentiveId: incentive.incentiveId, reward: { description: "Pillow" } },
+      admin,
+    );
+    if (linked.status !== 201) throw new Error(`link: ${linked.status}`);
+
+    // Pipeline: every user logs five consecutive days (sent newest first, so order cannot help).
+    const today = Math.floor(Date.now() / DAY_MS);
+    const pipelineStart = performance.now();
+    for (let start = 0; start < PIPELINE_USERS; start += 20) {
+      const sends: Promise<Response>[] = [];
+      for (let user = start; user < start + 20; user++) {
+        for (let d = 0; d < STREAK_DAYS; d++) {
+          sends.push(
+            post(server.url, "/incentives/events", {
+              eventId: `pipeline-${user}-${d}`,
+              userId: String(10_000 + user),
+              employerId: EMPLOYER,
+              event: "data-logged",
+              timestamp: new Date((today - 1 - d) * DAY_MS + 12 * 3_600_000).toISOString(),
+            }),
+          );
+        }
+      }
+      const refused = (await Promise.all(sends)).find((r) => r.status !== 202);
+      if (refused) throw new Error(`events: ${refused.status} ${await refused.text()}`);
+    }
+    const acceptedSeconds = (performance.now() - pipelineStart) / 1000;
+    let awards = 0;
+    const deadline = Date.now() + 60_000;
+    while ((awards = await awardCount(server.url, admin)) < PIPELINE_USERS && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    const pipelineSeconds = (performance.now() - pipelineStart) / 1000;
+    const pipeline = {
+      events: PIPELINE_USERS * STREAK_DAYS,
+      awardsExpected: PIPELINE_USERS,
+      awardsStored: awards,
+      acceptedSeconds: Number(acceptedSeconds.toFixed(2)),
+      allAwardedSeconds: Number(pipelineSeconds.toFixed(2)),
+    };
+
+    const health = await loadHealth(server.url, DURATION_SECONDS);
+    // The read runs before the ingest load, so the consumers draining that backlog do not share its cores.
+    const reader = await benchToken("10000", ["citizen"]);
+    const streaks = await load({
+      name: "GET /users/10000/streaks",
+      url: `${server.url}/users/10000/streaks`,
+      headers: { authorization: `Bearer ${reader}` },
+      durationSeconds: DURATION_SECONDS,
+    });
+    let next = 0;
+    const ingest = await load({
+      name: "POST /incentives/events",
+      url: `${server.url}/incentives/events`,
+      method: "POST",
+      body: () =>
+        JSON.stringify({
+          eventId: `load-${++next}`,
+          // The pipeline's users: their objects exist, so the figure is ingest, not object creation.
+          userId: String(10_000 + (next % PIPELINE_USERS)),
+          employerId: EMPLOYER,
+          event: "data-logged",
+          timestamp: new Date(Date.now() - (next % 30) * DAY_MS).toISOString(),
+        }),
+      durationSeconds: DURATION_SECONDS,
+    });
+    const results = [health, ingest, streaks];
+    printTable(results.map((r) => ({ ...r })));
+    const ratios = [ratio(ingest, health), ratio(streaks, health)];
+    printTable(ratios);
+    const micro = { summarizeDays3650Us: streakSummaryMicroseconds() };
+    printTable([pipeline, micro]);
+    return { health, ingest, streaks, ratios, pipeline, micro };
+  } finally {
+    await server.stop();
+  }
+}
+
+if (import.meta.main) await run();

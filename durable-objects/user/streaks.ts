@@ -1,0 +1,154 @@
+/**
+ * The User object's store of incentive days and awards; the rules it applies live in
+ * `streak-rules.ts`.
+ */
+import { rows } from "../sql.ts";
+import {
+  type Activity,
+  type StoredAward,
+  type StreakView,
+  isoDay,
+  newlyEarned,
+  summarizeDays,
+} from "./streak-rules.ts";
+
+export const STREAK_SCHEMA = [
+  `CREATE TABLE streak_days (
+     employer_id TEXT NOT NULL,
+     event TEXT NOT NULL,
+     day INTEGER NOT NULL,
+     PRIMARY KEY (employer_id, event, day)
+   )`,
+  `CREATE TABLE streak_awards (
+     employer_incentive_id TEXT PRIMARY KEY,
+     employer_id TEXT NOT NULL,
+     incentive_id TEXT NOT NULL,
+     reward_description TEXT NOT NULL,
+     event_id TEXT NOT NULL,
+     awarded_at INTEGER NOT NULL,
+     confirmed_at INTEGER
+   )`,
+  "CREATE INDEX streak_awards_unconfirmed ON streak_awards (confirmed_at)",
+] as const;
+
+type AwardRow = {
+  employer_incentive_id: string;
+  employer_id: string;
+  incentive_id: string;
+  reward_description: string;
+  event_id: string;
+  awarded_at: number;
+};
+
+function toStoredAward(row: AwardRow): StoredAward {
+  return {
+    employerIncentiveId: row.employer_incentive_id,
+    employerId: row.employer_id,
+    incentiveId: row.incentive_id,
+    reward: { description: row.reward_description },
+    eventId: row.event_id,
+    awardedAt: row.awarded_at,
+  };
+}
+
+/**
+ * A user's incentive days and awards in the object's SQLite. An award is written in the same
+ * transaction as the day that earned it and stays *unconfirmed* until the consumer has stored it
+ * in D1 and published it; until then every `record` hands it out again, so a consumer that
+ * crashed in between finishes the job on the redelivery.
+ */
+export class StreakStore {
+  private readonly storage: DurableObjectStorage;
+
+  constructor(storage: DurableObjectStorage) {
+    this.storage = storage;
+  }
+
+  /** Records each activity's day, awards what newly holds, and returns every unconfirmed award. */
+  record(activities: readonly Activity[], now = Date.now()): StoredAward[] {
+    const sql = this.storage.sql;
+    this.storage.transactionSync(() => {
+      const awarded = new Set(
+        rows<{ id: string }>(sql, "SELECT employer_incentive_id AS id FROM streak_awards").map((r) => r.id),
+      );
+      for (const activity of activities) {
+        sql.exec(
+          "INSERT INTO streak_days (employer_id, event, day) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+          activity.employerId,
+          activity.event,
+          activity.localDay,
+        );
+        if (activity.candidates.length === 0) continue;
+        const earned = newlyEarned(activity.candidates, this.days(activity.employerId, activity.event), awarded);
+        for (const candidate of earned) {
+          sql.exec(
+            `INSERT INTO streak_awards (employer_incentive_id, employer_id, incentive_id, reward_description, event_id, awarded_at)
+             VALUES (?, ?, ?, ?, ?, ?)`,
+            candidate.employerIncentiveId,
+            activity.employerId,
+            candidate.incentiveId,
+            candidate.reward.description,
+            activity.eventId,
+            now,
+          );
+          awarded.add(candidate.employerIncentiveId);
+        }
+      }
+    });
+    return this.unconfirmed();
+  }
+
+  /** Awards made but not yet confirmed as stored in D1 and published. */
+  unconfirmed(): StoredAward[] {
+    return rows<AwardRow>(
+      this.storage.sql,
+      "SELECT * FROM streak_awards WHERE confirmed_at IS NULL ORDER BY awarded_at, employer_incentive_id",
+    ).map(toStoredAward);
+  }
+
+  /** Marks awards as stored and published; confirming twice changes nothing. */
+  confirm(employerIncentiveIds: readonly string[], now = Date.now()): void {
+    for (const id of employerIncentiveIds) {
+      this.storage.sql.exec(
+        "UPDATE streak_awards SET confirmed_at = ? WHERE employer_incentive_id = ? AND confirmed_at IS NULL",
+        now,
+        id,
+      );
+    }
+  }
+
+  /** The current and longest streak per (employer, event) the user has any day for. */
+  streaks(): StreakView[] {
+    const byKey = new Map<string, { employerId: string; event: string; days: number[] }>();
+    for (const row of rows<{ employer_id: string; event: string; day: number }>(
+      this.storage.sql,
+      "SELECT employer_id, event, day FROM streak_days ORDER BY CAST(employer_id AS INTEGER), employer_id, event, day",
+    )) {
+      const key = `${row.employer_id}\u0000${row.event}`;
+      let group = byKey.get(key);
+      if (!group) byKey.set(key, (group = { employerId: row.employer_id, event: row.event, days: [] }));
+      group.days.push(row.day);
+    }
+    const views: StreakView[] = [];
+    for (const group of byKey.values()) {
+      const summary = summarizeDays(group.days)!;
+      views.push({
+        employerId: group.employerId,
+        event: group.event,
+        current: summary.current,
+        longest: summary.longest,
+        lastDay: isoDay(summary.lastDay),
+      });
+    }
+    return views;
+  }
+
+  private days(employerId: string, event: string): number[] {
+    return rows<{ day: number }>(
+      this.storage.sql,
+      "SELECT day FROM streak_days WHERE employer_id = ? AND event = ? ORDER BY day",
+      employerId,
+      event,
+    ).map((r) => r.day);
+  }
+}

@@ -1,0 +1,123 @@
+import { z } from "zod";
+import { eventIdSchema, idJsonSchema, idSchema } from "../../shared/ids.ts";
+import { isoUtcSchema } from "../../shared/time.ts";
+
+/** Longest streak a rule may ask for: ten years of days. */
+export const MAX_STREAK_DAYS = 3660;
+
+/** Farthest east and west a local time can be: UTC−12:00 to UTC+14:00. */
+export const MIN_UTC_OFFSET_MINUTES = -12 * 60;
+export const MAX_UTC_OFFSET_MINUTES = 14 * 60;
+
+/** An event name such as `data-logged` or `birth-reported`: any name an app chooses to send. */
+export const eventNameSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, "must be letters, digits, '.', '_', ':' or '-', starting with a letter or digit")
+  .meta({ example: "data-logged" });
+
+export const ruleSchema = z
+  .discriminatedUnion("kind", [
+    z.object({
+      kind: z.literal("streak"),
+      event: eventNameSchema,
+      days: z.number().int().min(1).max(MAX_STREAK_DAYS),
+    }),
+    z.object({ kind: z.literal("once"), event: eventNameSchema }),
+  ])
+  .meta({
+    id: "IncentiveRule",
+    description: "`streak`: the event on `days` consecutive local days; `once`: the event happens",
+    example: { kind: "streak", event: "data-logged", days: 5 },
+  });
+
+export type Rule = z.output<typeof ruleSchema>;
+
+export const rewardSchema = z
+  .object({ description: z.string().trim().min(1).max(500) })
+  .meta({ id: "Reward", example: { description: "Pregnancy pillow" } });
+
+export const newIncentiveSchema = z.object({
+  incentiveId: idSchema.optional(),
+  name: z.string().trim().min(1).max(200),
+  description: z.string().max(2000).default(""),
+  rule: ruleSchema,
+  active: z.boolean().default(true),
+});
+
+export const incentiveSchema = z
+  .object({
+    incentiveId: idJsonSchema,
+    name: z.string(),
+    description: z.string(),
+    rule: ruleSchema,
+    active: z.boolean(),
+  })
+  .meta({ id: "Incentive" });
+
+export type IncentiveJson = z.output<typeof incentiveSchema>;
+
+export const employerIncentiveLinkSchema = z.object({
+  employerIncentiveId: idSchema.optional(),
+  incentiveId: idSchema,
+  reward: rewardSchema,
+});
+
+export const employerIncentiveSchema = z
+  .object({
+    employerIncentiveId: idJsonSchema,
+    employerId: idJsonSchema,
+    programId: idJsonSchema,
+    incentiveId: idJsonSchema,
+    reward: rewardSchema,
+  })
+  .meta({ id: "EmployerIncentive" });
+
+export type EmployerIncentiveJson = z.output<typeof employerIncentiveSchema>;
+
+export const incentiveEventSchema = z
+  .object({
+    eventId: eventIdSchema.optional(),
+    userId: idSchema,
+    employerId: idSchema,
+    event: eventNameSchema,
+    timestamp: isoUtcSchema,
+    utcOffsetMinutes: z.number().int().min(MIN_UTC_OFFSET_MINUTES).max(MAX_UTC_OFFSET_MINUTES).default(0),
+  })
+  .meta({
+    id: "IncentiveEvent",
+    example: {
+      eventId: "evt-1",
+      userId: "42",
+      employerId: "7",
+      event: "data-logged",
+      timestamp: "2026-01-05T08:00:00.000Z",
+      utcOffsetMinutes: 60,
+    },
+  });
+
+export const streakSchema = z
+  .object({
+    employerId: idJsonSchema,
+    event: z.string(),
+    current: z.number().int(),
+    longest: z.number().int(),
+    lastDay: z.string().meta({ example: "2026-01-05" }),
+  })
+  .meta({ id: "Streak" });
+
+export const awardSchema = z
+  .object({
+    awardId: z.string(),
+    userId: idJsonSchema,
+    employerId: idJsonSchema,
+    employerIncentiveId: idJsonSchema,
+    incentiveId: idJsonSchema,
+    reward: rewardSchema,
+    awardedAt: z.string(),
+    fulfilledAt: z.string().nullable().meta({ description: "When the fulfilment consumer handled it; null until then" }),
+  })
+  .meta({ id: "IncentiveAward" });
+
+export type AwardJson = z.output<typeof awardSchema>;

@@ -1,0 +1,308 @@
+/**
+ * The incentives tables in D1: the catalogue, employers' links to it, and the awards. Route
+ * handlers and consumers go through here; nothing else writes these tables.
+ */
+import { and, asc, desc, eq, inArray, isNull } from "drizzle-orm";
+import type { AwardCandidate, StoredAward } from "../../durable-objects/user/streak-rules.ts";
+import { database, schema } from "../../shared/db/client.ts";
+import type { IncentiveAwardMessage } from "../../shared/messages.ts";
+import { toIso } from "../../shared/time.ts";
+import { ApiError } from "../http/problem.ts";
+import type { AwardJson, EmployerIncentiveJson, IncentiveJson, Rule } from "./schemas.ts";
+
+const { incentives, employerIncentives, incentiveAwards } = schema;
+
+type IncentiveRow = typeof incentives.$inferSelect;
+type EmployerIncentiveRow = typeof employerIncentives.$inferSelect;
+type AwardRow = typeof incentiveAwards.$inferSelect;
+
+/** D1 binds at most 100 parameters per statement. */
+const MAX_IDS_PER_QUERY = 90;
+
+function ruleOf(row: IncentiveRow): Rule {
+  return row.ruleKind === "streak" ? { kind: "streak", event: row.event, days: row.days ?? 1 } : { kind: "once", event: row.event };
+}
+
+export function toIncentiveJson(row: IncentiveRow): IncentiveJson {
+  return {
+    incentiveId: String(row.incentiveId),
+    name: row.name,
+    description: row.description,
+    rule: ruleOf(row),
+    active: row.active,
+  };
+}
+
+export function toEmployerIncentiveJson(row: EmployerIncentiveRow): EmployerIncentiveJson {
+  return {
+    employerIncentiveId: String(row.employerIncentiveId),
+    employerId: String(row.employerId),
+    programId: String(row.programId),
+    incentiveId: String(row.incentiveId),
+    reward: { description: row.rewardDescription },
+  };
+}
+
+function toAwardJson(row: AwardRow): AwardJson {
+  return {
+    awardId: row.awardId,
+    userId: String(row.userId),
+    employerId: String(row.employerId),
+    employerIncentiveId: String(row.employerIncentiveId),
+    incentiveId: String(row.incentiveId),
+    reward: { description: row.rewardDescription },
+    awardedAt: toIso(row.awardedAt),
+    fulfilledAt: row.fulfilledAt === null ? null : toIso(row.fulfilledAt),
+  };
+}
+
+function sameIncentive(a: IncentiveJson, b: IncentiveJson): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/**
+ * Adds an incentive to the catalogue. With a client-chosen id, sending the same incentive again
+ * returns it unchanged and a different one under that id is 409.
+ */
+export async function createIncentive(
+  d1: D1Database,
+  input: { incentiveId?: string; name: string; description: string; rule: Rule; active: boolean },
+): Promise<IncentiveJson> {
+  const db = database(d1);
+  const values = {
+    ...(input.incentiveId === undefined ? {} : { incentiveId: Number(input.incentiveId) }),
+    name: input.name,
+    description: input.description,
+    ruleKind: input.rule.kind,
+    event: input.rule.event,
+    days: input.rule.kind === "streak" ? input.rule.days : null,
+    active: input.active,
+    createdAt: Date.now(),
+  };
+  const [inserted] = await db.insert(incentives).values(values).onConflictDoNothing().returning();
+  if (inserted) return toIncentiveJson(inserted);
+  const [existing] = await db.select().from(incentives).where(eq(incentives.incentiveId, Number(input.incentiveId)));
+  if (!existing) throw new ApiError("unavailable", "the incentive vanished while it was created; retry");
+  const first = toIncentiveJson(existing);
+  const wanted: IncentiveJson = { ...first, name: input.name, description: input.description, rule: input.rule, active: input.active };
+  if (!sameIncentive(first, wanted)) {
+    throw new ApiError("idempotency_conflict", `incentive ${first.incentiveId} already exists with different content`);
+  }
+  return first;
+}
+
+/** Turns an incentive on or off; an inactive incentive earns nothing new and cannot be attached. */
+export async function setIncentiveActive(d1: D1Database, incentiveId: string, active: boolean): Promise<IncentiveJson> {
+  const [updated] = await database(d1)
+    .update(incentives)
+    .set({ active })
+    .where(eq(incentives.incentiveId, Number(incentiveId)))
+    .returning();
+  if (!updated) throw new ApiError("not_found", `no incentive ${incentiveId}`);
+  return toIncentiveJson(updated);
+}
+
+export async function listIncentives(d1: D1Database, filter: { active?: boolean; event?: string }): Promise<IncentiveJson[]> {
+  const found = await database(d1)
+    .select()
+    .from(incentives)
+    .where(
+      and(
+        filter.active === undefined ? undefined : eq(incentives.active, filter.active),
+        filter.event === undefined ? undefined : eq(incentives.event, filter.event),
+      ),
+    )
+    .orderBy(asc(incentives.incentiveId));
+  return found.map(toIncentiveJson);
+}
+
+/**
+ * Attaches a catalogue incentive to an employer's program with its reward. Attaching the same
+ * incentive to the same program again returns the first link when the reward is the same, and is
+ * 409 when it differs; an unknown or inactive incentive is 422.
+ */
+export async function linkIncentive(
+  d1: D1Database,
+  input: { employerId: string; programId: string; incentiveId: string; employerIncentiveId?: string; reward: { description: string } },
+): Promise<EmployerIncentiveJson> {
+  const db = database(d1);
+  const [incentive] = await db.select().from(incentives).where(eq(incentives.incentiveId, Number(input.incentiveId)));
+  if (!incentive || !incentive.active) {
+    const message = incentive ? `incentive ${input.incentiveId} is inactive` : `no incentive ${input.incentiveId}`;
+    throw new ApiError("unprocessable", message, { errors: [{ path: "incentiveId", message }] });
+  }
+  const [inserted] = await db
+    .insert(employerIncentives)
+    .values({
+      ...(input.employerIncentiveId === undefined ? {} : { employerIncentiveId: Number(input.employerIncentiveId) }),
+      employerId: Number(input.employerId),
+      programId: Number(input.programId),
+      incentiveId: Number(input.incentiveId),
+      rewardDescription: input.reward.description,
+      createdAt: Date.now(),
+    })
+    .onConflictDoNothing()
+    .returning();
+  if (inserted) return toEmployerIncentiveJson(inserted);
+  const [existing] = await db
+    .select()
+    .from(employerIncentives)
+    .where(
+      and(
+        eq(employerIncentives.employerId, Number(input.employerId)),
+        eq(employerIncentives.programId, Number(input.programId)),
+        eq(employerIncentives.incentiveId, Number(input.incentiveId)),
+      ),
+    );
+  const sameLink =
+    existing !== undefined &&
+    existing.rewardDescription === input.reward.description &&
+    (input.employerIncentiveId === undefined || String(existing.employerIncentiveId) === input.employerIncentiveId);
+  if (sameLink) return toEmployerIncentiveJson(existing);
+  if (existing) {
+    throw new ApiError(
+      "conflict",
+      `incentive ${input.incentiveId} is already attached to program ${input.programId} as employer incentive ${existing.employerIncentiveId} with a different reward or id`,
+    );
+  }
+  throw new ApiError("idempotency_conflict", `employer incentive ${input.employerIncentiveId} already exists with different content`);
+}
+
+export async function listEmployerIncentives(
+  d1: D1Database,
+  employerId: string,
+  programId?: string,
+): Promise<Array<EmployerIncentiveJson & { incentive: IncentiveJson }>> {
+  const found = await database(d1)
+    .select()
+    .from(employerIncentives)
+    .innerJoin(incentives, eq(employerIncentives.incentiveId, incentives.incentiveId))
+    .where(
+      and(
+        eq(employerIncentives.employerId, Number(employerId)),
+        programId === undefined ? undefined : eq(employerIncentives.programId, Number(programId)),
+      ),
+    )
+    .orderBy(asc(employerIncentives.programId), asc(employerIncentives.employerIncentiveId));
+  return found.map((row) => ({
+    ...toEmployerIncentiveJson(row.employer_incentives),
+    incentive: toIncentiveJson(row.incentives),
+  }));
+}
+
+/** `employerId␀event`, the key candidates are grouped by. */
+export function candidateKey(employerId: string, event: string): string {
+  return `${employerId}\u0000${event}`;
+}
+
+/**
+ * The active incentives each employer attached (across its programs), grouped by employer and
+ * event: what an event of that employer can earn.
+ */
+export async function loadCandidates(d1: D1Database, employerIds: readonly string[]): Promise<Map<string, AwardCandidate[]>> {
+  const db = database(d1);
+  const byKey = new Map<string, AwardCandidate[]>();
+  const distinct = [...new Set(employerIds)].map(Number);
+  for (let start = 0; start < distinct.length; start += MAX_IDS_PER_QUERY) {
+    const found = await db
+      .select()
+      .from(employerIncentives)
+      .innerJoin(incentives, eq(employerIncentives.incentiveId, incentives.incentiveId))
+      .where(
+        and(inArray(employerIncentives.employerId, distinct.slice(start, start + MAX_IDS_PER_QUERY)), eq(incentives.active, true)),
+      )
+      .orderBy(asc(employerIncentives.employerIncentiveId));
+    for (const { employer_incentives: link, incentives: incentive } of found) {
+      const key = candidateKey(String(link.employerId), incentive.event);
+      const rule = ruleOf(incentive);
+      const candidate: AwardCandidate = {
+        employerIncentiveId: String(link.employerIncentiveId),
+        incentiveId: String(link.incentiveId),
+        rule: rule.kind === "streak" ? { kind: "streak", days: rule.days } : { kind: "once" },
+        reward: { description: link.rewardDescription },
+      };
+      const list = byKey.get(key);
+      if (list) list.push(candidate);
+      else byKey.set(key, [candidate]);
+    }
+  }
+  return byKey;
+}
+
+/** The award id: one per user and employer incentive, so every retry names the same award. */
+export function awardIdOf(userId: string, employerIncentiveId: string): string {
+  return `${userId}-${employerIncentiveId}`;
+}
+
+export function toAwardMessage(userId: string, award: StoredAward): IncentiveAwardMessage {
+  return {
+    kind: "incentive-award",
+    awardId: awardIdOf(userId, award.employerIncentiveId),
+    userId,
+    employerId: award.employerId,
+    employerIncentiveId: award.employerIncentiveId,
+    incentiveId: award.incentiveId,
+    reward: award.reward,
+    awardedAt: award.awardedAt,
+    eventId: award.eventId,
+  };
+}
+
+function awardValues(award: IncentiveAwardMessage) {
+  return {
+    awardId: award.awardId,
+    userId: Number(award.userId),
+    employerId: Number(award.employerId),
+    employerIncentiveId: Number(award.employerIncentiveId),
+    incentiveId: Number(award.incentiveId),
+    rewardDescription: award.reward.description,
+    awardedAt: award.awardedAt,
+    eventId: award.eventId,
+  };
+}
+
+/** Stores awards; one already stored (same user and employer incentive) is left as it was. */
+export async function storeAwards(d1: D1Database, awards: readonly IncentiveAwardMessage[]): Promise<void> {
+  if (awards.length === 0) return;
+  const db = database(d1);
+  const statements = awards.map((award) => db.insert(incentiveAwards).values(awardValues(award)).onConflictDoNothing());
+  await db.batch(statements as [(typeof statements)[number], ...typeof statements]);
+}
+
+/**
+ * Marks awards fulfilled, once each: returns the ids this call fulfilled (a redelivered message
+ * finds its award already fulfilled and is left alone). An award missing from D1 — only possible
+ * for a message re-driven after its row was lost — is stored from the message first.
+ */
+export async function markFulfilled(d1: D1Database, awards: readonly IncentiveAwardMessage[], now = Date.now()): Promise<string[]> {
+  if (awards.length === 0) return [];
+  await storeAwards(d1, awards);
+  const db = database(d1);
+  const fulfilled: string[] = [];
+  const ids = [...new Set(awards.map((award) => award.awardId))];
+  for (let start = 0; start < ids.length; start += MAX_IDS_PER_QUERY) {
+    const updated = await db
+      .update(incentiveAwards)
+      .set({ fulfilledAt: now })
+      .where(and(inArray(incentiveAwards.awardId, ids.slice(start, start + MAX_IDS_PER_QUERY)), isNull(incentiveAwards.fulfilledAt)))
+      .returning({ awardId: incentiveAwards.awardId });
+    fulfilled.push(...updated.map((row) => row.awardId));
+  }
+  return fulfilled;
+}
+
+export async function listAwards(
+  d1: D1Database,
+  filter: { userId: string } | { employerId: string },
+  limit: number,
+): Promise<AwardJson[]> {
+  const where =
+    "userId" in filter ? eq(incentiveAwards.userId, Number(filter.userId)) : eq(incentiveAwards.employerId, Number(filter.employerId));
+  const found = await database(d1)
+    .select()
+    .from(incentiveAwards)
+    .where(where)
+    .orderBy(desc(incentiveAwards.awardedAt), desc(incentiveAwards.awardId))
+    .limit(limit);
+  return found.map(toAwardJson);
+}
