@@ -1,3 +1,553 @@
 import { DurableObject } from "cloudflare:workers";
+import { fail, ok, type Result } from "../../shared/errors.ts";
+import type { EstablishedConnectionMessage } from "../../shared/messages.ts";
+import { toIso } from "../../shared/time.ts";
+import { firstRow, migrate, rows } from "../sql.ts";
+import { userStub } from "../user/user.ts";
+import { GridIndex, haversineMeters, type LatLng, type Neighbour } from "./geo.ts";
+import { officerMessageSchema, type ServerMessage, type SocketErrorCode } from "./socket-messages.ts";
 
-export class ZipArea extends DurableObject<Env> {}
+/** How long an officer stays findable after opening the presence socket. */
+export const AVAILABLE_FOR_MS = 15 * 60_000;
+/** How long a connection request waits for the officer's answer. */
+export const REQUEST_TTL_MS = 60_000;
+/** Both parties' last known locations must be at most this far apart for a connection. */
+export const CONNECT_WITHIN_METERS = 200;
+/** When crediting or publishing an accepted connection failed, the alarm tries again after this. */
+const SETTLE_RETRY_MS = 5_000;
+/** Decided requests are kept this long for `GET /connections/{id}`; reports live in D1. */
+const KEEP_DECIDED_MS = 30 * 86_400_000;
+const MAX_MESSAGE_BYTES = 4_096;
+
+/** Closed by the server when the 15 minutes are over, or when the officer connected again. */
+export const CLOSE_AVAILABILITY_ENDED = 4000;
+export const CLOSE_REPLACED = 4001;
+
+/** An app's keep-alive, byte for byte, and the answer. */
+export const PING = '{"type":"ping"}';
+export const PONG = '{"type":"pong"}';
+
+/** Headers the Worker sets when it forwards an officer's upgrade; the object is not public. */
+export const OFFICER_ID_HEADER = "x-tally-officer-id";
+export const ZIP_HEADER = "x-tally-zip";
+
+const SCHEMA = [
+  `CREATE TABLE officers (
+     officer_id TEXT PRIMARY KEY,
+     socket_id TEXT NOT NULL,
+     lat REAL,
+     lng REAL,
+     located_at INTEGER,
+     available_until INTEGER NOT NULL
+   )`,
+  "CREATE INDEX officers_by_expiry ON officers (available_until)",
+  `CREATE TABLE requests (
+     request_id TEXT PRIMARY KEY,
+     zip TEXT NOT NULL,
+     citizen_id TEXT NOT NULL,
+     officer_id TEXT NOT NULL,
+     citizen_lat REAL NOT NULL,
+     citizen_lng REAL NOT NULL,
+     status TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL,
+     decided_at INTEGER,
+     points_each INTEGER,
+     settled INTEGER NOT NULL DEFAULT 0
+   )`,
+  "CREATE INDEX requests_pending ON requests (status, expires_at)",
+] as const;
+
+/** Identity of a socket, kept in its attachment so it survives hibernation. */
+export interface OfficerAttachment {
+  officerId: string;
+  zip: string;
+  socketId: string;
+  since: number;
+  availableUntil: number;
+}
+
+export type ConnectionStatus = "pending" | "accepted" | "declined" | "expired";
+
+export interface ConnectionView {
+  requestId: string;
+  citizenId: string;
+  officerId: string;
+  zip: string;
+  status: ConnectionStatus;
+  /** Epoch ms. */
+  createdAt: number;
+}
+
+export interface ConnectionRequestInput {
+  requestId: string;
+  zip: string;
+  citizenId: string;
+  officerId: string;
+  lat: number;
+  lng: number;
+}
+
+type OfficerRow = {
+  officer_id: string;
+  socket_id: string;
+  lat: number | null;
+  lng: number | null;
+  located_at: number | null;
+  available_until: number;
+};
+
+type RequestRow = {
+  request_id: string;
+  zip: string;
+  citizen_id: string;
+  officer_id: string;
+  citizen_lat: number;
+  citizen_lng: number;
+  status: ConnectionStatus;
+  created_at: number;
+  expires_at: number;
+  decided_at: number | null;
+  points_each: number | null;
+  settled: number;
+};
+
+function toView(row: RequestRow): ConnectionView {
+  return {
+    requestId: row.request_id,
+    citizenId: row.citizen_id,
+    officerId: row.officer_id,
+    zip: row.zip,
+    status: row.status,
+    createdAt: row.created_at,
+  };
+}
+
+/** `POINTS_PER_CONNECTION`, or the default 10 when it is unset or not a positive integer. */
+export function pointsPerConnection(env: Env): number {
+  const points = Number(env.POINTS_PER_CONNECTION);
+  return Number.isSafeInteger(points) && points > 0 ? points : 10;
+}
+
+/**
+ * One per zip code: the officers who made themselves available there (their presence sockets,
+ * last locations and the 15-minute windows), nearby search over a grid index of those locations,
+ * and the connection handshakes between citizens and those officers. SQLite is the truth; the
+ * grid and the expiry map are caches rebuilt in the constructor, so an evicted or hibernated
+ * object answers the same.
+ */
+export class ZipArea extends DurableObject<Env> {
+  private readonly grid = new GridIndex();
+  private readonly availableUntil = new Map<string, number>();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    // Keep-alives are answered by the runtime without waking a hibernated object.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
+    ctx.blockConcurrencyWhile(async () => {
+      migrate(ctx.storage.sql, "zip-area", SCHEMA);
+      for (const row of rows<OfficerRow>(ctx.storage.sql, "SELECT * FROM officers")) {
+        this.availableUntil.set(row.officer_id, row.available_until);
+        if (row.lat !== null && row.lng !== null) this.grid.upsert(row.officer_id, { lat: row.lat, lng: row.lng });
+      }
+    });
+  }
+
+  /** Accepts an officer's presence socket (the Worker has checked the token and the upgrade). */
+  override async fetch(request: Request): Promise<Response> {
+    const officerId = request.headers.get(OFFICER_ID_HEADER);
+    const zip = request.headers.get(ZIP_HEADER);
+    if (!officerId || !zip || request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return new Response("expected an officer's WebSocket upgrade", { status: 400 });
+    }
+    const now = Date.now();
+    const attachment: OfficerAttachment = {
+      officerId,
+      zip,
+      socketId: crypto.randomUUID(),
+      since: now,
+      availableUntil: now + AVAILABLE_FOR_MS,
+    };
+    // One live socket per officer: a reconnect replaces the old one (whose close then changes nothing).
+    for (const old of this.ctx.getWebSockets(officerId)) {
+      safeClose(old, CLOSE_REPLACED, "replaced by a newer connection");
+    }
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.ctx.acceptWebSocket(server, [officerId]);
+    server.serializeAttachment(attachment);
+    this.ctx.storage.sql.exec(
+      `INSERT INTO officers (officer_id, socket_id, available_until) VALUES (?, ?, ?)
+       ON CONFLICT (officer_id) DO UPDATE SET socket_id = excluded.socket_id, available_until = excluded.available_until`,
+      officerId,
+      attachment.socketId,
+      attachment.availableUntil,
+    );
+    this.availableUntil.set(officerId, attachment.availableUntil);
+    await this.scheduleAlarm();
+    send(server, this.availableMessage(attachment));
+    // Requests sent to a socket that dropped are not lost: a reconnecting app gets them again.
+    const waiting = rows<RequestRow>(
+      this.ctx.storage.sql,
+      "SELECT * FROM requests WHERE officer_id = ? AND status = 'pending' AND expires_at > ? ORDER BY created_at",
+      officerId,
+      now,
+    );
+    for (const row of waiting) send(server, this.requestMessage(row));
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const attachment = ws.deserializeAttachment() as OfficerAttachment | null;
+    if (!attachment) return;
+    try {
+      await this.onOfficerMessage(ws, attachment, message);
+    } catch (error) {
+      console.error(`zip ${attachment.zip}: officer ${attachment.officerId} message failed`, error);
+      sendError(ws, "unavailable", "could not handle that message; send it again");
+    }
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    this.forgetSocket(ws);
+    safeClose(ws, code === 1005 || code === 1006 ? 1000 : code, reason);
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    this.forgetSocket(ws);
+  }
+
+  /** Officers within `radiusMeters` of a point, nearest first, at most `limit`. */
+  async nearby(center: LatLng, radiusMeters: number, limit: number): Promise<Neighbour[]> {
+    const now = Date.now();
+    const found: Neighbour[] = [];
+    for (const neighbour of this.grid.within(center, radiusMeters)) {
+      if ((this.availableUntil.get(neighbour.id) ?? 0) <= now) continue;
+      found.push(neighbour);
+      if (found.length >= limit) break;
+    }
+    return found;
+  }
+
+  /**
+   * Records a citizen's request and tells the officer's socket. Idempotent on `requestId`: the
+   * same request again answers as the first time; the id with a different payload is a conflict.
+   */
+  async requestConnection(input: ConnectionRequestInput): Promise<Result<{ requestId: string; status: "pending" }>> {
+    const sql = this.ctx.storage.sql;
+    const existing = firstRow<RequestRow>(sql, "SELECT * FROM requests WHERE request_id = ?", input.requestId);
+    if (existing) {
+      const same =
+        existing.citizen_id === input.citizenId &&
+        existing.officer_id === input.officerId &&
+        existing.zip === input.zip &&
+        existing.citizen_lat === input.lat &&
+        existing.citizen_lng === input.lng;
+      if (!same) return fail("idempotency_conflict", `request id ${input.requestId} was already used with a different payload`);
+      return ok({ requestId: input.requestId, status: "pending" });
+    }
+    const now = Date.now();
+    const sockets = this.ctx.getWebSockets(input.officerId);
+    if (sockets.length === 0 || (this.availableUntil.get(input.officerId) ?? 0) <= now) {
+      // Sockets dropped without a close (a restart) leave a location behind; it ends here.
+      if (sockets.length === 0 && this.availableUntil.has(input.officerId)) this.forgetOfficer(input.officerId);
+      return fail("not_found", `officer ${input.officerId} is not available in zip ${input.zip}`);
+    }
+    const expiresAt = now + REQUEST_TTL_MS;
+    sql.exec(
+      `INSERT INTO requests (request_id, zip, citizen_id, officer_id, citizen_lat, citizen_lng, status, created_at, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
+      input.requestId,
+      input.zip,
+      input.citizenId,
+      input.officerId,
+      input.lat,
+      input.lng,
+      now,
+      expiresAt,
+    );
+    await this.scheduleAlarm();
+    const notice = this.requestMessage({
+      request_id: input.requestId,
+      citizen_id: input.citizenId,
+      officer_id: input.officerId,
+      citizen_lat: input.lat,
+      citizen_lng: input.lng,
+      expires_at: expiresAt,
+    });
+    for (const ws of sockets) send(ws, notice);
+    return ok({ requestId: input.requestId, status: "pending" });
+  }
+
+  /** The request as it stands now; a pending one past its 60 s is reported (and stored) as expired. */
+  async connection(requestId: string): Promise<Result<ConnectionView>> {
+    const row = this.expireIfDue(requestId, Date.now());
+    return row ? ok(toView(row)) : fail("not_found", `no connection request ${requestId}`);
+  }
+
+  override async alarm(): Promise<void> {
+    const sql = this.ctx.storage.sql;
+    const now = Date.now();
+    for (const officer of rows<OfficerRow>(sql, "SELECT * FROM officers WHERE available_until <= ?", now)) {
+      for (const ws of this.ctx.getWebSockets(officer.officer_id)) {
+        safeClose(ws, CLOSE_AVAILABILITY_ENDED, "availability ended after 15 minutes");
+      }
+      this.forgetOfficer(officer.officer_id);
+    }
+    sql.exec("UPDATE requests SET status = 'expired', decided_at = expires_at WHERE status = 'pending' AND expires_at <= ?", now);
+    const unsettled = rows<RequestRow>(
+      sql,
+      "SELECT * FROM requests WHERE status = 'accepted' AND settled = 0 AND decided_at <= ?",
+      now - SETTLE_RETRY_MS,
+    );
+    for (const row of unsettled) {
+      try {
+        await this.settle(row);
+      } catch (error) {
+        console.warn(`zip ${row.zip}: settling connection ${row.request_id} failed; will retry`, error);
+      }
+    }
+    sql.exec(
+      "DELETE FROM requests WHERE decided_at < ? AND (settled = 1 OR status IN ('declined', 'expired'))",
+      now - KEEP_DECIDED_MS,
+    );
+    await this.scheduleAlarm();
+  }
+
+  private async onOfficerMessage(ws: WebSocket, me: OfficerAttachment, raw: string | ArrayBuffer): Promise<void> {
+    if (typeof raw !== "string" || raw.length > MAX_MESSAGE_BYTES) {
+      sendError(ws, "invalid_message", `messages are JSON text of at most ${MAX_MESSAGE_BYTES} bytes`);
+      return;
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(raw);
+    } catch {
+      sendError(ws, "invalid_message", "message is not JSON");
+      return;
+    }
+    const parsed = officerMessageSchema.safeParse(json);
+    if (!parsed.success) {
+      const detail = parsed.error.issues.map((i) => `${i.path.join(".") || "message"}: ${i.message}`).join("; ");
+      sendError(ws, "invalid_message", detail);
+      return;
+    }
+    const message = parsed.data;
+    if (message.type === "location") {
+      const { rowsWritten } = this.ctx.storage.sql.exec(
+        "UPDATE officers SET lat = ?, lng = ?, located_at = ? WHERE officer_id = ? AND socket_id = ?",
+        message.lat,
+        message.lng,
+        Date.now(),
+        me.officerId,
+        me.socketId,
+      );
+      if (rowsWritten === 0) {
+        sendError(ws, "unavailable", "this connection was replaced or has expired; connect again");
+        return;
+      }
+      this.grid.upsert(me.officerId, message);
+      send(ws, this.availableMessage(me));
+    } else if (message.type === "accept") {
+      await this.accept(ws, me, message.requestId);
+    } else {
+      this.decline(ws, me, message.requestId);
+    }
+  }
+
+  private async accept(ws: WebSocket, me: OfficerAttachment, requestId: string): Promise<void> {
+    const now = Date.now();
+    const row = this.requestTo(ws, me, requestId, now);
+    if (!row) return;
+    if (row.status === "accepted") {
+      // A resent accept: finish what may be unfinished, and answer as the first time.
+      if (!row.settled) await this.settle(row);
+      send(ws, { type: "connected", requestId, citizenId: row.citizen_id, points: row.points_each ?? 0 });
+      return;
+    }
+    if (row.status === "expired") {
+      sendError(ws, "expired", `request ${requestId} expired`, requestId);
+      return;
+    }
+    if (row.status !== "pending") {
+      sendError(ws, "already_decided", `request ${requestId} is ${row.status}`, requestId);
+      return;
+    }
+    const officerAt = this.grid.get(me.officerId);
+    if (!officerAt) {
+      sendError(ws, "no_location", "send your location before accepting", requestId);
+      return;
+    }
+    const distance = haversineMeters(officerAt, { lat: row.citizen_lat, lng: row.citizen_lng });
+    if (distance > CONNECT_WITHIN_METERS) {
+      // Left pending: the officer may walk closer and accept again before the request expires.
+      send(ws, {
+        type: "error",
+        code: "too_far",
+        detail: `you are ${roundMeters(distance)} m apart; a connection needs at most ${CONNECT_WITHIN_METERS} m`,
+        requestId,
+        distanceMeters: roundMeters(distance),
+      });
+      return;
+    }
+    const points = pointsPerConnection(this.env);
+    this.ctx.storage.sql.exec(
+      "UPDATE requests SET status = 'accepted', decided_at = ?, points_each = ? WHERE request_id = ?",
+      now,
+      points,
+      requestId,
+    );
+    // The alarm is the safety net should crediting or publishing fail below.
+    await this.scheduleAlarm();
+    const accepted: RequestRow = { ...row, status: "accepted", decided_at: now, points_each: points };
+    await this.settle(accepted);
+    send(ws, { type: "connected", requestId, citizenId: row.citizen_id, points });
+  }
+
+  private decline(ws: WebSocket, me: OfficerAttachment, requestId: string): void {
+    const now = Date.now();
+    const row = this.requestTo(ws, me, requestId, now);
+    if (!row) return;
+    if (row.status === "declined") {
+      send(ws, { type: "declined", requestId });
+      return;
+    }
+    if (row.status !== "pending") {
+      sendError(ws, row.status === "expired" ? "expired" : "already_decided", `request ${requestId} is ${row.status}`, requestId);
+      return;
+    }
+    this.ctx.storage.sql.exec("UPDATE requests SET status = 'declined', decided_at = ? WHERE request_id = ?", now, requestId);
+    send(ws, { type: "declined", requestId });
+  }
+
+  /**
+   * Credits both wallets and publishes the connection. Each step is keyed by the request id
+   * (the wallet ref, the D1 primary key), so running it again after a partial failure never
+   * credits twice.
+   */
+  private async settle(row: RequestRow): Promise<void> {
+    const points = row.points_each ?? pointsPerConnection(this.env);
+    const ref = `connection:${row.request_id}`;
+    const credits = await Promise.all(
+      [row.citizen_id, row.officer_id].map((userId) =>
+        userStub(this.env, userId).credit({ ref, reason: "connection", points }),
+      ),
+    );
+    const failed = credits.find((result) => !result.ok);
+    if (failed && !failed.ok) throw new Error(`crediting connection ${row.request_id}: ${failed.detail}`);
+    const message: EstablishedConnectionMessage = {
+      kind: "established-connection",
+      requestId: row.request_id,
+      citizenId: row.citizen_id,
+      officerId: row.officer_id,
+      zip: row.zip,
+      pointsEach: points,
+      establishedAt: row.decided_at ?? Date.now(),
+    };
+    await this.env.ESTABLISHED_CONNECTIONS.send(message);
+    this.ctx.storage.sql.exec("UPDATE requests SET settled = 1 WHERE request_id = ?", row.request_id);
+  }
+
+  /** A request made to this officer, or undefined after telling the socket there is none. */
+  private requestTo(ws: WebSocket, me: OfficerAttachment, requestId: string, now: number): RequestRow | undefined {
+    const row = this.expireIfDue(requestId, now);
+    if (row?.officer_id === me.officerId) return row;
+    sendError(ws, "not_found", `no connection request ${requestId} for you`, requestId);
+    return undefined;
+  }
+
+  /** The request, marked expired first when it is still pending past its deadline. */
+  private expireIfDue(requestId: string, now: number): RequestRow | undefined {
+    const sql = this.ctx.storage.sql;
+    const row = firstRow<RequestRow>(sql, "SELECT * FROM requests WHERE request_id = ?", requestId);
+    if (row?.status !== "pending" || row.expires_at > now) return row;
+    sql.exec("UPDATE requests SET status = 'expired', decided_at = expires_at WHERE request_id = ?", requestId);
+    return { ...row, status: "expired", decided_at: row.expires_at };
+  }
+
+  /** Forgets the officer when this socket is still theirs (a replaced socket's close changes nothing). */
+  private forgetSocket(ws: WebSocket): void {
+    const me = ws.deserializeAttachment() as OfficerAttachment | null;
+    if (!me) return;
+    const row = firstRow<{ socket_id: string }>(
+      this.ctx.storage.sql,
+      "SELECT socket_id FROM officers WHERE officer_id = ?",
+      me.officerId,
+    );
+    if (row?.socket_id === me.socketId) this.forgetOfficer(me.officerId);
+  }
+
+  private forgetOfficer(officerId: string): void {
+    this.ctx.storage.sql.exec("DELETE FROM officers WHERE officer_id = ?", officerId);
+    this.grid.remove(officerId);
+    this.availableUntil.delete(officerId);
+  }
+
+  private requestMessage(
+    row: Pick<RequestRow, "request_id" | "citizen_id" | "officer_id" | "citizen_lat" | "citizen_lng" | "expires_at">,
+  ): ServerMessage {
+    const officerAt = this.grid.get(row.officer_id);
+    return {
+      type: "connection-request",
+      requestId: row.request_id,
+      citizenId: row.citizen_id,
+      distanceMeters: officerAt
+        ? roundMeters(haversineMeters(officerAt, { lat: row.citizen_lat, lng: row.citizen_lng }))
+        : null,
+      expiresAt: toIso(row.expires_at),
+    };
+  }
+
+  private availableMessage(me: OfficerAttachment): ServerMessage {
+    const at = this.grid.get(me.officerId);
+    return {
+      type: "available",
+      officerId: me.officerId,
+      zip: me.zip,
+      availableUntil: toIso(me.availableUntil),
+      location: at ? { lat: at.lat, lng: at.lng } : null,
+    };
+  }
+
+  /** One alarm for the earliest of: an officer's window ending, a request expiring, a settlement retry. */
+  private async scheduleAlarm(): Promise<void> {
+    const next = firstRow<{ at: number | null }>(
+      this.ctx.storage.sql,
+      `SELECT MIN(at) AS at FROM (
+         SELECT MIN(available_until) AS at FROM officers
+         UNION ALL SELECT MIN(expires_at) FROM requests WHERE status = 'pending'
+         UNION ALL SELECT MIN(decided_at) + ? FROM requests WHERE status = 'accepted' AND settled = 0
+       )`,
+      SETTLE_RETRY_MS,
+    )?.at;
+    if (next === null || next === undefined) {
+      await this.ctx.storage.deleteAlarm();
+      return;
+    }
+    const current = await this.ctx.storage.getAlarm();
+    if (current !== next) await this.ctx.storage.setAlarm(next);
+  }
+}
+
+function roundMeters(meters: number): number {
+  return Math.round(meters * 10) / 10;
+}
+
+function send(ws: WebSocket, message: ServerMessage): void {
+  try {
+    ws.send(JSON.stringify(message));
+  } catch {
+    // The socket is closing; its close handler forgets the officer.
+  }
+}
+
+function sendError(ws: WebSocket, code: SocketErrorCode, detail: string, requestId?: string): void {
+  send(ws, requestId === undefined ? { type: "error", code, detail } : { type: "error", code, detail, requestId });
+}
+
+function safeClose(ws: WebSocket, code: number, reason: string): void {
+  try {
+    ws.close(code, reason);
+  } catch {
+    // Already closed.
+  }
+}

@@ -3,8 +3,7 @@
  * migrations: change it here, then `npm run db:generate` writes the next file in migrations/.
  * Times are epoch milliseconds; money is integer minor units beside its currency.
  */
-import { sql } from "drizzle-orm";
-import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 // ---- Cross-cutting -------------------------------------------------------------------------
 
@@ -160,12 +159,15 @@ export const incentiveAwards = sqliteTable(
 
 // ---- Officer–citizen connections and rewards -----------------------------------------------
 
+/** Retailer offers bought with points. `stock` is what is left (null: unlimited); it only goes down. */
 export const offers = sqliteTable("offers", {
   offerId: text("offer_id").primaryKey(),
   retailer: text("retailer").notNull(),
   title: text("title").notNull(),
   pointsCost: integer("points_cost").notNull(),
   stock: integer("stock"),
+  /** The stock it was created with, so a resent create can be recognised as the same payload. */
+  initialStock: integer("initial_stock"),
   createdAt: integer("created_at").notNull(),
 });
 
@@ -176,41 +178,62 @@ export const charities = sqliteTable("charities", {
   createdAt: integer("created_at").notNull(),
 });
 
+/** One per redemption id. `applied` flips to 1 in the same batch that takes one from the offer's stock. */
 export const redemptions = sqliteTable(
   "redemptions",
   {
     redemptionId: text("redemption_id").primaryKey(),
-    userId: integer("user_id").notNull(),
+    userId: text("user_id").notNull(),
     offerId: text("offer_id").notNull(),
     points: integer("points").notNull(),
     voucherCode: text("voucher_code").notNull(),
     redeemedAt: integer("redeemed_at").notNull(),
+    applied: integer("applied").notNull().default(0),
   },
   (t) => [index("redemptions_by_user").on(t.userId)],
 );
 
+/** One per donation id. `applied` flips to 1 in the same batch that adds to the charity's total. */
 export const donations = sqliteTable(
   "donations",
   {
     donationId: text("donation_id").primaryKey(),
-    userId: integer("user_id").notNull(),
+    userId: text("user_id").notNull(),
     charityId: text("charity_id").notNull(),
     points: integer("points").notNull(),
     donatedAt: integer("donated_at").notNull(),
+    applied: integer("applied").notNull().default(0),
   },
   (t) => [index("donations_by_charity").on(t.charityId)],
 );
 
+/**
+ * Which zip's `ZipArea` holds a connection request, so `GET /connections/{id}` finds it, and who
+ * may read it. Written before the object records the request; a row whose request the object
+ * refused (officer not available) leads nowhere and is answered 404.
+ */
+export const connectionRequests = sqliteTable("connection_requests", {
+  requestId: text("request_id").primaryKey(),
+  zip: text("zip").notNull(),
+  citizenId: text("citizen_id").notNull(),
+  officerId: text("officer_id").notNull(),
+  lat: real("lat").notNull(),
+  lng: real("lng").notNull(),
+  createdAt: integer("created_at").notNull(),
+});
+
+/** Established connections, written by the `established-connections` consumer, read by reports. */
 export const connections = sqliteTable(
   "connections",
   {
     requestId: text("request_id").primaryKey(),
-    citizenId: integer("citizen_id").notNull(),
-    officerId: integer("officer_id").notNull(),
+    citizenId: text("citizen_id").notNull(),
+    officerId: text("officer_id").notNull(),
     zip: text("zip").notNull(),
     pointsEach: integer("points_each").notNull(),
     establishedAt: integer("established_at").notNull(),
-    day: text("day").notNull().default(sql`''`),
+    /** UTC day of `establishedAt` (`2026-11-22`), for the by-day report. */
+    day: text("day").notNull(),
   },
-  (t) => [index("connections_by_zip").on(t.zip, t.establishedAt), index("connections_by_day").on(t.day)],
+  (t) => [index("connections_by_zip").on(t.establishedAt, t.zip), index("connections_by_day").on(t.day)],
 );

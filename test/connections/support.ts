@@ -1,0 +1,109 @@
+import { env, exports } from "cloudflare:workers";
+import { userStub } from "../../durable-objects/user/user.ts";
+import type { OfficerMessage, ServerMessage } from "../../durable-objects/zip-area/socket-messages.ts";
+import { callJson, tokenFor } from "../support/http.ts";
+
+type Of<T extends ServerMessage["type"]> = Extract<ServerMessage, { type: T }>;
+
+/** An officer's app on the presence socket: sends messages and waits for the server's. */
+export class OfficerSocket {
+  private readonly inbox: ServerMessage[] = [];
+  private waiters: Array<() => void> = [];
+  readonly closed: Promise<{ code: number; reason: string }>;
+
+  constructor(readonly ws: WebSocket) {
+    ws.addEventListener("message", (event) => {
+      this.inbox.push(JSON.parse(String(event.data)) as ServerMessage);
+      this.wake();
+    });
+    this.closed = new Promise((resolve) => {
+      ws.addEventListener("close", (event) => resolve({ code: event.code, reason: event.reason }));
+    });
+  }
+
+  send(message: OfficerMessage | Record<string, unknown> | string): void {
+    this.ws.send(typeof message === "string" ? message : JSON.stringify(message));
+  }
+
+  /** The next message of this type not taken yet (earlier messages of other types stay queued). */
+  async next<T extends ServerMessage["type"]>(type: T, timeoutMs = 5_000): Promise<Of<T>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const index = this.inbox.findIndex((message) => message.type === type);
+      if (index >= 0) return this.inbox.splice(index, 1)[0] as Of<T>;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no ${type} message within ${timeoutMs} ms; inbox: ${JSON.stringify(this.inbox)}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Sends a location and waits until the object has stored it. */
+  async locate(lat: number, lng: number): Promise<Of<"available">> {
+    this.send({ type: "location", lat, lng });
+    return this.next("available");
+  }
+
+  close(): void {
+    this.ws.close(1000, "done");
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+}
+
+/** Opens an officer's presence socket in `zip` the way an app does, and waits for `available`. */
+export async function connectOfficer(zip: string, officerId: string): Promise<OfficerSocket> {
+  const token = await tokenFor(officerId, ["officer"]);
+  const response = await exports.default.fetch(
+    new Request(`https://tally.test/presence/${zip}?token=${token}`, { headers: { Upgrade: "websocket" } }),
+  );
+  if (response.status !== 101 || !response.webSocket) {
+    throw new Error(`presence socket refused: ${response.status} ${await response.text()}`);
+  }
+  response.webSocket.accept();
+  const socket = new OfficerSocket(response.webSocket);
+  await socket.next("available");
+  return socket;
+}
+
+/** A citizen asks an officer to connect; returns the request id. */
+export async function requestConnection(
+  citizenId: string,
+  body: { officerId: string; zip: string; lat: number; lng: number; requestId?: string },
+): Promise<string> {
+  const { status, body: answer } = await callJson("POST", "/connections", {
+    token: await tokenFor(citizenId, ["citizen"]),
+    body,
+  });
+  if (status !== 202) throw new Error(`connection request refused: ${status} ${JSON.stringify(answer)}`);
+  return answer.requestId as string;
+}
+
+export async function pointsOf(userId: string): Promise<number> {
+  return (await userStub(env, userId).walletView()).points;
+}
+
+/** A point `meters` north of another (1° of latitude is about 111.2 km). */
+export function north(point: { lat: number; lng: number }, meters: number): { lat: number; lng: number } {
+  return { lat: point.lat + meters / 111_195, lng: point.lng };
+}
+
+/** Fresh ids per test (storage is per file), so tests in one file never share a user or a zip. */
+let counter = 1000;
+export function uniqueId(): string {
+  counter += 1;
+  return String(counter);
+}
+
+export function uniqueZip(): string {
+  return `Z${uniqueId()}`;
+}
