@@ -70,6 +70,23 @@ export interface EstablishedConnectionMessage {
   establishedAt: number;
 }
 
+/** An accepted Allezon user tag, on its way to its cookie's profile and its hour's aggregates. */
+export interface UserTagMessage {
+  kind: "user-tag";
+  /** Hash of the canonical tag: tags carry no id, and a resend or redelivery must count once. */
+  tagId: string;
+  /** Event time, epoch ms. */
+  time: number;
+  cookie: string;
+  action: "VIEW" | "BUY";
+  origin: string;
+  brandId: string;
+  categoryId: string;
+  price: number;
+  /** The tag as stored and echoed by /user_profiles. */
+  json: string;
+}
+
 export type QueueMessage =
   | PurchaseMessage
   | QualifiedPurchaseMessage
@@ -77,7 +94,8 @@ export type QueueMessage =
   | AdCampaignLifecycleMessage
   | IncentiveEventMessage
   | IncentiveAwardMessage
-  | EstablishedConnectionMessage;
+  | EstablishedConnectionMessage
+  | UserTagMessage;
 
 export type QueueMessageKind = QueueMessage["kind"];
 
@@ -90,4 +108,5 @@ export const QUEUE_BINDING_OF_KIND = {
   "incentive-event": "INCENTIVE_EVENTS",
   "incentive-award": "INCENTIVE_AWARDS",
   "established-connection": "ESTABLISHED_CONNECTIONS",
+  "user-tag": "USER_TAGS",
 } as const satisfies Record<QueueMessageKind, keyof Env>;

@@ -3,6 +3,7 @@ import { recordDeadLetters } from "./admin/dead-letters.ts";
 import { applyQualifiedPurchases, onCampaignLifecycle, qualifyPurchases } from "./campaigns/consumers.ts";
 import { recordEstablishedConnections } from "./connections/consumers.ts";
 import { consumeIncentiveEvents, fulfilIncentiveAwards } from "./incentives/consumers.ts";
+import { consumeUserTags } from "./user-tags/consumers.ts";
 
 export type QueueConsumer = (batch: MessageBatch<QueueMessage>, env: Env, ctx: ExecutionContext) => Promise<void>;
 
@@ -14,6 +15,7 @@ const CONSUMERS: Record<string, QueueConsumer> = {
   "incentive-events": consumeIncentiveEvents,
   "incentive-awards": fulfilIncentiveAwards,
   "established-connections": recordEstablishedConnections,
+  "user-tags": consumeUserTags,
   "dead-letters": recordDeadLetters,
 };
 

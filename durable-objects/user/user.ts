@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { fail, ok, type Result } from "../../shared/errors.ts";
 import type { Money } from "../../shared/money.ts";
 import { migrate } from "../sql.ts";
+import { PROFILE_SCHEMA, TagProfile, type ProfileLists, type ProfileTag } from "./profile.ts";
 import type { Activity, StoredAward, StreakView } from "./streak-rules.ts";
 import { STREAK_SCHEMA, StreakStore } from "./streaks.ts";
 import { WALLET_SCHEMA, WalletLedger, type WalletEntry, type WalletView } from "./wallet.ts";
@@ -13,15 +14,25 @@ import { WALLET_SCHEMA, WalletLedger, type WalletEntry, type WalletView } from "
  */
 export class User extends DurableObject<Env> {
   private wallet!: WalletLedger;
+  private profile!: TagProfile;
   private streakStore!: StreakStore;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.blockConcurrencyWhile(async () => {
-      migrate(ctx.storage.sql, "wallet", WALLET_SCHEMA);
-      this.wallet = new WalletLedger(ctx.storage.sql);
-      migrate(ctx.storage.sql, "streaks", STREAK_SCHEMA);
-      this.streakStore = new StreakStore(ctx.storage);
+      // A cookie's object only ever holds a tag profile and a user's never does; skipping the
+      // other parts keeps the million cookie objects of the Allezon stream cheap to create.
+      const kind = ctx.id.name?.split(":")[0];
+      if (kind !== "user") {
+        migrate(ctx.storage.sql, "profile", PROFILE_SCHEMA);
+        this.profile = new TagProfile(ctx.storage.sql);
+      }
+      if (kind !== "cookie") {
+        migrate(ctx.storage.sql, "wallet", WALLET_SCHEMA);
+        this.wallet = new WalletLedger(ctx.storage.sql);
+        migrate(ctx.storage.sql, "streaks", STREAK_SCHEMA);
+        this.streakStore = new StreakStore(ctx.storage);
+      }
     });
   }
 
@@ -62,6 +73,16 @@ export class User extends DurableObject<Env> {
   /** Current and longest streak per (employer, event). */
   async streaks(): Promise<StreakView[]> {
     return this.streakStore.streaks();
+  }
+
+  /** Stores Allezon tags of this cookie once each (keyed by tag id); returns how many were new. */
+  async addProfileTags(tags: ProfileTag[]): Promise<number> {
+    return this.profile.add(tags);
+  }
+
+  /** The cookie's tags with `from <= time < to`, newest first, at most `limit` per action. */
+  async profileLists(range: { from: number; to: number; limit: number }): Promise<ProfileLists> {
+    return this.profile.lists(range.from, range.to, range.limit);
   }
 }
 

@@ -70,3 +70,15 @@ describe("HTTP conventions", () => {
     expect(await docs.text()).toContain("/openapi.json");
   });
 });
+
+describe("Allezon debug bodies", () => {
+  it("accepts an expected answer over 64 KiB on the query endpoints, and still refuses over 1 MiB", async () => {
+    const expected = { cookie: "big", views: Array.from({ length: 200 }, (_, i) => ({ time: "2022-03-01T00:00:00.000Z", filler: "x".repeat(300), i })), buys: [] };
+    const path = "/user_profiles/big?time_range=2022-03-01T00:00:00_2022-03-01T00:01:00";
+    const accepted = await call("POST", path, { body: expected });
+    expect(JSON.stringify(expected).length).toBeGreaterThan(64 * 1024);
+    expect(accepted.status).toBe(200);
+    const huge = await call("POST", path, { body: { filler: "x".repeat(1_100_000) } });
+    expect(huge.status).toBe(413);
+  });
+});

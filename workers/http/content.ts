@@ -5,6 +5,13 @@ import { ApiError } from "./problem.ts";
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
+/**
+ * Allezon's query endpoints take the expected answer as a debug body, and a full profile
+ * (200 VIEWs and 200 BUYs) is about 90 KB. Those bodies are compared, never stored.
+ */
+export const MAX_DEBUG_BODY_BYTES = 1024 * 1024;
+const DEBUG_BODY_PATH = /^\/(user_profiles\/[^/]+|aggregates)$/;
+
 const JSON_TYPE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
 
 function hasBody(headers: Headers): boolean {
@@ -13,25 +20,28 @@ function hasBody(headers: Headers): boolean {
 }
 
 /**
- * Requests with a body must be JSON (415 otherwise) and at most 64 KiB (413), checked before any
- * handler reads them.
+ * Requests with a body must be JSON (415 otherwise) and at most 64 KiB (413) — 1 MiB for
+ * Allezon's debug bodies — checked before any handler reads them.
  *
  * @example
  * app.use(jsonBodies());
  */
 export function jsonBodies(): MiddlewareHandler<AppEnv> {
-  const limit = bodyLimit({
-    maxSize: MAX_BODY_BYTES,
-    onError: () => {
-      throw new ApiError("payload_too_large", `the body must be at most ${MAX_BODY_BYTES} bytes`);
-    },
-  });
+  const limitOf = (maxSize: number) =>
+    bodyLimit({
+      maxSize,
+      onError: () => {
+        throw new ApiError("payload_too_large", `the body must be at most ${maxSize} bytes`);
+      },
+    });
+  const limit = limitOf(MAX_BODY_BYTES);
+  const debugLimit = limitOf(MAX_DEBUG_BODY_BYTES);
   return async (c, next) => {
     if (c.req.method === "GET" || c.req.method === "HEAD" || !hasBody(c.req.raw.headers)) return next();
     const type = c.req.header("content-type") ?? "";
     if (!JSON_TYPE.test(type)) {
       throw new ApiError("unsupported_media_type", "send the body as application/json");
     }
-    return limit(c, next);
+    return (DEBUG_BODY_PATH.test(c.req.path) ? debugLimit : limit)(c, next);
   };
 }

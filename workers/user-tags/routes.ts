@@ -1,3 +1,84 @@
-import { createRouter } from "../http/router.ts";
+import { createRoute } from "@hono/zod-openapi";
+import { cookieStub } from "../../durable-objects/user/user.ts";
+import { createRouter, jsonBody, jsonResponse, problemResponses } from "../http/router.ts";
+import { queryAggregates } from "./aggregates.ts";
+import { checkExpected } from "./debug.ts";
+import { acceptTag } from "./ingest.ts";
+import {
+  aggregatesQuerySchema,
+  aggregatesSchema,
+  cookieParamSchema,
+  profileQuerySchema,
+  profileSchema,
+  userTagSchema,
+  type UserTag,
+} from "./schemas.ts";
 
 export const userTagRoutes = createRouter();
+
+/** Tags are stored as the JSON of the validated, normalized tag, so they read back in that shape. */
+const storedTag = (json: string) => JSON.parse(json) as UserTag;
+
+const DEBUG_NOTE =
+  "Debug mode: a JSON body holding the expected answer is optional; when ours differs, both are logged. " +
+  "The answer is the same either way.";
+
+userTagRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/user_tags",
+    tags: ["Allezon"],
+    summary: "Record a user tag",
+    description:
+      "Answers 204 once the tag is durably queued; it reaches its cookie's profile and its hour's aggregates within " +
+      "seconds. A resent tag (same content) counts once.",
+    request: { body: jsonBody(userTagSchema) },
+    responses: { 204: { description: "Accepted durably (queued; applied within seconds)" }, 400: problemResponses[400] },
+  }),
+  async (c) => {
+    const tag = await acceptTag(c.req.valid("json"));
+    await c.env.USER_TAGS.send(tag);
+    return c.body(null, 204);
+  },
+);
+
+userTagRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/user_profiles/{cookie}",
+    tags: ["Allezon"],
+    summary: "A cookie's most recent VIEWs and BUYs",
+    description: `Each list newest first, \`from <= time < to\`, at most \`limit\`. ${DEBUG_NOTE}`,
+    request: { params: cookieParamSchema, query: profileQuerySchema },
+    responses: { 200: jsonResponse(profileSchema, "The profile"), 400: problemResponses[400], 422: problemResponses[422] },
+  }),
+  async (c) => {
+    const { cookie } = c.req.valid("param");
+    const { time_range: range, limit } = c.req.valid("query");
+    const lists = await cookieStub(c.env, cookie).profileLists({ from: range.from, to: range.to, limit });
+    const profile = { cookie, views: lists.views.map(storedTag), buys: lists.buys.map(storedTag) };
+    const body = await c.req.text();
+    if (body) checkExpected(`POST /user_profiles/${cookie}`, body, profile);
+    return c.json(profile, 200);
+  },
+);
+
+userTagRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/aggregates",
+    tags: ["Allezon"],
+    summary: "Exact COUNT / SUM_PRICE per 1-minute bucket",
+    description:
+      "Whole minutes, at most 10. One row per minute of `[from, to)`, oldest first, zeros included; every value a string. " +
+      DEBUG_NOTE,
+    request: { query: aggregatesQuerySchema },
+    responses: { 200: jsonResponse(aggregatesSchema, "The table"), 400: problemResponses[400], 422: problemResponses[422] },
+  }),
+  async (c) => {
+    const table = await queryAggregates(c.env, c.req.valid("query"));
+    const body = await c.req.text();
+    if (body) checkExpected(`POST /aggregates${new URL(c.req.url).search}`, body, table);
+    return c.json(table, 200);
+  },
+);

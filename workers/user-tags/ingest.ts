@@ -1,0 +1,103 @@
+import { tagAggregatesStub, shardStartOf, type ShardTag } from "../../durable-objects/tag-aggregates/tag-aggregates.ts";
+import type { ProfileTag } from "../../durable-objects/user/profile.ts";
+import { cookieStub } from "../../durable-objects/user/user.ts";
+import type { UserTagMessage } from "../../shared/messages.ts";
+import { parseTagTime, type UserTag, type UserTagInput } from "./schemas.ts";
+
+/** The tag as it is stored and echoed: the accepted shape, `time` with milliseconds and `Z`. */
+export function normalizeTag(input: UserTagInput): { time: number; tag: UserTag } {
+  const time = parseTagTime(input.time);
+  const info = input.product_info;
+  const tag: UserTag = {
+    time: new Date(time).toISOString(),
+    cookie: input.cookie,
+    country: input.country,
+    device: input.device,
+    action: input.action,
+    origin: input.origin,
+    product_info: { product_id: info.product_id, brand_id: info.brand_id, category_id: info.category_id, price: info.price },
+  };
+  return { time, tag };
+}
+
+/**
+ * Tags carry no id, so the id is the SHA-256 of the canonical tag (time in ms, `product_id` as
+ * text): a client resend or a redelivered batch carries the same id and is stored once.
+ */
+export async function tagIdOf(time: number, tag: UserTag): Promise<string> {
+  const info = tag.product_info;
+  const canonical = JSON.stringify([
+    time, tag.cookie, tag.country, tag.device, tag.action, tag.origin,
+    String(info.product_id), info.brand_id, info.category_id, info.price,
+  ]);
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonical));
+  let hex = "";
+  for (const byte of new Uint8Array(digest, 0, 16)) hex += byte.toString(16).padStart(2, "0");
+  return hex;
+}
+
+/** Normalizes a validated tag and derives its id: the message that carries it to storage. */
+export async function acceptTag(input: UserTagInput): Promise<UserTagMessage> {
+  const { time, tag } = normalizeTag(input);
+  return {
+    kind: "user-tag",
+    tagId: await tagIdOf(time, tag),
+    time,
+    cookie: tag.cookie,
+    action: tag.action,
+    origin: tag.origin,
+    brandId: tag.product_info.brand_id,
+    categoryId: tag.product_info.category_id,
+    price: tag.product_info.price,
+    json: JSON.stringify(tag),
+  };
+}
+
+function groupBy<K, V>(items: readonly V[], key: (item: V) => K): Map<K, V[]> {
+  const groups = new Map<K, V[]>();
+  for (const item of items) {
+    const k = key(item);
+    const group = groups.get(k);
+    if (group) group.push(item);
+    else groups.set(k, [item]);
+  }
+  return groups;
+}
+
+/**
+ * Makes tags durable: one call per hour shard (its `TagAggregates` object) and one per cookie
+ * (its profile in the `User` object), all in parallel. Both sides ignore tag ids they already
+ * hold, so applying a tag again is harmless. Returns the ids of the tags whose profile or
+ * aggregate write failed (to be retried); the rest are stored.
+ */
+export async function ingestTags(env: Env, tags: readonly UserTagMessage[]): Promise<Set<string>> {
+  const shardGroups = [...groupBy(tags, (t) => shardStartOf(t.time))];
+  const cookieGroups = [...groupBy(tags, (t) => t.cookie)];
+  const writes: Promise<number>[] = [
+    ...shardGroups.map(([shardStart, group]) => {
+      const shardTags: ShardTag[] = group.map((t) => ({
+        tagId: t.tagId,
+        time: t.time,
+        action: t.action,
+        origin: t.origin,
+        brandId: t.brandId,
+        categoryId: t.categoryId,
+        price: t.price,
+      }));
+      return tagAggregatesStub(env, shardStart).record(shardTags);
+    }),
+    ...cookieGroups.map(([cookie, group]) => {
+      const profileTags: ProfileTag[] = group.map((t) => ({ tagId: t.tagId, action: t.action, time: t.time, json: t.json }));
+      return cookieStub(env, cookie).addProfileTags(profileTags);
+    }),
+  ];
+  const groups = [...shardGroups, ...cookieGroups].map(([, group]) => group);
+  const outcomes = await Promise.allSettled(writes);
+  const failed = new Set<string>();
+  outcomes.forEach((outcome, i) => {
+    if (outcome.status === "fulfilled") return;
+    console.warn(`user tags: a write of ${groups[i]!.length} tags failed`, outcome.reason);
+    for (const tag of groups[i]!) failed.add(tag.tagId);
+  });
+  return failed;
+}

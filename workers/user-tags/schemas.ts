@@ -1,0 +1,138 @@
+import { z } from "zod";
+import { UNPROCESSABLE } from "../../shared/validation.ts";
+
+const INT32_MIN = -2_147_483_648;
+const INT32_MAX = 2_147_483_647;
+const MAX_TEXT = 256;
+
+const text = (example: string) => z.string().min(1).max(MAX_TEXT).meta({ example });
+
+/** A user tag as Allezon's clients send it: `time` with or without milliseconds, `product_id` a string or an integer. */
+export const userTagSchema = z
+  .object({
+    time: z
+      .string()
+      .meta({ format: "date-time", example: "2022-03-22T12:15:00.000Z" })
+      .refine((value) => !Number.isNaN(parseTagTime(value)), "must be ISO 8601 UTC such as 2022-03-22T12:15:00.000Z"),
+    cookie: text("b9f1e2c4"),
+    country: text("PL"),
+    device: z.enum(["PC", "MOBILE", "TV"]),
+    action: z.enum(["VIEW", "BUY"]),
+    origin: text("ads-campaign-7"),
+    product_info: z.object({
+      product_id: z.union([text("4711"), z.number().int().refine(Number.isSafeInteger, "must be a safe integer")]),
+      brand_id: text("Nike"),
+      category_id: text("Sneakers"),
+      price: z.number().int().min(INT32_MIN).max(INT32_MAX).meta({ description: "int32", example: 19999 }),
+    }),
+  })
+  .meta({ id: "UserTag" });
+
+export type UserTagInput = z.output<typeof userTagSchema>;
+
+/** A tag as stored and echoed: the accepted shape with `time` normalized to milliseconds and `Z`. */
+export interface UserTag {
+  time: string;
+  cookie: string;
+  country: string;
+  device: "PC" | "MOBILE" | "TV";
+  action: "VIEW" | "BUY";
+  origin: string;
+  product_info: { product_id: string | number; brand_id: string; category_id: string; price: number };
+}
+
+const LOCAL_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?$/;
+
+/**
+ * Parses an Allezon range bound such as `2022-03-01T00:00:01.610` or `2022-03-01T00:00:01`
+ * (UTC, no `Z`) to epoch ms, or NaN. Calendar overflow (February 30) is refused rather than
+ * rolled over, as `Date.parse` would.
+ */
+export function parseRangeBound(text: string): number {
+  const match = LOCAL_TIME.exec(text);
+  if (!match) return Number.NaN;
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const millis = Number((match[7] ?? "").padEnd(3, "0"));
+  const ms = Date.UTC(year, month - 1, day, hour, minute, second, millis);
+  const back = new Date(ms);
+  const exact =
+    back.getUTCFullYear() === year && back.getUTCMonth() === month - 1 && back.getUTCDate() === day &&
+    back.getUTCHours() === hour && back.getUTCMinutes() === minute && back.getUTCSeconds() === second;
+  return exact ? ms : Number.NaN;
+}
+
+/** A tag's `time`: `2022-03-22T12:15:00.000Z`, milliseconds optional; epoch ms or NaN. */
+export function parseTagTime(text: string): number {
+  return text.endsWith("Z") ? parseRangeBound(text.slice(0, -1)) : Number.NaN;
+}
+
+export interface TimeRange {
+  from: number;
+  to: number;
+}
+
+/** `time_range=<from>_<to>`; `to` before `from` is well-formed but impossible (422). */
+function timeRangeSchema(wholeMinutes: boolean) {
+  const example = wholeMinutes ? "2022-03-01T00:05:00_2022-03-01T00:10:00" : "2022-03-01T00:00:01.610_2022-03-01T00:05:00";
+  return z
+    .string()
+    .meta({ example, description: "`<from>_<to>`, UTC without `Z`, `from` inclusive, `to` exclusive" })
+    .transform((value, ctx): TimeRange => {
+      const parts = value.split("_");
+      const from = parts.length === 2 ? parseRangeBound(parts[0]!) : Number.NaN;
+      const to = parts.length === 2 ? parseRangeBound(parts[1]!) : Number.NaN;
+      if (Number.isNaN(from) || Number.isNaN(to)) {
+        ctx.addIssue({ code: "custom", message: "must be <from>_<to> such as 2022-03-01T00:00:01.610_2022-03-01T00:05:00 (UTC, no Z)" });
+        return z.NEVER;
+      }
+      if (wholeMinutes && (from % 60_000 !== 0 || to % 60_000 !== 0)) {
+        ctx.addIssue({ code: "custom", message: "both ends must be whole minutes such as 2022-03-01T00:05:00" });
+        return z.NEVER;
+      }
+      if (to < from) {
+        ctx.addIssue({ code: "custom", message: "`to` is before `from`", params: { kind: UNPROCESSABLE } });
+        return z.NEVER;
+      }
+      if (wholeMinutes && to - from > MAX_AGGREGATE_RANGE_MS) {
+        ctx.addIssue({ code: "custom", message: "spans more than 10 minutes" });
+        return z.NEVER;
+      }
+      return { from, to };
+    });
+}
+
+export const MAX_AGGREGATE_RANGE_MS = 10 * 60_000;
+export const MAX_PROFILE_LIMIT = 200;
+
+export const cookieParamSchema = z.object({
+  cookie: z.string().min(1).max(MAX_TEXT).meta({ example: "b9f1e2c4" }),
+});
+
+export const profileQuerySchema = z.object({
+  time_range: timeRangeSchema(false),
+  limit: z.coerce.number().int().min(1).max(MAX_PROFILE_LIMIT).default(MAX_PROFILE_LIMIT).meta({ example: 200 }),
+});
+
+const AGGREGATES = ["COUNT", "SUM_PRICE"] as const;
+
+export const aggregatesQuerySchema = z.object({
+  time_range: timeRangeSchema(true),
+  action: z.enum(["VIEW", "BUY"]),
+  aggregates: z
+    .union([z.enum(AGGREGATES), z.array(z.enum(AGGREGATES)).min(1)])
+    .transform((value) => (Array.isArray(value) ? value : [value]))
+    .meta({ description: "Repeat the parameter for several; the columns keep this order", example: ["COUNT", "SUM_PRICE"] }),
+  origin: text("ads-campaign-7").optional(),
+  brand_id: text("Nike").optional(),
+  category_id: text("Sneakers").optional(),
+});
+
+export type AggregatesQuery = z.output<typeof aggregatesQuerySchema>;
+
+export const profileSchema = z
+  .object({ cookie: z.string(), views: z.array(userTagSchema), buys: z.array(userTagSchema) })
+  .meta({ id: "UserProfile" });
+
+export const aggregatesSchema = z
+  .object({ columns: z.array(z.string()), rows: z.array(z.array(z.string())) })
+  .meta({ id: "Aggregates", example: { columns: ["1m_bucket", "action", "count"], rows: [["2022-03-01T00:05:00", "BUY", "3"]] } });
