@@ -5,6 +5,7 @@ import { boardStub } from "../../durable-objects/campaign-board/campaign-board.t
 import { retryDelaySeconds, settleGroup } from "../queues.ts";
 import { campaignsByIds, campaignsForItems, qualifies } from "./catalogue.ts";
 import { RateBook } from "./exchange-rates.ts";
+import { forgetTop } from "./top-cache.ts";
 
 /** Queues take at most 100 messages per sendBatch. */
 const SEND_BATCH_LIMIT = 100;
@@ -87,6 +88,7 @@ export async function applyQualifiedPurchases(batch: MessageBatch<QueueMessage>,
       settleGroup(batch.queue, group.messages, async () => {
         const result = await boardStub(env, campaignId).apply(group.purchases);
         if (!result.ok) throw new Error(`board ${campaignId} refused the batch: ${result.detail}`);
+        forgetTop(campaignId);
       }),
     ),
   );
