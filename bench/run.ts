@@ -10,6 +10,10 @@ type Bench = { run(): Promise<Record<string, unknown>> };
 const BENCHES: Record<string, () => Promise<Bench>> = {
   ranking: () => import("./ranking.ts"),
   campaigns: () => import("./campaigns.ts"),
+  incentives: () => import("./incentives.ts"),
+  ads: () => import("./ads.ts"),
+  connections: () => import("./connections.ts"),
+  "user-tags": () => import("./user-tags.ts"),
 };
 
 const wanted = process.argv.slice(2).filter((arg) => !arg.startsWith("-"));

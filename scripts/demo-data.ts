@@ -79,10 +79,97 @@ async function loadCampaigns(api: Api): Promise<string> {
   ].join("\n");
 }
 
+async function expect(answer: Promise<Answer>, what: string, ok: number[]): Promise<Answer> {
+  const result = await answer;
+  if (!ok.includes(result.status)) throw new Error(`${what}: ${result.status} ${JSON.stringify(result.body)}`);
+  return result;
+}
+
+async function loadUserTags(api: Api): Promise<string> {
+  const base = Date.now() - 10 * 60_000;
+  for (let i = 0; i < 20; i++) {
+    await expect(
+      api("POST", "/user_tags", {
+        time: iso(base + i * 15_000),
+        cookie: `demo-cookie-${i % 3}`,
+        country: "PL",
+        device: i % 2 ? "PC" : "MOBILE",
+        action: i % 4 === 0 ? "BUY" : "VIEW",
+        origin: `origin-${i % 2}`,
+        product_info: { product_id: String(100 + i), brand_id: `brand-${i % 3}`, category_id: "shoes", price: 1000 + i * 10 },
+      }),
+      `user tag ${i}`,
+      [204],
+    );
+  }
+  return "User tags: 20 for cookies demo-cookie-0..2 over the last 10 minutes.\n  curl -X POST 'localhost:8787/user_profiles/demo-cookie-0?time_range=2020-01-01T00:00:00_2030-01-01T00:00:00'";
+}
+
+async function loadAds(api: Api): Promise<string> {
+  await expect(
+    api("POST", "/ads/campaigns", {
+      adCampaignId: "1",
+      advertiserId: "9",
+      name: "Winter boots",
+      cpc: { value: "0.30", currency: "EUR" },
+      dailyBudget: { value: "10.00", currency: "EUR" },
+      totalBudget: { value: "50.00", currency: "EUR" },
+      startDateTime: "2026-01-01T00:00:00Z",
+    }),
+    "ad campaign",
+    [201, 409],
+  );
+  const now = Date.now();
+  for (let i = 0; i < 10; i++) {
+    await expect(
+      api("POST", "/ads/events", { eventId: `demo-ad-${i}`, type: i % 3 === 2 ? "click" : "impression", adCampaignId: "1", userId: String(40 + i), timestamp: iso(now - i * 1000) }),
+      `ad event ${i}`,
+      [202, 409],
+    );
+  }
+  return "Ads: campaign 1 with a few impressions and clicks.\n  curl localhost:8787/ads/campaigns/1";
+}
+
+async function loadIncentives(api: Api): Promise<string> {
+  await expect(
+    api("POST", "/incentives", { incentiveId: "1", name: "Five days of logging", description: "Log data five days in a row", rule: { kind: "streak", event: "data-logged", days: 5 } }),
+    "incentive 1",
+    [201, 409],
+  );
+  await expect(
+    api("POST", "/incentives", { incentiveId: "2", name: "New parent", description: "Report a birth", rule: { kind: "once", event: "birth-reported" } }),
+    "incentive 2",
+    [201, 409],
+  );
+  for (const incentiveId of ["1", "2"]) {
+    await expect(
+      api("POST", `/employers/7/programs/1/incentives`, { incentiveId, reward: { description: incentiveId === "1" ? "Pregnancy pillow" : "Baby blanket" } }),
+      `employer incentive ${incentiveId}`,
+      [201, 409],
+    );
+  }
+  const day = 86_400_000;
+  const start = Date.UTC(2026, 0, 1, 9);
+  for (let d = 0; d < 5; d++) {
+    await expect(
+      api("POST", "/incentives/events", { eventId: `demo-log-42-${d}`, userId: "42", employerId: "7", event: "data-logged", timestamp: iso(start + d * day) }),
+      `incentive event ${d}`,
+      [202, 409],
+    );
+  }
+  return "Incentives: employer 7 rewards 5-day logging streaks; user 42 has one.\n  curl localhost:8787/users/42/awards -H \"authorization: Bearer $(npm run -s token -- --sub 42 --roles citizen)\"";
+}
+
+async function loadRewards(api: Api): Promise<string> {
+  await expect(api("POST", "/offers", { offerId: "coffee", retailer: "Corner Cafe", title: "Free coffee", pointsCost: 5, stock: 100 }), "offer", [201, 409]);
+  await expect(api("POST", "/charities", { charityId: "food-bank", name: "City Food Bank" }), "charity", [201, 409]);
+  return "Rewards: offer coffee (5 points), charity food-bank.\n  curl localhost:8787/offers";
+}
+
 /** Loads every system's demo data; returns a short summary for the console. */
 export async function loadDemoData(url: string, jwtSecret: string): Promise<string> {
   const token = await sign({ sub: "1", roles: ["admin"], exp: Math.floor(Date.now() / 1000) + 3600 }, jwtSecret, "HS256");
   const api = client(url, token);
-  const parts = [await loadCampaigns(api)];
+  const parts = [await loadCampaigns(api), await loadUserTags(api), await loadAds(api), await loadIncentives(api), await loadRewards(api)];
   return parts.join("\n");
 }
