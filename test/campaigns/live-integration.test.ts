@@ -12,6 +12,7 @@ function qualified(campaignId: string, userId: string, minor: number): Qualified
 async function open(path: string) {
   const response = await exports.default.fetch(new Request(`https://tally.test${path}`, { headers: { upgrade: "websocket" } }));
   expect(response.status).toBe(101);
+  expect(response.headers.get("x-request-id")).toMatch(/.+/);
   const socket = response.webSocket!;
   const received: LiveMessage[] = [];
   const waiters: Array<() => void> = [];

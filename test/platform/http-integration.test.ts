@@ -82,3 +82,21 @@ describe("Allezon debug bodies", () => {
     expect(huge.status).toBe(413);
   });
 });
+
+describe("request ids", () => {
+  it("are on every response, including pre-serialized ones, problems and socket refusals", async () => {
+    const token = await tokenFor(1, ["admin"]);
+    const now = Date.now();
+    await call("POST", "/campaigns", {
+      token,
+      body: { campaignId: "4242", itemId: "1", prize: { value: "1.00", currency: "EUR" }, startDateTime: new Date(now - 60_000).toISOString(), endDateTime: new Date(now + 3_600_000).toISOString() },
+    });
+    const missing: string[] = [];
+    for (const path of ["/records/top/10/4242", "/campaigns/4242", "/records/live/4242", "/campaigns/x", "/openapi.json", "/docs"]) {
+      const response = await call("GET", path);
+      await response.body?.cancel();
+      if (!response.headers.get("x-request-id")) missing.push(path);
+    }
+    expect(missing).toEqual([]);
+  });
+});

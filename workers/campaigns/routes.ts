@@ -20,7 +20,7 @@ import { userStub } from "../../durable-objects/user/user.ts";
 import { assertRole, assertSelfOrAdmin } from "../http/auth.ts";
 import { rememberFirstAnswer } from "../http/idempotency.ts";
 import { ApiError, unwrap } from "../http/problem.ts";
-import { bearer, createRouter, jsonBody, jsonResponse, preserializedJson, problemResponses } from "../http/router.ts";
+import { bearer, createRouter, jsonBody, jsonResponse, preserializedJson, problemResponses, upgradeResponse } from "../http/router.ts";
 import { campaignJson, campaignsActiveAt, getCampaign, insertCampaign, markEnded, termsOf } from "./catalogue.ts";
 import { putRates, ratesInForce } from "./exchange-rates.ts";
 import { cachedTop, rememberTop } from "./top-cache.ts";
@@ -165,7 +165,7 @@ campaignRoutes.openapi(
       body = unwrap(await boardStub(c.env, campaignId).topBody(n));
       rememberTop(campaignId, n, body);
     }
-    return preserializedJson<z.infer<typeof topResponseSchema>>(body);
+    return preserializedJson<z.infer<typeof topResponseSchema>>(c, body);
   },
 );
 
@@ -212,7 +212,7 @@ campaignRoutes.openapi(
     if (principal) headers.set("x-tally-user-id", principal.sub);
     const response = await boardStub(c.env, campaignId).fetch(new Request(c.req.raw.url, { headers }));
     if (response.status === 404) throw new ApiError("not_found", `no campaign ${campaignId}`);
-    return response;
+    return upgradeResponse(c, response);
   },
 );
 

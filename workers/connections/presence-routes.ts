@@ -4,7 +4,7 @@ import { byDistance, type Neighbour } from "../../durable-objects/zip-area/geo.t
 import { OFFICER_ID_HEADER, ZIP_HEADER } from "../../durable-objects/zip-area/zip-area.ts";
 import { principalOf, requireRole } from "../http/auth.ts";
 import { ApiError } from "../http/problem.ts";
-import { bearer, createRouter, jsonResponse, problemResponses } from "../http/router.ts";
+import { bearer, createRouter, jsonResponse, problemResponses, upgradeResponse } from "../http/router.ts";
 import { nearbyQuerySchema, nearbyResponseSchema, zipSchema } from "./schemas.ts";
 
 /** Officers' presence sockets and citizens' nearby search. */
@@ -39,7 +39,7 @@ presenceRoutes.openapi(
     const headers = new Headers(c.req.raw.headers);
     headers.set(OFFICER_ID_HEADER, principalOf(c).sub);
     headers.set(ZIP_HEADER, zip);
-    return c.env.ZIP_AREA.getByName(zip).fetch(new Request(c.req.url, { headers }));
+    return upgradeResponse(c, await c.env.ZIP_AREA.getByName(zip).fetch(new Request(c.req.url, { headers })));
   },
 );
 

@@ -1,5 +1,5 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
-import type { TypedResponse } from "hono";
+import type { Context, TypedResponse } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "./env.ts";
 import { validationHook } from "./validation.ts";
@@ -53,8 +53,18 @@ export const bearer = [{ bearerAuth: [] }];
 
 /**
  * Answers with JSON that is already serialized (a Durable Object's cached response body),
- * typed as the route's declared response so the OpenAPI contract still describes it.
+ * typed as the route's declared response so the OpenAPI contract still describes it. It goes
+ * through the context so headers set by middleware (the request id) are kept.
  */
-export function preserializedJson<T>(body: string): TypedResponse<T, 200, "json"> {
-  return new Response(body, { status: 200, headers: { "content-type": "application/json" } }) as unknown as TypedResponse<T, 200, "json">;
+export function preserializedJson<T>(c: Context, body: string): TypedResponse<T, 200, "json"> {
+  return c.body(body, 200, { "content-type": "application/json" }) as unknown as TypedResponse<T, 200, "json">;
+}
+
+/**
+ * Hands a Durable Object's WebSocket handshake back to the client with the request id, which a
+ * response built inside the object cannot carry.
+ */
+export function upgradeResponse(c: Context, response: Response): Response {
+  if (response.status !== 101 || !response.webSocket) return response;
+  return new Response(null, { status: 101, webSocket: response.webSocket, headers: { "x-request-id": c.get("requestId") ?? "" } });
 }
