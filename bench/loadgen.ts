@@ -11,208 +11,35 @@
  * `--fresh`) starts Tally itself under wrangler dev on fresh state.
  */
 import { parseArgs } from "node:util";
+import {
+  aggregateQueryAfter,
+  aggregatesPath,
+  Choices,
+  MINUTE,
+  profilePath,
+  profileQueryAfter,
+  ReferenceModel,
+  sameJson,
+  TagStream,
+  type AggregateQuery,
+  type ProfileQuery,
+  type StreamOptions,
+} from "./allezon-model.ts";
 import { startServer, type RunningServer } from "./support/server.ts";
 
-const DEVICES = ["PC", "MOBILE", "TV"] as const;
-const ACTIONS = ["VIEW", "BUY"] as const;
-const INT32_MAX = 2_147_483_647;
-const MINUTE = 60_000;
-const KEEP_PER_ACTION = 200;
 /** The server takes debug bodies up to 1 MiB; a larger expected answer is compared here only. */
 const MAX_DEBUG_BODY = 1_000_000;
 
-type Action = (typeof ACTIONS)[number];
-
-interface Options {
+interface Options extends StreamOptions {
   url: string | undefined;
   rate: number;
   duration: number;
-  seed: number;
-  cookies: number;
-  hotShare: number;
-  hotPerBurst: number;
-  burstTags: number;
   profileLagSeconds: number;
   aggregateLagSeconds: number;
   healthDuration: number;
   start: number | undefined;
   /** Start Tally on fresh state even when something answers at the default URL. */
   fresh: boolean;
-}
-
-interface Tag {
-  time: string;
-  cookie: string;
-  country: string;
-  device: string;
-  action: Action;
-  origin: string;
-  product_info: { product_id: string | number; brand_id: string; category_id: string; price: number };
-}
-
-/** mulberry32: small, fast and the same everywhere, so a seed always gives the same stream. */
-export function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
-/**
- * The tag stream: tag `i` happens at `t0 + i` ms. Most cookies are drawn from the whole pool;
- * `hotShare` of the tags go to a few hot cookies that change every `burstTags` tags, so some
- * profiles outgrow the 200 kept per action and then fall quiet, which lets them be graded.
- */
-class TagStream {
-  private readonly random: () => number;
-  private readonly options: Options;
-  private readonly t0: number;
-
-  constructor(options: Options, t0: number) {
-    this.options = options;
-    this.t0 = t0;
-    this.random = prng(options.seed);
-  }
-
-  private pick(n: number): number {
-    return Math.floor(this.random() * n);
-  }
-
-  tag(i: number): Tag {
-    const o = this.options;
-    const hot = this.random() < o.hotShare;
-    const cookie = hot
-      ? `hot-${o.seed}-${Math.floor(i / o.burstTags)}-${this.pick(o.hotPerBurst)}`
-      : `cookie-${o.seed}-${this.pick(o.cookies)}`;
-    const ms = this.t0 + i;
-    const iso = new Date(ms).toISOString();
-    const productId = this.pick(100_000);
-    return {
-      // Whole seconds go out without milliseconds half of the time: the server must accept both.
-      time: ms % 1000 === 0 && this.random() < 0.5 ? iso.replace(".000Z", "Z") : iso,
-      cookie,
-      country: `country-${this.pick(100)}`,
-      device: DEVICES[this.pick(3)]!,
-      action: this.random() < 0.7 ? "VIEW" : "BUY",
-      origin: `origin-${this.pick(1000)}`,
-      product_info: {
-        product_id: this.random() < 0.5 ? productId : String(productId),
-        brand_id: `brand-${this.pick(250)}`,
-        category_id: `category-${this.pick(67)}`,
-        price: this.pick(INT32_MAX + 1),
-      },
-    };
-  }
-
-}
-
-/** Choices of the queries, from a generator of their own so the tag stream never depends on them. */
-class Choices {
-  private readonly random: () => number;
-
-  constructor(seed: number) {
-    this.random = prng(seed ^ 0x9e3779b9);
-  }
-
-  int(n: number): number {
-    return Math.floor(this.random() * n);
-  }
-
-  chance(p: number): boolean {
-    return this.random() < p;
-  }
-}
-
-/** The tag as the server echoes it: time with milliseconds and `Z`. */
-function echoed(tag: Tag, ms: number): Tag {
-  return { ...tag, time: new Date(ms).toISOString() };
-}
-
-interface StoredTag {
-  ms: number;
-  tag: Tag;
-}
-
-interface MinuteEntry {
-  action: Action;
-  origin: string;
-  brand: string;
-  category: string;
-  price: number;
-}
-
-/** What the server must answer, built from the tags it acknowledged with 204. */
-class ReferenceModel {
-  readonly profiles = new Map<string, { VIEW: StoredTag[]; BUY: StoredTag[] }>();
-  readonly minutes = new Map<number, MinuteEntry[]>();
-
-  add(ms: number, tag: Tag): void {
-    let profile = this.profiles.get(tag.cookie);
-    if (!profile) this.profiles.set(tag.cookie, (profile = { VIEW: [], BUY: [] }));
-    const list = profile[tag.action];
-    // Acks come back almost in event-time order; insert from the end to keep the list sorted.
-    let at = list.length;
-    while (at > 0 && list[at - 1]!.ms > ms) at--;
-    list.splice(at, 0, { ms, tag: echoed(tag, ms) });
-    if (list.length > KEEP_PER_ACTION) list.shift();
-    const minute = Math.floor(ms / MINUTE) * MINUTE;
-    let entries = this.minutes.get(minute);
-    if (!entries) this.minutes.set(minute, (entries = []));
-    const info = tag.product_info;
-    entries.push({ action: tag.action, origin: tag.origin, brand: info.brand_id, category: info.category_id, price: info.price });
-  }
-
-  profile(cookie: string, from: number, to: number, limit: number) {
-    const profile = this.profiles.get(cookie) ?? { VIEW: [], BUY: [] };
-    const pick = (list: StoredTag[]) =>
-      list.filter((t) => t.ms >= from && t.ms < to).reverse().slice(0, limit).map((t) => t.tag);
-    return { cookie, views: pick(profile.VIEW), buys: pick(profile.BUY) };
-  }
-
-  aggregates(query: AggregateQuery) {
-    const filters = (["origin", "brand_id", "category_id"] as const).filter((f) => query.filters[f] !== undefined);
-    const columns = ["1m_bucket", "action", ...filters, ...query.aggregates.map((a) => (a === "COUNT" ? "count" : "sum_price"))];
-    const rows: string[][] = [];
-    for (let minute = query.from; minute < query.to; minute += MINUTE) {
-      let count = 0;
-      let sum = 0;
-      for (const e of this.minutes.get(minute) ?? []) {
-        if (e.action !== query.action) continue;
-        if (query.filters.origin !== undefined && e.origin !== query.filters.origin) continue;
-        if (query.filters.brand_id !== undefined && e.brand !== query.filters.brand_id) continue;
-        if (query.filters.category_id !== undefined && e.category !== query.filters.category_id) continue;
-        count++;
-        sum += e.price;
-      }
-      rows.push([
-        new Date(minute).toISOString().slice(0, 19),
-        query.action,
-        ...filters.map((f) => query.filters[f]!),
-        ...query.aggregates.map((a) => String(a === "COUNT" ? count : sum)),
-      ]);
-    }
-    return { columns, rows };
-  }
-}
-
-interface ProfileQuery {
-  cookie: string;
-  /** As sent: with milliseconds or whole seconds, no `Z`. */
-  fromText: string;
-  to: number;
-  limit: number;
-}
-
-interface AggregateQuery {
-  from: number;
-  to: number;
-  action: Action;
-  filters: { origin?: string; brand_id?: string; category_id?: string };
-  aggregates: Array<"COUNT" | "SUM_PRICE">;
 }
 
 /** Latencies and outcomes of one endpoint. */
@@ -266,17 +93,6 @@ class EndpointStats {
   }
 }
 
-/** Deep equality of JSON values, key order ignored. */
-function sameJson(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  if (ka.length !== kb.length) return false;
-  return ka.every((k) => sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
-}
-
 async function timed(url: string, init: RequestInit): Promise<{ ms: number; status: number | undefined; text: string }> {
   const started = performance.now();
   try {
@@ -288,7 +104,6 @@ async function timed(url: string, init: RequestInit): Promise<{ ms: number; stat
   }
 }
 
-const local = (ms: number) => new Date(ms).toISOString().slice(0, -1);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function progress(label: string, fraction: number, detail: string): void {
@@ -364,13 +179,12 @@ export async function runLoad(options: Options, url: string) {
       profiles.skipped++;
       return;
     }
-    const expected = model.profile(spec.cookie, Date.parse(`${spec.fromText}Z`), spec.to, spec.limit);
+    const expected = model.profile(spec);
     const body = JSON.stringify(expected);
     const withBody = body.length <= MAX_DEBUG_BODY;
     if (!withBody) oversizedBodies++;
-    const query = `time_range=${spec.fromText}_${local(spec.to)}${spec.limit === KEEP_PER_ACTION ? "" : `&limit=${spec.limit}`}`;
     track(
-      timed(`${url}/user_profiles/${encodeURIComponent(spec.cookie)}?${query}`, {
+      timed(`${url}${profilePath(spec)}`, {
         method: "POST",
         ...(withBody ? { headers: { "content-type": "application/json" }, body } : {}),
       }).then((r) => {
@@ -390,11 +204,8 @@ export async function runLoad(options: Options, url: string) {
       }
     }
     const expected = model.aggregates(query);
-    const params = new URLSearchParams({ time_range: `${local(query.from).slice(0, 19)}_${local(query.to).slice(0, 19)}`, action: query.action });
-    for (const a of query.aggregates) params.append("aggregates", a);
-    for (const [name, value] of Object.entries(query.filters)) params.set(name, value);
     track(
-      timed(`${url}/aggregates?${params}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(expected) }).then(
+      timed(`${url}${aggregatesPath(query)}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(expected) }).then(
         (r) => {
           aggregates.record(r.ms, r.status);
           if (r.status !== 200) return;
@@ -412,36 +223,12 @@ export async function runLoad(options: Options, url: string) {
     const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * options.rate) + 1);
     for (; sent < due; sent++) {
       const tag = sendTag(sent);
-      const ms = t0 + sent;
       if (sent % 10 === 9) {
-        // Half the profile queries go to this tag's cookie, half to one of the current hot cookies.
-        const cookie = choices.chance(0.5) ? `hot-${options.seed}-${Math.floor(sent / options.burstTags)}-${choices.int(options.hotPerBurst)}` : tag.cookie;
-        // Either the whole run, or a window of up to 30 s around this tag.
-        const whole = choices.chance(0.5);
-        const a = ms - choices.int(30_000);
-        const b = ms + 1 - choices.int(2_000);
-        const from = whole ? t0 - MINUTE : Math.min(a, b);
-        const to = whole ? t0 + total + MINUTE : Math.max(a, b);
-        const fromText = choices.chance(0.5) ? local(from) : local(from).slice(0, 19);
-        const limit = choices.chance(0.5) ? KEEP_PER_ACTION : 1 + choices.int(KEEP_PER_ACTION);
-        later(options.profileLagSeconds, () => profileQuery({ cookie, fromText, to, limit }));
+        const spec = profileQueryAfter(sent, tag, choices, { ...options, t0, total });
+        later(options.profileLagSeconds, () => profileQuery(spec));
       }
       if (sent % 1000 === 999) {
-        // Only buckets that closed before this tag: every tag in them is already sent.
-        const end = Math.floor(ms / MINUTE) * MINUTE;
-        const minutes = 1 + choices.int(10);
-        const filters: AggregateQuery["filters"] = {};
-        if (choices.chance(0.5)) filters.origin = tag.origin;
-        if (choices.chance(0.5)) filters.brand_id = tag.product_info.brand_id;
-        if (choices.chance(0.5)) filters.category_id = tag.product_info.category_id;
-        const kinds = [["COUNT"], ["SUM_PRICE"], ["COUNT", "SUM_PRICE"], ["SUM_PRICE", "COUNT"]] as const;
-        const query: AggregateQuery = {
-          from: end - minutes * MINUTE,
-          to: end,
-          action: ACTIONS[choices.int(2)]!,
-          filters,
-          aggregates: [...kinds[choices.int(4)]!],
-        };
+        const query = aggregateQueryAfter(sent, tag, choices, t0);
         later(options.aggregateLagSeconds, () => aggregateQuery(query));
       }
     }

@@ -4,7 +4,7 @@
  * Runs alone (`node bench/user-tags.ts [--url URL] [--seconds N] [--connections N]`) or from the bench runner.
  */
 import { parseArgs } from "node:util";
-import { prng } from "./loadgen.ts";
+import { prng } from "./allezon-model.ts";
 import { load, loadHealth, printTable, ratio } from "./support/load.ts";
 import { startServer } from "./support/server.ts";
 
