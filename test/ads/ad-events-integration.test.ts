@@ -1,5 +1,6 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { utcDaysAhead } from "../support/clock.ts";
 import { adminToken, call, callJson } from "../support/http.ts";
 import { activeIds, createCampaign, d1Status, getCampaign, sendEvent, stubOf } from "./helpers.ts";
 
@@ -55,7 +56,7 @@ describe("POST /ads/events: charging under concurrency", () => {
   it("charges exactly 100 clicks when the budget is a multiple of the cpc, and holds the daily cap too", async () => {
     // Mid-day, so that no midnight can renew the daily budget during the burst.
     vi.useFakeTimers({ toFake: ["Date"] });
-    vi.setSystemTime(Date.parse("2026-12-05T12:00:00Z"));
+    vi.setSystemTime(utcDaysAhead(1, "12:00:00.000"));
     const { adCampaignId } = await createCampaign({
       cpc: { value: "0.25", currency: "EUR" },
       dailyBudget: { value: "25.00", currency: "EUR" },
@@ -182,7 +183,7 @@ describe("POST /ads/events: campaigns that may not be served", () => {
 
   it("starts and ends on the object's alarm, writing D1 and publishing each change", async () => {
     vi.useFakeTimers({ toFake: ["Date"] });
-    const t0 = Date.parse("2026-12-10T09:00:00Z");
+    const t0 = utcDaysAhead(2, "09:00:00.000");
     vi.setSystemTime(t0);
     const start = t0 + 3_600_000;
     const end = t0 + 2 * 3_600_000;
@@ -215,7 +216,8 @@ describe("POST /ads/events: campaigns that may not be served", () => {
 describe("daily budget reset", () => {
   it("exhausts the daily budget before midnight and renews it at 00:00 UTC on the alarm", async () => {
     vi.useFakeTimers({ toFake: ["Date"] });
-    vi.setSystemTime(Date.parse("2026-12-20T23:58:00Z"));
+    const midnight = utcDaysAhead(3);
+    vi.setSystemTime(midnight - 120_000);
     const { adCampaignId } = await createCampaign({
       cpc: { value: "1.00", currency: "EUR" },
       dailyBudget: { value: "2.50", currency: "EUR" },
@@ -227,9 +229,9 @@ describe("daily budget reset", () => {
     expect(await d1Status(adCampaignId)).toBe("exhausted_today");
     expect(await activeIds()).not.toContain(adCampaignId);
     const stub = stubOf(adCampaignId);
-    expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).toBe(Date.parse("2026-12-21T00:00:00Z"));
+    expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).toBe(midnight);
 
-    vi.setSystemTime(Date.parse("2026-12-21T00:00:00.010Z"));
+    vi.setSystemTime(midnight + 10);
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await d1Status(adCampaignId)).toBe("active");
     expect(await activeIds()).toContain(adCampaignId);
@@ -241,20 +243,21 @@ describe("daily budget reset", () => {
       remainingTotal: { value: "7.50", currency: "EUR" },
     });
     expect((await sendEvent({ adCampaignId, userId: "5" })).body.charged).toEqual({ value: "1.00", currency: "EUR" });
-    expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).toBe(Date.parse("2026-12-22T00:00:00Z"));
+    expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).toBe(midnight + 86_400_000);
     expect((await statusChanges(adCampaignId)).map((c) => c.status)).toEqual(["active", "exhausted_today", "active"]);
   });
 
   it("renews the daily budget on the first click of a new day even before the alarm has run", async () => {
     vi.useFakeTimers({ toFake: ["Date"] });
-    vi.setSystemTime(Date.parse("2026-12-24T23:59:00Z"));
+    const midnight = utcDaysAhead(4);
+    vi.setSystemTime(midnight - 60_000);
     const { adCampaignId } = await createCampaign({
       cpc: { value: "1.00", currency: "EUR" },
       dailyBudget: { value: "1.00", currency: "EUR" },
     });
     expect((await sendEvent({ adCampaignId, userId: "1" })).body.charged).not.toBeNull();
     expect((await sendEvent({ adCampaignId, userId: "2" })).body.reason).toBe("budget_exhausted");
-    vi.setSystemTime(Date.parse("2026-12-25T00:00:30Z"));
+    vi.setSystemTime(midnight + 30_000);
     expect((await sendEvent({ adCampaignId, userId: "3" })).body.charged).toEqual({ value: "1.00", currency: "EUR" });
     expect(await d1Status(adCampaignId)).toBe("exhausted_today");
   });

@@ -1,12 +1,17 @@
 import { describe, expect, it } from "vitest";
+import { utcDaysAhead } from "../support/clock.ts";
 import { adminToken, callJson, tokenFor } from "../support/http.ts";
 import { createCampaign, freshId } from "./support.ts";
+
+// A month ahead, whatever today is: the campaign is "scheduled".
+const START = new Date(utcDaysAhead(30)).toISOString();
+const END = new Date(utcDaysAhead(60)).toISOString();
 
 const valid = () => ({
   itemId: "5",
   prize: { value: "250.00", currency: "EUR" },
-  startDateTime: "2026-12-01T00:00:00Z",
-  endDateTime: "2026-12-31T00:00:00.000Z",
+  startDateTime: START.replace(".000Z", "Z"), // written back with milliseconds
+  endDateTime: END,
 });
 
 describe("POST /campaigns", () => {
@@ -16,8 +21,8 @@ describe("POST /campaigns", () => {
     expect(body.campaign).toMatchObject({
       itemId: "5",
       prize: { value: "250.00", currency: "EUR" },
-      startDateTime: "2026-12-01T00:00:00.000Z",
-      endDateTime: "2026-12-31T00:00:00.000Z",
+      startDateTime: START,
+      endDateTime: END,
       status: "scheduled",
     });
     expect(body.campaign.campaignId).toMatch(/^\d+$/);
