@@ -17,13 +17,15 @@ export default defineConfig({
           VOUCHER_SECRET: "test-voucher-secret",
           SETTLE_DELAY_SECONDS: "0",
           TEST_MIGRATIONS: migrations,
+          // Days to move "now" forward for the whole run (test/clock-offset.ts); `npm run test:clock -- 400`.
+          TEST_CLOCK_OFFSET_DAYS: process.env.TEST_CLOCK_OFFSET_DAYS ?? "0",
         },
       },
     }),
   ],
   test: {
     include: ["test/**/*.test.ts"],
-    setupFiles: ["./test/apply-migrations.ts"],
+    setupFiles: ["./test/clock-offset.ts", "./test/apply-migrations.ts"],
     testTimeout: 20_000,
     hookTimeout: 20_000,
   },
