@@ -2,7 +2,7 @@
  * The pure half of the Allezon load generator: the deterministic tag stream, the queries it asks
  * and the in-memory reference model that says what the server must answer. No Node APIs, so the
  * same code grades a live server (`bench/loadgen.ts`) and a test run in workerd
- * (`test/user-tags/grading.test.ts`).
+ * (`test/user-tags/grading-integration.test.ts`).
  */
 
 export const DEVICES = ["PC", "MOBILE", "TV"] as const;
