@@ -1,6 +1,6 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { CampaignBoard } from "../../durable-objects/campaign-board/campaign-board.ts";
 import type { QualifiedPurchaseMessage } from "../../shared/messages.ts";
 import { adminToken, callJson, eventually, tokenFor } from "../support/http.ts";
@@ -20,12 +20,35 @@ async function settled(campaignId: string) {
   });
 }
 
+afterEach(() => {
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+});
+
 describe("campaign lifecycle and settlement", () => {
-  it("publishes Start when the campaign starts", async () => {
+  it("publishes Start on campaign-lifecycle when the campaign starts", async () => {
+    // The campaign-lifecycle consumer logs each message it takes off the queue.
+    const log = vi.spyOn(console, "log");
     const campaign = await createCampaign({ start: Date.now() + 60_000, end: Date.now() + 120_000 });
-    const before = await runInDurableObject(board(campaign.campaignId), (instance: CampaignBoard) => instance.state());
+    const id = campaign.campaignId;
+    const startedLines = () => log.mock.calls.filter((args) => args[0] === `campaign ${id}: Start`).length;
+    const before = await runInDurableObject(board(id), (instance: CampaignBoard) => instance.state());
     expect(before.ok && before.value.lifecycle.startPublished).toBe(false);
-    expect(await runInDurableObject(board(campaign.campaignId), (_i, state) => state.storage.getAlarm())).toBe(Date.parse(campaign.startDateTime));
+    expect(await runInDurableObject(board(id), (_i, state) => state.storage.getAlarm())).toBe(Date.parse(campaign.startDateTime));
+
+    expect(startedLines()).toBe(0);
+
+    // The alarm at the start time: Start goes out once, and the next alarm is the end.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.parse(campaign.startDateTime));
+    expect(await runDurableObjectAlarm(board(id))).toBe(true);
+    vi.useRealTimers();
+    const after = await board(id).state();
+    expect(after.ok && after.value.lifecycle).toMatchObject({ startPublished: true, endPublished: false });
+    expect(await runInDurableObject(board(id), (_i, state) => state.storage.getAlarm())).toBe(Date.parse(campaign.endDateTime));
+    await eventually(async () => (startedLines() > 0 ? true : undefined));
+    expect(startedLines()).toBe(1);
+    await runInDurableObject(board(id), (_i, state) => state.storage.deleteAlarm());
   });
 
   it("settles once at the end: the winner row, then the prize in the winner's wallet", async () => {

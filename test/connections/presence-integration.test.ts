@@ -119,8 +119,11 @@ describe("Officer presence socket", () => {
 
   it("forgets an officer who closes the socket", async () => {
     const zip = uniqueZip();
-    const socket = await connectOfficer(zip, uniqueId());
+    const officerId = uniqueId();
+    const socket = await connectOfficer(zip, officerId);
     await socket.locate(HERE.lat, HERE.lng);
+    const listed = await nearby(`zip=${zip}&lat=${HERE.lat}&lng=${HERE.lng}`);
+    expect(listed.body.officers.map((o: { officerId: string }) => o.officerId)).toEqual([officerId]);
     socket.close();
     await eventually(async () => {
       const { body } = await nearby(`zip=${zip}&lat=${HERE.lat}&lng=${HERE.lng}`);

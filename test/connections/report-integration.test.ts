@@ -7,6 +7,7 @@ import { adminToken, callJson, tokenFor } from "../support/http.ts";
 
 const DAY = 86_400_000;
 const NOV_20 = Date.parse("2026-11-20T10:00:00.000Z");
+const JUN_15 = Date.parse("2026-06-15T10:00:00.000Z");
 
 function established(requestId: string, zip: string, at: number): EstablishedConnectionMessage {
   return { kind: "established-connection", requestId, citizenId: "1", officerId: "2", zip, pointsEach: 10, establishedAt: at };
@@ -28,6 +29,8 @@ async function report(query: string) {
 
 describe("Established connections consumer and report", () => {
   it("records each connection once, even when delivered twice, and groups by zip and by day", async () => {
+    // Other tests in this file record connections too, on other days and zips: the all-time report is compared before and after.
+    const allTimeBefore = await report("groupBy=day");
     const messages = [
       established("rep-a", "10001", NOV_20),
       established("rep-b", "10001", NOV_20 + 3_600_000),
@@ -61,15 +64,19 @@ describe("Established connections consumer and report", () => {
     ]);
 
     const allTime = await report("groupBy=day");
-    expect(allTime.body).toMatchObject({ from: null, to: null, total: 5 });
-    expect(allTime.body.rows[0]).toEqual({ day: "2026-10-31", connections: 1 });
+    expect(allTime.body).toMatchObject({ from: null, to: null, total: allTimeBefore.body.total + 5 });
+    const onOct31 = (rows: Array<{ day: string; connections: number }>) => rows.find((row) => row.day === "2026-10-31")?.connections ?? 0;
+    expect(onOct31(allTime.body.rows) - onOct31(allTimeBefore.body.rows)).toBe(1);
   });
 
   it("retries a message that is not an established connection instead of recording it", async () => {
     const stray = { kind: "purchase", purchaseId: "p", userId: "1", itemId: "1", amount: { minor: 1, currency: "EUR" }, timestamp: 0 } as const;
-    const result = await deliver([stray, established("rep-x", "20001", NOV_20)]);
+    // Its own zip and day, away from the other tests' reports.
+    const result = await deliver([stray, established("rep-x", "20001", JUN_15)]);
     expect(result.retryMessages).toHaveLength(1);
     expect(result.explicitAcks).toHaveLength(1);
+    const recorded = await report("groupBy=zip&time_range=2026-06-15T00:00:00Z_2026-06-16T00:00:00Z");
+    expect(recorded.body.rows).toEqual([{ zip: "20001", connections: 1 }]);
   });
 
   it("validates the query and is for admins only", async () => {
