@@ -131,7 +131,6 @@ export async function onCampaignLifecycle(batch: MessageBatch<QueueMessage>, _en
   for (const message of messagesOfKind(batch, isLifecycle)) {
     const body = message.body;
     if (body.kind === "campaign-lifecycle") console.log(`campaign ${body.campaignId}: ${body.status}`);
-    else console.log(`ad campaign ${body.adCampaignId}: ${body.status}`);
     message.ack();
   }
 }
