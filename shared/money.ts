@@ -78,7 +78,7 @@ function decimalText(value: string | number): string {
  */
 export const moneySchema = z
   .object({
-    value: z.union([z.string(), z.number().finite()]).meta({ description: "Decimal amount, e.g. \"12.50\"" }),
+    value: z.union([z.string(), z.number().finite()]).meta({ description: "Decimal amount, e.g. \"12.50\"; at most 10^12 minor units (10000000000.00 EUR)" }),
     currency: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as EUR"),
   })
   .transform((input, ctx): Money => {
