@@ -1,3 +1,6 @@
+import type { BatchItem } from "drizzle-orm/batch";
+import type { Database } from "./client.ts";
+
 /**
  * D1 binds at most 100 parameters per statement (local D1 enforces it too), so every multi-row
  * insert and every `IN (…)` list whose length depends on input is split with these helpers.
@@ -23,4 +26,13 @@ export function d1Chunks<T>(items: readonly T[], paramsPerRow: number, fixedPara
   const perStatement = Math.floor((D1_MAX_BOUND_PARAMETERS - fixedParams) / paramsPerRow);
   if (perStatement < 1) throw new RangeError(`${paramsPerRow} parameters a row and ${fixedParams} fixed do not fit one D1 statement`);
   return chunk(items, perStatement);
+}
+
+/**
+ * Runs the statements in one D1 batch, so the chunks of one write commit together or not at all;
+ * does nothing when there are none.
+ */
+export async function runInOneBatch(db: Database, statements: readonly BatchItem<"sqlite">[]): Promise<void> {
+  const [first, ...rest] = statements;
+  if (first) await db.batch([first, ...rest]);
 }

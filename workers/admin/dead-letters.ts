@@ -1,5 +1,5 @@
 import { and, desc, inArray, isNull } from "drizzle-orm";
-import { d1Chunks } from "../../shared/db/chunks.ts";
+import { d1Chunks, runInOneBatch } from "../../shared/db/chunks.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import { QUEUE_BINDING_OF_KIND, type QueueMessage, type QueueMessageKind } from "../../shared/messages.ts";
 import { ackOrRetryGroup, sendAll } from "../queue-kit.ts";
@@ -32,10 +32,10 @@ export async function recordDeadLetters(batch: MessageBatch<QueueMessage>, env: 
   });
   await ackOrRetryGroup(batch.queue, batch.messages, async () => {
     const db = database(env.DB);
-    const [first, ...rest] = d1Chunks(values, DEAD_LETTER_COLUMNS).map((rows) =>
+    const statements = d1Chunks(values, DEAD_LETTER_COLUMNS).map((rows) =>
       db.insert(schema.deadLetters).values(rows).onConflictDoNothing(),
     );
-    if (first) await db.batch([first, ...rest]);
+    await runInOneBatch(db, statements);
   });
 }
 

@@ -1,5 +1,5 @@
 import { and, desc, eq, lte, or, sql } from "drizzle-orm";
-import { d1Chunks } from "../../shared/db/chunks.ts";
+import { d1Chunks, runInOneBatch } from "../../shared/db/chunks.ts";
 import { database, schema } from "../../shared/db/client.ts";
 
 export type RateRow = typeof schema.exchangeRates.$inferSelect;
@@ -16,13 +16,13 @@ export async function putRates(d1: D1Database, base: string, rates: Record<strin
   const db = database(d1);
   const t = schema.exchangeRates;
   const rows = Object.entries(rates).map(([quote, rate]) => ({ base, quote, rate, effectiveFrom }));
-  const [first, ...rest] = d1Chunks(rows, RATE_COLUMNS).map((part) =>
+  const statements = d1Chunks(rows, RATE_COLUMNS).map((part) =>
     db
       .insert(t)
       .values(part)
       .onConflictDoUpdate({ target: [t.base, t.quote, t.effectiveFrom], set: { rate: sql`excluded.rate` } }),
   );
-  if (first) await db.batch([first, ...rest]);
+  await runInOneBatch(db, statements);
 }
 
 /** The latest rate of each quote of `base` in force at `at`. */

@@ -1,4 +1,4 @@
-import { d1Chunks } from "../../shared/db/chunks.ts";
+import { d1Chunks, runInOneBatch } from "../../shared/db/chunks.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import type { EstablishedConnectionMessage, QueueMessage } from "../../shared/messages.ts";
 import { ackOrRetryGroup, fieldsOfKind, messagesOfKind } from "../queue-kit.ts";
@@ -37,9 +37,9 @@ export async function recordEstablishedConnections(batch: MessageBatch<QueueMess
       day: utcDay(body.establishedAt),
     }));
     const db = database(env.DB);
-    const [first, ...rest] = d1Chunks(values, CONNECTION_COLUMNS).map((rows) =>
+    const statements = d1Chunks(values, CONNECTION_COLUMNS).map((rows) =>
       db.insert(schema.connections).values(rows).onConflictDoNothing(),
     );
-    if (first) await db.batch([first, ...rest]);
+    await runInOneBatch(db, statements);
   });
 }

@@ -4,7 +4,7 @@
  */
 import { and, asc, desc, eq, inArray, isNull } from "drizzle-orm";
 import type { AwardCandidate, StoredAward } from "../../durable-objects/user/streak-rules.ts";
-import { d1Chunks } from "../../shared/db/chunks.ts";
+import { d1Chunks, runInOneBatch } from "../../shared/db/chunks.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import type { IncentiveAwardMessage } from "../../shared/messages.ts";
 import { toIso } from "../../shared/time.ts";
@@ -264,8 +264,7 @@ function awardValues(award: IncentiveAwardMessage) {
 export async function storeAwards(d1: D1Database, awards: readonly IncentiveAwardMessage[]): Promise<void> {
   if (awards.length === 0) return;
   const db = database(d1);
-  const statements = awards.map((award) => db.insert(incentiveAwards).values(awardValues(award)).onConflictDoNothing());
-  await db.batch(statements as [(typeof statements)[number], ...typeof statements]);
+  await runInOneBatch(db, awards.map((award) => db.insert(incentiveAwards).values(awardValues(award)).onConflictDoNothing()));
 }
 
 /**
