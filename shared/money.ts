@@ -12,6 +12,12 @@ export const CURRENCY_DIGITS: Readonly<Record<string, number>> = {
   SEK: 2, SGD: 2, THB: 2, TND: 3, TRY: 2, TWD: 2, UAH: 2, USD: 2, VND: 0, ZAR: 2,
 };
 
+/**
+ * The largest amount Tally accepts, in minor units (10^12: ten billion EUR, a trillion JPY). It
+ * keeps sums exact: Number.MAX_SAFE_INTEGER (2^53 − 1, about 9·10^15) holds over 9000 such amounts.
+ */
+export const MAX_AMOUNT_MINOR = 1_000_000_000_000;
+
 /** An amount in integer minor units of its currency (cents for EUR, yen for JPY). */
 export interface Money {
   minor: number;
@@ -30,7 +36,8 @@ export function currencyDigits(currency: string): number | undefined {
 
 /**
  * Parses a decimal string into minor units, or returns an error message. Rejects more fraction
- * digits than the currency has rather than rounding a client's amount silently.
+ * digits than the currency has rather than rounding a client's amount silently, and amounts
+ * beyond ±MAX_AMOUNT_MINOR.
  */
 export function parseMinor(value: string, currency: string): number | string {
   const digits = currencyDigits(currency);
@@ -40,7 +47,7 @@ export function parseMinor(value: string, currency: string): number | string {
   const [, sign, whole, fraction = ""] = match;
   if (fraction.length > digits) return `${currency} has ${digits} fraction digit${digits === 1 ? "" : "s"}`;
   const minor = Number(whole) * 10 ** digits + Number(fraction.padEnd(digits, "0") || "0");
-  if (!Number.isSafeInteger(minor)) return "is too large";
+  if (!(minor <= MAX_AMOUNT_MINOR)) return `must be at most ${formatMinor(MAX_AMOUNT_MINOR, currency)} ${currency}`;
   return sign ? -minor : minor;
 }
 
@@ -71,7 +78,7 @@ function decimalText(value: string | number): string {
  */
 export const moneySchema = z
   .object({
-    value: z.union([z.string(), z.number().finite()]).meta({ description: "Decimal amount, e.g. \"12.50\"" }),
+    value: z.union([z.string(), z.number().finite()]).meta({ description: "Decimal amount, e.g. \"12.50\"; at most 10^12 minor units (10000000000.00 EUR)" }),
     currency: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as EUR"),
   })
   .transform((input, ctx): Money => {

@@ -19,38 +19,6 @@ const CONSUMERS: Record<string, QueueConsumer> = {
   "dead-letters": recordDeadLetters,
 };
 
-/** Exponential backoff for a message that failed `attempts` times: 2, 4, 8 … at most 5 minutes. */
-export function retryDelaySeconds(attempts: number): number {
-  return Math.min(2 ** Math.max(1, attempts), 300);
-}
-
-/** Acks each message that its handler settled and retries, with backoff, each one that threw. */
-export async function forEachMessage<T>(
-  batch: MessageBatch<T>,
-  handle: (message: Message<T>) => Promise<void>,
-): Promise<void> {
-  for (const message of batch.messages) {
-    try {
-      await handle(message);
-      message.ack();
-    } catch (error) {
-      console.warn(`queue ${batch.queue}: message ${message.id} failed (attempt ${message.attempts})`, error);
-      message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
-    }
-  }
-}
-
-/** Settles a group of messages that one call handled together: all acked, or all retried. */
-export async function settleGroup<T>(queue: string, messages: Message<T>[], run: () => Promise<void>): Promise<void> {
-  try {
-    await run();
-    for (const message of messages) message.ack();
-  } catch (error) {
-    console.warn(`queue ${queue}: group of ${messages.length} failed`, error);
-    for (const message of messages) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
-  }
-}
-
 /** The queue entry point: dispatches on `batch.queue`. */
 export async function queue(batch: MessageBatch<QueueMessage>, env: Env, ctx: ExecutionContext): Promise<void> {
   const consumer = CONSUMERS[batch.queue];

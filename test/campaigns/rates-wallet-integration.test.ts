@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { adminToken, callJson, tokenFor } from "../support/http.ts";
+import { CURRENCY_DIGITS } from "../../shared/money.ts";
+import { adminToken, callJson, eventually, tokenFor } from "../support/http.ts";
+import { createCampaign, topOf } from "./support.ts";
+
+const HOUR = 3_600_000;
 
 describe("exchange rates", () => {
   it("stores rates and answers the ones in force at a moment", async () => {
@@ -18,6 +22,47 @@ describe("exchange rates", () => {
     expect(july.body.effectiveFrom.USD).toBe("2026-06-01T00:00:00.000Z");
     const before = await callJson("GET", "/exchange-rates?base=GBP&at=2025-01-01T00:00:00Z");
     expect(before.body.rates).toEqual({});
+  });
+
+  it("stores 28 rates sent in one PUT, every one readable", async () => {
+    const token = await adminToken();
+    const quotes = Object.keys(CURRENCY_DIGITS).filter((code) => code !== "SGD").slice(0, 28);
+    const rates = Object.fromEntries(quotes.map((quote, i) => [quote, `${i + 1}.2500`]));
+    const put = await callJson("PUT", "/exchange-rates", { token, body: { base: "SGD", rates, effectiveFrom: "2026-02-01T00:00:00Z" } });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    const read = await callJson("GET", "/exchange-rates?base=SGD&at=2026-02-01T00:00:00Z");
+    expect(read.status).toBe(200);
+    expect(read.body.rates).toEqual(rates);
+    expect(Object.keys(read.body.rates)).toHaveLength(28);
+  });
+
+  it("overwrites a rate sent again with the same effectiveFrom, and converts the next purchase with it", async () => {
+    const token = await adminToken();
+    const effectiveFrom = new Date(Date.now() - 2 * HOUR).toISOString();
+    const first = await callJson("PUT", "/exchange-rates", { token, body: { base: "PLN", rates: { CZK: "5.0000" }, effectiveFrom } });
+    expect(first.status).toBe(200);
+    const corrected = await callJson("PUT", "/exchange-rates", { token, body: { base: "PLN", rates: { CZK: "6.0000" }, effectiveFrom } });
+    expect(corrected.status).toBe(200);
+    expect(corrected.body.rates).toEqual({ CZK: "6.0000" });
+    const read = await callJson("GET", `/exchange-rates?base=PLN&at=${encodeURIComponent(new Date().toISOString())}`);
+    expect(read.body.rates).toEqual({ CZK: "6.0000" });
+
+    // 60.00 CZK at 1 PLN = 6 CZK is 10.00 PLN (the first rate would have made it 12.00).
+    const campaign = await createCampaign({ prize: { value: "50.00", currency: "PLN" } });
+    const purchase = await callJson("POST", "/purchases", {
+      body: {
+        userId: "77",
+        itemId: campaign.itemId,
+        amount: { value: "60.00", currency: "CZK" },
+        timestamp: new Date(Date.now() - 60_000).toISOString(),
+      },
+    });
+    expect(purchase.status).toBe(202);
+    const top = await eventually(async () => {
+      const positions = await topOf(campaign.campaignId);
+      return positions.length > 0 ? positions : undefined;
+    });
+    expect(top).toEqual([{ userId: "77", position: 0, total: { value: "10.00", currency: "PLN" } }]);
   });
 
   it("rejects bad rates, unknown currencies and non-admins", async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { QualifiedPurchaseMessage } from "../../shared/messages.ts";
+import type { AdCampaignLifecycleMessage, QualifiedPurchaseMessage } from "../../shared/messages.ts";
 import { deliver, createCampaign, topOf } from "../campaigns/support.ts";
 import { adminToken, callJson, eventually, tokenFor } from "../support/http.ts";
 
@@ -36,9 +36,46 @@ describe("dead letters", () => {
     expect((await callJson("POST", "/admin/dead-letters/redrive", { token })).body).toEqual({ redriven: [] });
   });
 
+  it("keeps every letter of a full batch of 100", async () => {
+    const ids = Array.from({ length: 100 }, (_, i) => `full-${i}`);
+    const result = await deliver("dead-letters", ids.map((id) => lifecycle(id)), { ids, attempts: 6 });
+    expect(result.retryMessages).toEqual([]);
+    expect(result.explicitAcks.sort()).toEqual([...ids].sort());
+    const listed = await callJson("GET", "/admin/dead-letters?all=true&limit=1000", { token: await adminToken() });
+    const kept = listed.body.deadLetters.filter((letter: { deadLetterId: string }) => letter.deadLetterId.startsWith("full-"));
+    expect(kept.map((letter: { deadLetterId: string }) => letter.deadLetterId).sort()).toEqual([...ids].sort());
+    expect(kept[0]).toMatchObject({ kind: "ad-campaign-lifecycle", queue: "CAMPAIGN_LIFECYCLE", attempts: 6 });
+  });
+
+  it("re-drives 150 pending letters named at once, each exactly once", async () => {
+    const ids = Array.from({ length: 150 }, (_, i) => `many-${i}`);
+    await deliver("dead-letters", ids.slice(0, 100).map((id) => lifecycle(id)), { ids: ids.slice(0, 100), attempts: 6 });
+    await deliver("dead-letters", ids.slice(100).map((id) => lifecycle(id)), { ids: ids.slice(100), attempts: 6 });
+    const token = await adminToken();
+    const redrive = await callJson("POST", "/admin/dead-letters/redrive", { token, body: { deadLetterIds: ids } });
+    expect(redrive.status, JSON.stringify(redrive.body)).toBe(200);
+    expect(redrive.body.redriven).toHaveLength(150);
+    expect([...redrive.body.redriven].sort()).toEqual([...ids].sort());
+
+    const again = await callJson("POST", "/admin/dead-letters/redrive", { token, body: { deadLetterIds: ids } });
+    expect(again.body).toEqual({ redriven: [] });
+    const rest = await callJson("POST", "/admin/dead-letters/redrive", { token });
+    expect(rest.status).toBe(200);
+    expect(rest.body.redriven.filter((id: string) => id.startsWith("many-"))).toEqual([]);
+    const all = await callJson("GET", "/admin/dead-letters?all=true&limit=1000", { token });
+    const mine = all.body.deadLetters.filter((letter: { deadLetterId: string }) => letter.deadLetterId.startsWith("many-"));
+    expect(mine).toHaveLength(150);
+    expect(mine.every((letter: { redrivenAt: string | null }) => letter.redrivenAt !== null)).toBe(true);
+  });
+
   it("is for admins only", async () => {
     expect((await callJson("GET", "/admin/dead-letters")).status).toBe(401);
     expect((await callJson("GET", "/admin/dead-letters", { token: await tokenFor(9, ["officer"]) })).status).toBe(403);
     expect((await callJson("GET", "/admin/dead-letters?limit=0", { token: await adminToken() })).status).toBe(400);
   });
 });
+
+/** A dead letter whose re-drive is harmless: the lifecycle consumer only logs it. */
+function lifecycle(adCampaignId: string): AdCampaignLifecycleMessage {
+  return { kind: "ad-campaign-lifecycle", adCampaignId, status: "ended", at: 1_700_000_000_000 };
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { convertMoney, divideHalfEven, formatMinor, moneySchema, parseMinor } from "../../shared/money.ts";
+import { convertMoney, divideHalfEven, formatMinor, MAX_AMOUNT_MINOR, moneySchema, parseMinor } from "../../shared/money.ts";
 
 describe("money", () => {
   it("parses decimal strings into minor units of the currency", () => {
@@ -14,6 +14,14 @@ describe("money", () => {
     expect(parseMinor("12.505", "EUR")).toMatch(/2 fraction digits/);
     expect(parseMinor("10.5", "JPY")).toMatch(/0 fraction digits/);
     expect(parseMinor("abc", "EUR")).toMatch(/decimal/);
+  });
+
+  it("refuses amounts above 10^12 minor units, whose sums could leave the exact integers", () => {
+    expect(parseMinor("10000000000.00", "EUR")).toBe(MAX_AMOUNT_MINOR);
+    expect(parseMinor("10000000000.01", "EUR")).toMatch(/at most 10000000000.00 EUR/);
+    expect(parseMinor("1000000000001", "JPY")).toMatch(/at most/);
+    expect(parseMinor("9".repeat(400), "EUR")).toMatch(/at most/);
+    expect(Number.isSafeInteger(9000 * MAX_AMOUNT_MINOR)).toBe(true);
   });
 
   it("writes exactly the currency's fraction digits", () => {

@@ -1,5 +1,6 @@
 import { and, eq, gt, inArray, lte, sql } from "drizzle-orm";
 import { campaignStatus, type CampaignTerms } from "../../shared/campaigns.ts";
+import { d1Chunks } from "../../shared/db/chunks.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import { toMoneyJson } from "../../shared/money.ts";
 import { toIso } from "../../shared/time.ts";
@@ -85,19 +86,15 @@ export async function campaignsActiveAt(d1: D1Database, at: number): Promise<Cam
 
 /** Every campaign on any of these items, to match purchases against by event time. */
 export async function campaignsForItems(d1: D1Database, itemIds: string[]): Promise<CampaignRow[]> {
-  if (itemIds.length === 0) return [];
-  return database(d1)
-    .select()
-    .from(schema.campaigns)
-    .where(inArray(schema.campaigns.itemId, itemIds.map(Number)));
+  const db = database(d1);
+  const parts = d1Chunks(itemIds.map(Number), 1);
+  return (await Promise.all(parts.map((part) => db.select().from(schema.campaigns).where(inArray(schema.campaigns.itemId, part))))).flat();
 }
 
 export async function campaignsByIds(d1: D1Database, campaignIds: string[]): Promise<CampaignRow[]> {
-  if (campaignIds.length === 0) return [];
-  return database(d1)
-    .select()
-    .from(schema.campaigns)
-    .where(inArray(schema.campaigns.campaignId, campaignIds.map(Number)));
+  const db = database(d1);
+  const parts = d1Chunks(campaignIds.map(Number), 1);
+  return (await Promise.all(parts.map((part) => db.select().from(schema.campaigns).where(inArray(schema.campaigns.campaignId, part))))).flat();
 }
 
 /** Marks an early end (the first one wins); returns the row as it now stands. */

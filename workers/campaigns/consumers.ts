@@ -1,19 +1,39 @@
 import type { BoardPurchase } from "../../shared/campaigns.ts";
-import type { PurchaseMessage, QualifiedPurchaseMessage, QueueMessage } from "../../shared/messages.ts";
-import { convertMoney } from "../../shared/money.ts";
+import type {
+  AdCampaignLifecycleMessage,
+  CampaignLifecycleMessage,
+  PurchaseMessage,
+  QualifiedPurchaseMessage,
+  QueueMessage,
+} from "../../shared/messages.ts";
+import { convertMoney, MAX_AMOUNT_MINOR, type Money } from "../../shared/money.ts";
 import { boardStub } from "../../durable-objects/campaign-board/campaign-board.ts";
-import { retryDelaySeconds, settleGroup } from "../queues.ts";
+import { ackOrRetryGroup, fieldsOfKind, messagesOfKind, retryLater, sendAll } from "../queue-kit.ts";
 import { campaignsByIds, campaignsForItems, qualifies } from "./catalogue.ts";
 import { RateBook } from "./exchange-rates.ts";
 import { forgetTop } from "./top-cache.ts";
 
-/** Queues take at most 100 messages per sendBatch. */
-const SEND_BATCH_LIMIT = 100;
+function isMoney(value: unknown): value is Money {
+  const money = value as Record<string, unknown> | null;
+  return typeof money === "object" && money !== null && Number.isSafeInteger(money.minor) && typeof money.currency === "string";
+}
 
-async function sendAll(queue: Queue, bodies: QueueMessage[]): Promise<void> {
-  for (let i = 0; i < bodies.length; i += SEND_BATCH_LIMIT) {
-    await queue.sendBatch(bodies.slice(i, i + SEND_BATCH_LIMIT).map((body) => ({ body })));
-  }
+function isPurchase(body: unknown): body is PurchaseMessage {
+  const b = fieldsOfKind(body, "purchase");
+  return (
+    b !== undefined &&
+    typeof b.purchaseId === "string" && typeof b.userId === "string" && typeof b.itemId === "string" &&
+    isMoney(b.amount) && Number.isFinite(b.timestamp)
+  );
+}
+
+function isQualifiedPurchase(body: unknown): body is QualifiedPurchaseMessage {
+  const b = fieldsOfKind(body, "qualified-purchase");
+  return (
+    b !== undefined &&
+    typeof b.purchaseId === "string" && typeof b.campaignId === "string" && typeof b.userId === "string" &&
+    isMoney(b.amount) && Number.isFinite(b.timestamp)
+  );
 }
 
 /**
@@ -22,9 +42,8 @@ async function sendAll(queue: Queue, bodies: QueueMessage[]): Promise<void> {
  * missed) and emits one message per (purchase, campaign).
  */
 export async function qualifyPurchases(batch: MessageBatch<QueueMessage>, env: Env): Promise<void> {
-  const messages = batch.messages.filter((m): m is Message<PurchaseMessage> => m.body.kind === "purchase");
-  for (const other of batch.messages) if (other.body.kind !== "purchase") other.ack();
-  await settleGroup(batch.queue, messages, async () => {
+  const messages = messagesOfKind(batch, isPurchase);
+  await ackOrRetryGroup(batch.queue, messages, async () => {
     const items = [...new Set(messages.map((m) => m.body.itemId))];
     const campaigns = await campaignsForItems(env.DB, items);
     const qualified: QualifiedPurchaseMessage[] = [];
@@ -52,8 +71,7 @@ export async function qualifyPurchases(batch: MessageBatch<QueueMessage>, env: E
  * when its retries run out the platform moves it to the dead-letter queue.
  */
 export async function applyQualifiedPurchases(batch: MessageBatch<QueueMessage>, env: Env): Promise<void> {
-  const messages = batch.messages.filter((m): m is Message<QualifiedPurchaseMessage> => m.body.kind === "qualified-purchase");
-  for (const other of batch.messages) if (other.body.kind !== "qualified-purchase") other.ack();
+  const messages = messagesOfKind(batch, isQualifiedPurchase);
   if (messages.length === 0) return;
   const campaigns = new Map(
     (await campaignsByIds(env.DB, [...new Set(messages.map((m) => m.body.campaignId))])).map((row) => [String(row.campaignId), row]),
@@ -65,7 +83,7 @@ export async function applyQualifiedPurchases(batch: MessageBatch<QueueMessage>,
     const campaign = campaigns.get(body.campaignId);
     if (!campaign) {
       console.warn(`qualified purchase ${body.purchaseId} names unknown campaign ${body.campaignId}; retrying`);
-      message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+      retryLater(message);
       continue;
     }
     let amount = body.amount;
@@ -73,10 +91,16 @@ export async function applyQualifiedPurchases(batch: MessageBatch<QueueMessage>,
       const rate = await rates.find(amount.currency, campaign.currency, body.timestamp);
       if (!rate) {
         console.warn(`no ${amount.currency}/${campaign.currency} rate in force at ${new Date(body.timestamp).toISOString()} for purchase ${body.purchaseId}; retrying`);
-        message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+        retryLater(message);
         continue;
       }
       amount = convertMoney(amount, campaign.currency, rate.rate, rate.inverse);
+      if (amount.minor > MAX_AMOUNT_MINOR) {
+        // Past the bound every total relies on to stay exact; an admin decides in the dead letters.
+        console.warn(`purchase ${body.purchaseId} converts to ${amount.minor} ${amount.currency} minor units, over the bound; retrying`);
+        retryLater(message);
+        continue;
+      }
     }
     const group = groups.get(body.campaignId) ?? { messages: [], purchases: [] };
     group.messages.push(message);
@@ -85,7 +109,7 @@ export async function applyQualifiedPurchases(batch: MessageBatch<QueueMessage>,
   }
   await Promise.all(
     [...groups].map(([campaignId, group]) =>
-      settleGroup(batch.queue, group.messages, async () => {
+      ackOrRetryGroup(batch.queue, group.messages, async () => {
         const result = await boardStub(env, campaignId).apply(group.purchases);
         if (!result.ok) throw new Error(`board ${campaignId} refused the batch: ${result.detail}`);
         forgetTop(campaignId);
@@ -94,13 +118,17 @@ export async function applyQualifiedPurchases(batch: MessageBatch<QueueMessage>,
   );
 }
 
+function isLifecycle(body: unknown): body is CampaignLifecycleMessage | AdCampaignLifecycleMessage {
+  return fieldsOfKind(body, "campaign-lifecycle", "ad-campaign-lifecycle") !== undefined;
+}
+
 /**
  * campaign-lifecycle: Start/End of scoring campaigns (and ad campaigns' status changes) for
  * downstream listeners. Qualification reads the catalogue per batch, so there is no cache to
  * refresh here; the messages are logged and acknowledged.
  */
 export async function onCampaignLifecycle(batch: MessageBatch<QueueMessage>, _env: Env): Promise<void> {
-  for (const message of batch.messages) {
+  for (const message of messagesOfKind(batch, isLifecycle)) {
     const body = message.body;
     if (body.kind === "campaign-lifecycle") console.log(`campaign ${body.campaignId}: ${body.status}`);
     message.ack();

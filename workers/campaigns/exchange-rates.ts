@@ -1,18 +1,28 @@
-import { and, desc, eq, lte, or } from "drizzle-orm";
+import { and, desc, eq, lte, or, sql } from "drizzle-orm";
+import { d1Chunks, runInOneBatch } from "../../shared/db/chunks.ts";
 import { database, schema } from "../../shared/db/client.ts";
 
 export type RateRow = typeof schema.exchangeRates.$inferSelect;
 
-/** Stores `1 base = rate quote` for each quote from `effectiveFrom`; a resend overwrites with the same. */
+/** Parameters one rate row binds: base, quote, rate, effectiveFrom. */
+const RATE_COLUMNS = 4;
+
+/**
+ * Stores `1 base = rate quote` for each quote from `effectiveFrom`, all or nothing (one D1 batch,
+ * split so no statement binds more than D1 allows). A rate already stored with the same
+ * `effectiveFrom` is overwritten by the new one.
+ */
 export async function putRates(d1: D1Database, base: string, rates: Record<string, string>, effectiveFrom: number): Promise<void> {
+  const db = database(d1);
+  const t = schema.exchangeRates;
   const rows = Object.entries(rates).map(([quote, rate]) => ({ base, quote, rate, effectiveFrom }));
-  await database(d1)
-    .insert(schema.exchangeRates)
-    .values(rows)
-    .onConflictDoUpdate({
-      target: [schema.exchangeRates.base, schema.exchangeRates.quote, schema.exchangeRates.effectiveFrom],
-      set: { rate: schema.exchangeRates.rate },
-    });
+  const statements = d1Chunks(rows, RATE_COLUMNS).map((part) =>
+    db
+      .insert(t)
+      .values(part)
+      .onConflictDoUpdate({ target: [t.base, t.quote, t.effectiveFrom], set: { rate: sql`excluded.rate` } }),
+  );
+  await runInOneBatch(db, statements);
 }
 
 /** The latest rate of each quote of `base` in force at `at`. */

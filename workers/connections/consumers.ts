@@ -1,10 +1,23 @@
+import { d1Chunks, runInOneBatch } from "../../shared/db/chunks.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import type { EstablishedConnectionMessage, QueueMessage } from "../../shared/messages.ts";
-import { settleGroup } from "../queues.ts";
+import { ackOrRetryGroup, fieldsOfKind, messagesOfKind } from "../queue-kit.ts";
 
 /** UTC calendar day of an instant, as the by-day report groups it: `2026-11-22`. */
 export function utcDay(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
+}
+
+/** Parameters one connection row binds. */
+const CONNECTION_COLUMNS = 7;
+
+function isEstablishedConnection(body: unknown): body is EstablishedConnectionMessage {
+  const b = fieldsOfKind(body, "established-connection");
+  return (
+    b !== undefined &&
+    typeof b.requestId === "string" && typeof b.citizenId === "string" && typeof b.officerId === "string" &&
+    typeof b.zip === "string" && Number.isSafeInteger(b.pointsEach) && Number.isFinite(b.establishedAt)
+  );
 }
 
 /**
@@ -12,18 +25,8 @@ export function utcDay(ms: number): string {
  * redelivered message or a connection published twice is counted once.
  */
 export async function recordEstablishedConnections(batch: MessageBatch<QueueMessage>, env: Env): Promise<void> {
-  const mine = batch.messages.filter(
-    (message): message is Message<EstablishedConnectionMessage> => message.body?.kind === "established-connection",
-  );
-  for (const stray of batch.messages) {
-    if (!mine.includes(stray as Message<EstablishedConnectionMessage>)) {
-      // Not ours to interpret; retried until it lands in the dead-letter record for an admin.
-      console.error(`queue ${batch.queue}: message ${stray.id} is not an established connection`);
-      stray.retry();
-    }
-  }
-  if (mine.length === 0) return;
-  await settleGroup(batch.queue, mine, async () => {
+  const mine = messagesOfKind(batch, isEstablishedConnection);
+  await ackOrRetryGroup(batch.queue, mine, async () => {
     const values = mine.map(({ body }) => ({
       requestId: body.requestId,
       citizenId: body.citizenId,
@@ -33,10 +36,10 @@ export async function recordEstablishedConnections(batch: MessageBatch<QueueMess
       establishedAt: body.establishedAt,
       day: utcDay(body.establishedAt),
     }));
-    // D1 caps bound parameters per statement (100); 7 columns a row.
     const db = database(env.DB);
-    for (let i = 0; i < values.length; i += 14) {
-      await db.insert(schema.connections).values(values.slice(i, i + 14)).onConflictDoNothing();
-    }
+    const statements = d1Chunks(values, CONNECTION_COLUMNS).map((rows) =>
+      db.insert(schema.connections).values(rows).onConflictDoNothing(),
+    );
+    await runInOneBatch(db, statements);
   });
 }

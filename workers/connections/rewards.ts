@@ -153,8 +153,11 @@ export async function listCharities(d1: D1Database, limit: number): Promise<Char
  * batch refuses for good (no stock left, or the id belongs to someone else's redemption) the
  * points are credited back under `redemption-refund:<id>`. Those refusals never turn into a
  * success later (stock only goes down, a row never changes owner), so a resend is refused and
- * refunded the same way, once. A D1 error is not refunded: the debit stays keyed by the id, and
- * a resend with the same `redemptionId` finishes the redemption without debiting again.
+ * refunded the same way, once. A D1 error is not refunded at once: the debit stays keyed by the
+ * id, and a resend with the same `redemptionId` either finishes the redemption without debiting
+ * again or, when the stock ran out meanwhile, refunds it. So a client-chosen id always goes
+ * through the debit (replayed when it was paid before) even when the offer looks sold out: only
+ * the wallet knows whether an earlier attempt paid. A fresh sold-out id is debited and refunded.
  */
 export async function redeemOffer(
   env: Env,
@@ -171,12 +174,15 @@ export async function redeemOffer(
   }
   const [offer] = await db.select().from(schema.offers).where(eq(schema.offers.offerId, input.offerId));
   if (!offer) throw new ApiError("not_found", `no offer ${input.offerId}`);
-  if (offer.stock !== null && offer.stock <= 0) throw new ApiError("out_of_stock", `offer ${input.offerId} is out of stock`);
+  const soldOut = offer.stock !== null && offer.stock <= 0;
+  // An id the server just made up cannot have paid before, so nothing can be owed back.
+  if (soldOut && input.redemptionId === undefined) throw new ApiError("out_of_stock", `offer ${input.offerId} is out of stock`);
 
   const reason = `offer ${offer.offerId}`;
-  const debit = unwrap(
-    await userStub(env, input.userId).debitPoints({ ref: `redemption:${redemptionId}`, reason, points: offer.pointsCost }),
-  );
+  const debited = await userStub(env, input.userId).debitPoints({ ref: `redemption:${redemptionId}`, reason, points: offer.pointsCost });
+  // Short of points and sold out: nothing was ever paid under this id (a paid one replays), and the stock is the answer.
+  if (!debited.ok && soldOut) throw new ApiError("out_of_stock", `offer ${input.offerId} is out of stock`);
+  const debit = unwrap(debited);
   // A concurrent resend of this id for another offer must not go on to refund what it never paid.
   if (debit.replayed && !sameDebit(debit.entry, reason, offer.pointsCost)) {
     throw new ApiError("idempotency_conflict", `redemption ${redemptionId} was already used with a different payload`);

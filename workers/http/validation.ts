@@ -34,10 +34,3 @@ export function validationHook(
   throw new ApiError(impossible ? "unprocessable" : "validation_failed", summary, { errors });
 }
 
-/** Parses a value that is not covered by a route schema (a WebSocket message, a query built by hand). */
-export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, target = "json"): z.output<S> {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  validationHook({ success: false, error: result.error, target }, undefined as unknown as Context);
-  throw new Error("unreachable");
-}

@@ -1,53 +1,35 @@
 import { type Activity, localDayOf } from "../../durable-objects/user/streak-rules.ts";
 import { userStub } from "../../durable-objects/user/user.ts";
 import type { IncentiveAwardMessage, IncentiveEventMessage, QueueMessage } from "../../shared/messages.ts";
-import { retryDelaySeconds, settleGroup } from "../queues.ts";
+import { ackOrRetryGroup, fieldsOfKind, messagesOfKind, retryLater, sendAll } from "../queue-kit.ts";
 import { candidateKey, loadCandidates, markFulfilled, storeAwards, toAwardMessage } from "./store.ts";
 
-function isIncentiveEvent(body: QueueMessage): body is IncentiveEventMessage {
+function isIncentiveEvent(body: unknown): body is IncentiveEventMessage {
+  const b = fieldsOfKind(body, "incentive-event");
   return (
-    body?.kind === "incentive-event" &&
-    typeof body.eventId === "string" &&
-    typeof body.userId === "string" &&
-    typeof body.employerId === "string" &&
-    typeof body.event === "string" &&
-    Number.isFinite(body.timestamp) &&
-    Number.isInteger(body.utcOffsetMinutes ?? 0)
+    b !== undefined &&
+    typeof b.eventId === "string" &&
+    typeof b.userId === "string" &&
+    typeof b.employerId === "string" &&
+    typeof b.event === "string" &&
+    Number.isFinite(b.timestamp) &&
+    Number.isInteger(b.utcOffsetMinutes ?? 0)
   );
 }
 
-function isIncentiveAward(body: QueueMessage): body is IncentiveAwardMessage {
+function isIncentiveAward(body: unknown): body is IncentiveAwardMessage {
+  const b = fieldsOfKind(body, "incentive-award");
   return (
-    body?.kind === "incentive-award" &&
-    typeof body.awardId === "string" &&
-    typeof body.userId === "string" &&
-    typeof body.employerId === "string" &&
-    typeof body.employerIncentiveId === "string" &&
-    typeof body.incentiveId === "string" &&
-    typeof body.eventId === "string" &&
-    typeof body.reward?.description === "string" &&
-    Number.isFinite(body.awardedAt)
+    b !== undefined &&
+    typeof b.awardId === "string" &&
+    typeof b.userId === "string" &&
+    typeof b.employerId === "string" &&
+    typeof b.employerIncentiveId === "string" &&
+    typeof b.incentiveId === "string" &&
+    typeof b.eventId === "string" &&
+    typeof (b.reward as { description?: unknown } | null)?.description === "string" &&
+    Number.isFinite(b.awardedAt)
   );
-}
-
-/**
- * The messages of the expected kind. Any other can never be handled here: it is retried until it
- * lands in the dead letters, where an admin sees it.
- */
-function messagesOfKind<T extends QueueMessage>(
-  batch: MessageBatch<QueueMessage>,
-  isKind: (body: QueueMessage) => body is T,
-): Array<{ message: Message<QueueMessage>; body: T }> {
-  const accepted: Array<{ message: Message<QueueMessage>; body: T }> = [];
-  for (const message of batch.messages) {
-    if (isKind(message.body)) {
-      accepted.push({ message, body: message.body });
-      continue;
-    }
-    console.error(`queue ${batch.queue}: message ${message.id} is not the expected kind; it will go to the dead letters`);
-    message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
-  }
-  return accepted;
 }
 
 /**
@@ -62,7 +44,7 @@ async function applyUserEvents(env: Env, userId: string, activities: Activity[])
   if (unconfirmed.length === 0) return;
   const messages = unconfirmed.map((award) => toAwardMessage(userId, award));
   await storeAwards(env.DB, messages);
-  await env.INCENTIVE_AWARDS.sendBatch(messages.map((body) => ({ body })));
+  await sendAll(env.INCENTIVE_AWARDS, messages);
   await user.confirmAwards(unconfirmed.map((award) => award.employerIncentiveId));
 }
 
@@ -80,7 +62,7 @@ export async function consumeIncentiveEvents(batch: MessageBatch<QueueMessage>, 
     candidates = await loadCandidates(env.DB, events.map((e) => e.body.employerId));
   } catch (error) {
     console.warn(`queue ${batch.queue}: could not load incentives`, error);
-    for (const { message } of events) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+    for (const message of events) retryLater(message);
     return;
   }
 
@@ -92,9 +74,9 @@ export async function consumeIncentiveEvents(batch: MessageBatch<QueueMessage>, 
   }
   await Promise.all(
     [...byUser].map(([userId, group]) =>
-      settleGroup(
+      ackOrRetryGroup(
         batch.queue,
-        group.map((e) => e.message),
+        group,
         () =>
           applyUserEvents(
             env,
@@ -119,9 +101,9 @@ export async function consumeIncentiveEvents(batch: MessageBatch<QueueMessage>, 
 export async function fulfilIncentiveAwards(batch: MessageBatch<QueueMessage>, env: Env): Promise<void> {
   const awards = messagesOfKind(batch, isIncentiveAward);
   if (awards.length === 0) return;
-  await settleGroup(
+  await ackOrRetryGroup(
     batch.queue,
-    awards.map((a) => a.message),
+    awards,
     async () => {
       const fulfilled = await markFulfilled(env.DB, awards.map((a) => a.body));
       const done = new Set(fulfilled);

@@ -4,6 +4,7 @@
  */
 import { and, asc, desc, eq, inArray, isNull } from "drizzle-orm";
 import type { AwardCandidate, StoredAward } from "../../durable-objects/user/streak-rules.ts";
+import { d1Chunks, runInOneBatch } from "../../shared/db/chunks.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import type { IncentiveAwardMessage } from "../../shared/messages.ts";
 import { toIso } from "../../shared/time.ts";
@@ -15,9 +16,6 @@ const { incentives, employerIncentives, incentiveAwards } = schema;
 type IncentiveRow = typeof incentives.$inferSelect;
 type EmployerIncentiveRow = typeof employerIncentives.$inferSelect;
 type AwardRow = typeof incentiveAwards.$inferSelect;
-
-/** D1 binds at most 100 parameters per statement. */
-const MAX_IDS_PER_QUERY = 90;
 
 function ruleOf(row: IncentiveRow): Rule {
   return row.ruleKind === "streak" ? { kind: "streak", event: row.event, days: row.days ?? 1 } : { kind: "once", event: row.event };
@@ -203,13 +201,14 @@ export async function loadCandidates(d1: D1Database, employerIds: readonly strin
   const db = database(d1);
   const byKey = new Map<string, AwardCandidate[]>();
   const distinct = [...new Set(employerIds)].map(Number);
-  for (let start = 0; start < distinct.length; start += MAX_IDS_PER_QUERY) {
+  // One more parameter beside the ids: `active = true`.
+  for (const part of d1Chunks(distinct, 1, 1)) {
     const found = await db
       .select()
       .from(employerIncentives)
       .innerJoin(incentives, eq(employerIncentives.incentiveId, incentives.incentiveId))
       .where(
-        and(inArray(employerIncentives.employerId, distinct.slice(start, start + MAX_IDS_PER_QUERY)), eq(incentives.active, true)),
+        and(inArray(employerIncentives.employerId, part), eq(incentives.active, true)),
       )
       .orderBy(asc(employerIncentives.employerIncentiveId));
     for (const { employer_incentives: link, incentives: incentive } of found) {
@@ -265,8 +264,7 @@ function awardValues(award: IncentiveAwardMessage) {
 export async function storeAwards(d1: D1Database, awards: readonly IncentiveAwardMessage[]): Promise<void> {
   if (awards.length === 0) return;
   const db = database(d1);
-  const statements = awards.map((award) => db.insert(incentiveAwards).values(awardValues(award)).onConflictDoNothing());
-  await db.batch(statements as [(typeof statements)[number], ...typeof statements]);
+  await runInOneBatch(db, awards.map((award) => db.insert(incentiveAwards).values(awardValues(award)).onConflictDoNothing()));
 }
 
 /**
@@ -280,11 +278,12 @@ export async function markFulfilled(d1: D1Database, awards: readonly IncentiveAw
   const db = database(d1);
   const fulfilled: string[] = [];
   const ids = [...new Set(awards.map((award) => award.awardId))];
-  for (let start = 0; start < ids.length; start += MAX_IDS_PER_QUERY) {
+  // One more parameter beside the ids: the `fulfilledAt` set.
+  for (const part of d1Chunks(ids, 1, 1)) {
     const updated = await db
       .update(incentiveAwards)
       .set({ fulfilledAt: now })
-      .where(and(inArray(incentiveAwards.awardId, ids.slice(start, start + MAX_IDS_PER_QUERY)), isNull(incentiveAwards.fulfilledAt)))
+      .where(and(inArray(incentiveAwards.awardId, part), isNull(incentiveAwards.fulfilledAt)))
       .returning({ awardId: incentiveAwards.awardId });
     fulfilled.push(...updated.map((row) => row.awardId));
   }

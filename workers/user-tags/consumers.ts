@@ -1,6 +1,16 @@
 import type { QueueMessage, UserTagMessage } from "../../shared/messages.ts";
-import { retryDelaySeconds } from "../queues.ts";
+import { fieldsOfKind, messagesOfKind, retryLater } from "../queue-kit.ts";
 import { ingestTags } from "./ingest.ts";
+
+function isUserTag(body: unknown): body is UserTagMessage {
+  const b = fieldsOfKind(body, "user-tag");
+  return (
+    b !== undefined &&
+    typeof b.tagId === "string" && Number.isFinite(b.time) && typeof b.cookie === "string" &&
+    (b.action === "VIEW" || b.action === "BUY") && typeof b.origin === "string" && typeof b.brandId === "string" &&
+    typeof b.categoryId === "string" && Number.isFinite(b.price) && typeof b.json === "string"
+  );
+}
 
 /**
  * Consumer of `user-tags`: applies the batch with one call per cookie and one per hour shard,
@@ -8,17 +18,11 @@ import { ingestTags } from "./ingest.ts";
  * failed. A redelivered message carries the same tag id, so it is counted once.
  */
 export async function consumeUserTags(batch: MessageBatch<QueueMessage>, env: Env): Promise<void> {
-  const messages = batch.messages.filter((m): m is Message<UserTagMessage> => m.body.kind === "user-tag");
-  for (const message of batch.messages) {
-    if (message.body.kind !== "user-tag") {
-      // Not ours to apply: retrying sends it to the dead-letter queue, where an admin can see it.
-      console.error(`queue ${batch.queue}: unexpected ${message.body.kind} message ${message.id}`);
-      message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
-    }
-  }
+  const messages = messagesOfKind(batch, isUserTag);
+  if (messages.length === 0) return;
   const failed = await ingestTags(env, messages.map((m) => m.body));
   for (const message of messages) {
-    if (failed.has(message.body.tagId)) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+    if (failed.has(message.body.tagId)) retryLater(message);
     else message.ack();
   }
 }

@@ -1,0 +1,76 @@
+/**
+ * What every queue consumer shares: the backoff, acking or retrying a group of messages, picking a
+ * batch's messages of one kind, and sending many messages. Consumers import this module and
+ * `workers/queues.ts` imports the consumers, so nothing here may import a consumer.
+ */
+import type { QueueMessage } from "../shared/messages.ts";
+import { chunk } from "../shared/db/chunks.ts";
+
+/** Queues take at most 100 messages per `sendBatch`. */
+const SEND_BATCH_LIMIT = 100;
+
+/** Exponential backoff for a message that failed `attempts` times: 2, 4, 8 … at most 5 minutes. */
+export function retryDelaySeconds(attempts: number): number {
+  return Math.min(2 ** Math.max(1, attempts), 300);
+}
+
+/**
+ * Retries one message with backoff. After the queue's `max_retries` the platform moves it to the
+ * dead-letter queue, where an admin sees it and can re-drive it.
+ */
+export function retryLater(message: Message<unknown>): void {
+  message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+}
+
+/**
+ * Runs `run`, which handles `messages` together in one call, then acks them all; when it throws,
+ * retries them all with backoff (their effects are keyed by event id, so the redelivery redoes
+ * only what did not commit).
+ */
+export async function ackOrRetryGroup(queue: string, messages: readonly Message<unknown>[], run: () => Promise<void>): Promise<void> {
+  if (messages.length === 0) return;
+  try {
+    await run();
+    for (const message of messages) message.ack();
+  } catch (error) {
+    console.warn(`queue ${queue}: group of ${messages.length} failed`, error);
+    for (const message of messages) retryLater(message);
+  }
+}
+
+/**
+ * The batch's messages that `isKind` accepts, typed. The one policy for strays, in every consumer:
+ * a message of another kind or shape can never be handled by this consumer, and acking it would
+ * lose it, so it is retried with backoff until `max_retries` and then lands in the dead letters
+ * (`GET /admin/dead-letters`), where an admin sees it and can re-drive it where it belongs.
+ */
+export function messagesOfKind<T extends QueueMessage>(
+  batch: MessageBatch<QueueMessage>,
+  isKind: (body: unknown) => body is T,
+): Message<T>[] {
+  const accepted: Message<T>[] = [];
+  for (const message of batch.messages) {
+    if (isKind(message.body)) {
+      accepted.push(message as Message<T>);
+      continue;
+    }
+    const kind = (message.body as { kind?: unknown } | null)?.kind;
+    console.error(`queue ${batch.queue}: message ${message.id} (kind ${String(kind)}) is not for this consumer; it goes to the dead letters`);
+    retryLater(message);
+  }
+  return accepted;
+}
+
+/** The body's fields when it is an object of one of `kinds`, for a consumer's shape guard. */
+export function fieldsOfKind(body: unknown, ...kinds: QueueMessage["kind"][]): Record<string, unknown> | undefined {
+  if (typeof body !== "object" || body === null) return undefined;
+  const fields = body as Record<string, unknown>;
+  return kinds.includes(fields.kind as QueueMessage["kind"]) ? fields : undefined;
+}
+
+/** Sends every body on `queue`, as few `sendBatch` calls as the platform's per-call limit allows. */
+export async function sendAll(queue: Queue, bodies: readonly QueueMessage[]): Promise<void> {
+  for (const part of chunk(bodies, SEND_BATCH_LIMIT)) {
+    await queue.sendBatch(part.map((body) => ({ body })));
+  }
+}
