@@ -2,6 +2,7 @@ import { and, eq, gt, inArray, lte, sql } from "drizzle-orm";
 import { campaignStatus, type CampaignTerms } from "../../shared/campaigns.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import { toMoneyJson } from "../../shared/money.ts";
+import { sameTerms } from "../../shared/same-terms.ts";
 import { toIso } from "../../shared/time.ts";
 import { ApiError } from "../http/problem.ts";
 
@@ -27,10 +28,6 @@ export function termsOf(row: CampaignRow): CampaignTerms {
     startAt: row.startAt,
     endAt: row.endAt,
   };
-}
-
-function sameTerms(a: CampaignTerms, b: CampaignTerms): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 /**
