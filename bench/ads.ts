@@ -51,6 +51,7 @@ export async function run(): Promise<Record<string, unknown>> {
   const server = await startServer(PORT);
   try {
     const admin = await benchToken("1", ["admin"]);
+    const service = { authorization: `Bearer ${await benchToken("shop", ["service"])}` };
     const startedAt = Date.now();
     const created = await post(
       server.url,
@@ -74,6 +75,7 @@ export async function run(): Promise<Record<string, unknown>> {
       name: "POST /ads/events click (one AdCampaign)",
       url: `${server.url}/ads/events`,
       method: "POST",
+      headers: service,
       body: () => JSON.stringify({ type: "click", adCampaignId, userId: String(++nextUser), timestamp: new Date().toISOString() }),
       durationSeconds: DURATION_SECONDS,
     });
@@ -81,6 +83,7 @@ export async function run(): Promise<Record<string, unknown>> {
       name: "POST /ads/events impression (one AdCampaign)",
       url: `${server.url}/ads/events`,
       method: "POST",
+      headers: service,
       body: () => JSON.stringify({ type: "impression", adCampaignId, userId: String(++nextUser % 10_000), timestamp: new Date().toISOString() }),
       durationSeconds: DURATION_SECONDS,
     });

@@ -20,6 +20,7 @@ export async function run(): Promise<Record<string, unknown>> {
   const server = await startServer(8791);
   try {
     const admin = await benchToken("1", ["admin"]);
+    const service = await benchToken("shop", ["service"]);
     const now = Date.now();
     const created = await call(server.url, admin, "POST", "/campaigns", {
       campaignId: "1",
@@ -33,7 +34,7 @@ export async function run(): Promise<Record<string, unknown>> {
     for (let start = 0; start < USERS; start += 100) {
       await Promise.all(
         Array.from({ length: 100 }, (_, i) =>
-          call(server.url, admin, "POST", "/purchases", {
+          call(server.url, service, "POST", "/purchases", {
             purchaseId: `bench-${start + i}`,
             userId: String(start + i + 1),
             itemId: "1",

@@ -50,6 +50,7 @@ export async function run(): Promise<Record<string, unknown>> {
   const server = await startServer(PORT);
   try {
     const admin = await benchToken("1", ["admin"]);
+    const service = await benchToken("shop", ["service"]);
     const created = await post(server.url, "/incentives", { incentiveId: "1", name: "Five days", rule: { kind: "streak", event: "data-logged", days: STREAK_DAYS } }, admin);
     if (created.status !== 201) throw new Error(`incentive: ${created.status}`);
     const { incentive } = (await created.json()) as { incentive: { incentiveId: string } };
@@ -75,7 +76,7 @@ export async function run(): Promise<Record<string, unknown>> {
               employerId: EMPLOYER,
               event: "data-logged",
               timestamp: new Date((today - 1 - d) * DAY_MS + 12 * 3_600_000).toISOString(),
-            }),
+            }, service),
           );
         }
       }
@@ -111,6 +112,7 @@ export async function run(): Promise<Record<string, unknown>> {
       name: "POST /incentives/events",
       url: `${server.url}/incentives/events`,
       method: "POST",
+      headers: { authorization: `Bearer ${service}` },
       body: () =>
         JSON.stringify({
           eventId: `load-${++next}`,

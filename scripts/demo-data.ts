@@ -31,7 +31,7 @@ async function ensureCampaign(api: Api, campaignId: string, make: () => Record<s
   return created.body.campaign;
 }
 
-async function loadCampaigns(api: Api): Promise<string> {
+async function loadCampaigns(api: Api, ingest: Api): Promise<string> {
   const now = Date.now();
   await api("PUT", "/exchange-rates", { base: "EUR", rates: { USD: "1.0850", GBP: "0.8610", JPY: "161.20" }, effectiveFrom: "2026-01-01T00:00:00Z" });
   const weekly = await ensureCampaign(api, "1", () => ({
@@ -64,7 +64,7 @@ async function loadCampaigns(api: Api): Promise<string> {
     { userId: "44", itemId: "1003", amount: { value: "9.00", currency: "GBP" }, at: sprintStart + 90_000 },
   ];
   for (const [i, p] of purchases.entries()) {
-    const answer = await api("POST", "/purchases", {
+    const answer = await ingest("POST", "/purchases", {
       purchaseId: `demo-purchase-${i + 1}`,
       userId: p.userId,
       itemId: p.itemId,
@@ -105,7 +105,7 @@ async function loadUserTags(api: Api): Promise<string> {
   return "User tags: 20 for cookies demo-cookie-0..2 over the last 10 minutes.\n  curl -X POST 'localhost:8787/user_profiles/demo-cookie-0?time_range=2020-01-01T00:00:00_2030-01-01T00:00:00'";
 }
 
-async function loadAds(api: Api): Promise<string> {
+async function loadAds(api: Api, ingest: Api): Promise<string> {
   await expect(
     api("POST", "/ads/campaigns", {
       adCampaignId: "1",
@@ -122,7 +122,7 @@ async function loadAds(api: Api): Promise<string> {
   const now = Date.now();
   for (let i = 0; i < 10; i++) {
     await expect(
-      api("POST", "/ads/events", { eventId: `demo-ad-${i}`, type: i % 3 === 2 ? "click" : "impression", adCampaignId: "1", userId: String(40 + i), timestamp: iso(now - i * 1000) }),
+      ingest("POST", "/ads/events", { eventId: `demo-ad-${i}`, type: i % 3 === 2 ? "click" : "impression", adCampaignId: "1", userId: String(40 + i), timestamp: iso(now - i * 1000) }),
       `ad event ${i}`,
       [202, 409],
     );
@@ -130,7 +130,7 @@ async function loadAds(api: Api): Promise<string> {
   return "Ads: campaign 1 with a few impressions and clicks.\n  curl localhost:8787/ads/campaigns/1";
 }
 
-async function loadIncentives(api: Api): Promise<string> {
+async function loadIncentives(api: Api, ingest: Api): Promise<string> {
   await expect(
     api("POST", "/incentives", { incentiveId: "1", name: "Five days of logging", description: "Log data five days in a row", rule: { kind: "streak", event: "data-logged", days: 5 } }),
     "incentive 1",
@@ -152,7 +152,7 @@ async function loadIncentives(api: Api): Promise<string> {
   const start = Date.UTC(2026, 0, 1, 9);
   for (let d = 0; d < 5; d++) {
     await expect(
-      api("POST", "/incentives/events", { eventId: `demo-log-42-${d}`, userId: "42", employerId: "7", event: "data-logged", timestamp: iso(start + d * day) }),
+      ingest("POST", "/incentives/events", { eventId: `demo-log-42-${d}`, userId: "42", employerId: "7", event: "data-logged", timestamp: iso(start + d * day) }),
       `incentive event ${d}`,
       [202, 409],
     );
@@ -168,8 +168,16 @@ async function loadRewards(api: Api): Promise<string> {
 
 /** Loads every system's demo data; returns a short summary for the console. */
 export async function loadDemoData(url: string, jwtSecret: string): Promise<string> {
-  const token = await sign({ sub: "1", roles: ["admin"], exp: Math.floor(Date.now() / 1000) + 3600 }, jwtSecret, "HS256");
-  const api = client(url, token);
-  const parts = [await loadCampaigns(api), await loadUserTags(api), await loadAds(api), await loadIncentives(api), await loadRewards(api)];
+  const exp = Math.floor(Date.now() / 1000) + 3600;
+  const api = client(url, await sign({ sub: "1", roles: ["admin"], exp }, jwtSecret, "HS256"));
+  // Purchases, ad events and incentive events come from a trusted backend, as in production.
+  const ingest = client(url, await sign({ sub: "shop", roles: ["service"], exp }, jwtSecret, "HS256"));
+  const parts = [
+    await loadCampaigns(api, ingest),
+    await loadUserTags(api),
+    await loadAds(api, ingest),
+    await loadIncentives(api, ingest),
+    await loadRewards(api),
+  ];
   return parts.join("\n");
 }

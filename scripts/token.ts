@@ -1,5 +1,6 @@
 /**
  * Mints a local HS256 token: `npm run token -- --sub 42 --roles admin[,officer] [--employer-id 7] [--hours 24]`.
+ * A trusted backend that sends purchases and events gets `--sub shop --roles service` (any text is a sub).
  * The secret is JWT_SECRET from the environment, else from `.dev.vars`.
  */
 import { parseArgs } from "node:util";
@@ -16,7 +17,8 @@ const { values } = parseArgs({
 });
 
 const roles = values.roles.split(",").map((r) => r.trim()).filter(Boolean);
-const known = ["admin", "officer", "citizen", "employer"];
+// The roles workers/http/auth.ts accepts (ROLES); kept here so this script needs nothing from the Worker.
+const known = ["admin", "officer", "citizen", "employer", "retailer", "service"];
 const unknown = roles.filter((r) => !known.includes(r));
 if (unknown.length > 0) {
   console.error(`unknown role ${unknown.join(", ")}; use ${known.join(", ")}`);

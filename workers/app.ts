@@ -4,17 +4,22 @@ import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
 import { adminRoutes } from "./admin/routes.ts";
 import { adRoutes } from "./ads/routes.ts";
-import { campaignRoutes } from "./campaigns/routes.ts";
-import { connectionRoutes } from "./connections/routes.ts";
+import { campaignRoutes } from "./campaigns/catalogue-routes.ts";
+import { exchangeRateRoutes } from "./campaigns/exchange-rate-routes.ts";
+import { purchaseRoutes, recordRoutes } from "./campaigns/scoring-routes.ts";
+import { walletRoutes } from "./campaigns/wallet-routes.ts";
+import { officerRoutes, presenceRoutes } from "./connections/presence-routes.ts";
+import { connectionRoutes, reportRoutes } from "./connections/request-routes.ts";
+import { charityRoutes, donationRoutes, offerRoutes, redemptionRoutes, voucherRoutes } from "./connections/reward-routes.ts";
 import { authenticate } from "./http/auth.ts";
 import { jsonBodies } from "./http/content.ts";
 import type { AppEnv } from "./http/env.ts";
 import { ApiError, handleError, problemResponse } from "./http/problem.ts";
 import { validationHook } from "./http/validation.ts";
-import { incentiveRoutes } from "./incentives/routes.ts";
-import { userTagRoutes } from "./user-tags/routes.ts";
+import { employerIncentiveRoutes, incentiveRoutes, userIncentiveRoutes } from "./incentives/routes.ts";
+import { aggregateRoutes, userProfileRoutes, userTagRoutes } from "./user-tags/routes.ts";
 
-/** The Hono app: cross-cutting middleware, then one router per feature. */
+/** The Hono app: cross-cutting middleware, then one router per resource. */
 export const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
 app.use(requestId());
@@ -30,12 +35,36 @@ app.use(authenticate());
 
 app.get("/health", (c) => c.json({ status: "ok" }));
 
-app.route("/", campaignRoutes);
-app.route("/", userTagRoutes);
-app.route("/", adRoutes);
-app.route("/", incentiveRoutes);
-app.route("/", connectionRoutes);
-app.route("/", adminRoutes);
+// One router per resource, each mounted at its own prefix; its routes' paths are relative to it.
+// Several features own paths under `/users/{userId}`, so that prefix has one router per feature.
+// Scoring campaigns
+app.route("/campaigns", campaignRoutes);
+app.route("/purchases", purchaseRoutes);
+app.route("/records", recordRoutes);
+app.route("/exchange-rates", exchangeRateRoutes);
+app.route("/users", walletRoutes);
+// Allezon
+app.route("/user_tags", userTagRoutes);
+app.route("/user_profiles", userProfileRoutes);
+app.route("/aggregates", aggregateRoutes);
+// Ads
+app.route("/ads", adRoutes);
+// Employee incentives
+app.route("/incentives", incentiveRoutes);
+app.route("/employers", employerIncentiveRoutes);
+app.route("/users", userIncentiveRoutes);
+// Officer-citizen connections and rewards
+app.route("/presence", presenceRoutes);
+app.route("/officers", officerRoutes);
+app.route("/connections", connectionRoutes);
+app.route("/reports", reportRoutes);
+app.route("/offers", offerRoutes);
+app.route("/charities", charityRoutes);
+app.route("/redemptions", redemptionRoutes);
+app.route("/vouchers", voucherRoutes);
+app.route("/donations", donationRoutes);
+// Operators
+app.route("/admin", adminRoutes);
 
 app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
   type: "http",

@@ -1,7 +1,7 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { utcDaysAhead } from "../support/clock.ts";
-import { adminToken, call, callJson } from "../support/http.ts";
+import { adminToken, call, callJson, serviceToken } from "../support/http.ts";
 import { activeIds, createCampaign, d1Status, getCampaign, sendEvent, stubOf } from "./helpers.ts";
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -273,6 +273,7 @@ describe("POST /ads/events: invalid input", () => {
     ["an event id with spaces", { eventId: "a b" }, "eventId"],
   ])("refuses %s with 400", async (_label, overrides, path) => {
     const { status, body } = await callJson("POST", "/ads/events", {
+      token: await serviceToken(),
       body: { type: "click", adCampaignId: "1", timestamp: new Date().toISOString(), ...overrides },
     });
     expect(status).toBe(400);

@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { adminToken, callJson } from "../support/http.ts";
+import { adminToken, callJson, serviceToken } from "../support/http.ts";
 
 /** A campaign body with sensible defaults: EUR, 0.50 per click, 100.00 in total, started a day ago. */
 export function campaignBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
@@ -30,8 +30,9 @@ export interface AdEvent {
 }
 
 /** Sends one ad event; a click by default, timestamped now. */
-export function sendEvent(event: AdEvent) {
+export async function sendEvent(event: AdEvent) {
   return callJson("POST", "/ads/events", {
+    token: await serviceToken(),
     body: { type: "click", timestamp: new Date().toISOString(), ...event },
   });
 }

@@ -2,7 +2,7 @@ import { evictDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { PurchaseMessage, QualifiedPurchaseMessage } from "../../shared/messages.ts";
-import { adminToken, callJson, eventually, tokenFor } from "../support/http.ts";
+import { adminToken, callJson, eventually, serviceToken, tokenFor } from "../support/http.ts";
 import { createCampaign, deliver, freshId, topOf } from "./support.ts";
 
 const now = Date.now();
@@ -22,18 +22,18 @@ describe("POST /purchases", () => {
   });
 
   it("accepts a purchase with 202 and assigns an id when none is sent", async () => {
-    const { status, body } = await callJson("POST", "/purchases", { body: purchase() });
+    const { status, body } = await callJson("POST", "/purchases", { token: await serviceToken(), body: purchase() });
     expect(status).toBe(202);
     expect(body.purchaseId).toMatch(/.+/);
   });
 
   it("answers a resent id with the first answer, and 409 when the payload differs", async () => {
     const purchaseId = `p-${freshId()}`;
-    const first = await callJson("POST", "/purchases", { body: purchase({ purchaseId }) });
-    const again = await callJson("POST", "/purchases", { body: purchase({ purchaseId }) });
+    const first = await callJson("POST", "/purchases", { token: await serviceToken(), body: purchase({ purchaseId }) });
+    const again = await callJson("POST", "/purchases", { token: await serviceToken(), body: purchase({ purchaseId }) });
     expect(again.status).toBe(202);
     expect(again.body).toEqual(first.body);
-    const changed = await callJson("POST", "/purchases", { body: purchase({ purchaseId, amount: { value: "11.00", currency: "EUR" } }) });
+    const changed = await callJson("POST", "/purchases", { token: await serviceToken(), body: purchase({ purchaseId, amount: { value: "11.00", currency: "EUR" } }) });
     expect(changed.status).toBe(409);
     expect(changed.body.code).toBe("idempotency_conflict");
   });
@@ -47,7 +47,7 @@ describe("POST /purchases", () => {
     ["timestamp", { timestamp: 1234 }],
     ["purchaseId", { purchaseId: "" }],
   ])("answers 400 naming %s", async (field, patch) => {
-    const { status, body } = await callJson("POST", "/purchases", { body: purchase(patch) });
+    const { status, body } = await callJson("POST", "/purchases", { token: await serviceToken(), body: purchase(patch) });
     expect(status).toBe(400);
     expect(body.errors.map((e: { path: string }) => e.path)).toContain(field);
   });
@@ -55,6 +55,7 @@ describe("POST /purchases", () => {
   it("flows through the queues to the leaderboard", async () => {
     const campaign = await createCampaign();
     await callJson("POST", "/purchases", {
+      token: await serviceToken(),
       body: purchase({ userId: "501", itemId: campaign.itemId, amount: { value: "12.34", currency: "EUR" } }),
     });
     const top = await eventually(async () => {

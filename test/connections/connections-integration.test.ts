@@ -197,6 +197,27 @@ describe("Connection requests", () => {
     });
   });
 
+  it("changes nothing when it refuses a request because the officer is not available, so the same id works later", async () => {
+    const zip = uniqueZip();
+    const officerId = uniqueId();
+    const citizenToken = await tokenFor(uniqueId(), ["citizen"]);
+    const body = { requestId: `refused-${uniqueId()}`, officerId, zip, ...north(HERE, 50) };
+    const refused = await callJson("POST", "/connections", { token: citizenToken, body });
+    expect(refused.status).toBe(404);
+    expect((await status(body.requestId, citizenToken)).status).toBe(404);
+    const rows = await env.DB.prepare("SELECT count(*) AS n FROM connection_requests WHERE request_id = ?").bind(body.requestId).first<{ n: number }>();
+    expect(rows?.n).toBe(0);
+
+    // The citizen has moved a little by the time the officer is there; the id is still theirs to use.
+    const officer = await connectOfficer(zip, officerId);
+    await officer.locate(HERE.lat, HERE.lng);
+    const retried = await callJson("POST", "/connections", { token: citizenToken, body: { ...body, ...north(HERE, 60) } });
+    expect(retried).toMatchObject({ status: 202, body: { requestId: body.requestId, status: "pending" } });
+    expect(await officer.next("connection-request")).toMatchObject({ requestId: body.requestId });
+    expect((await status(body.requestId, citizenToken)).body.status).toBe("pending");
+    officer.close();
+  });
+
   it("validates the request and who sends it", async () => {
     const { zip, officerId, citizenId, officer, citizenToken, near } = await scene();
     const invalid = await callJson("POST", "/connections", {

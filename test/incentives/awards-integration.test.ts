@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type User, userStub } from "../../durable-objects/user/user.ts";
 import type { IncentiveAwardMessage, QueueMessage } from "../../shared/messages.ts";
-import { adminToken, call, callJson, eventually, tokenFor } from "../support/http.ts";
+import { adminToken, call, callJson, eventually, serviceToken, tokenFor } from "../support/http.ts";
 import {
   attach,
   awardsOf,
@@ -283,10 +283,10 @@ describe("incentive events end to end", () => {
     const days = consecutiveDays("2026-01-20", 5, "21:30:00.000Z");
     for (const [i, timestamp] of days.entries()) {
       const body = { eventId: `e2e-${i}`, userId: Number(user), employerId: EMPLOYER, event: "data-logged", timestamp, utcOffsetMinutes: 180 };
-      const first = await callJson("POST", "/incentives/events", { body });
+      const first = await callJson("POST", "/incentives/events", { token: await serviceToken(), body });
       expect(first).toMatchObject({ status: 202, body: { eventId: `e2e-${i}` } });
       // The client resends: same answer, and nothing counts twice.
-      expect(await callJson("POST", "/incentives/events", { body })).toMatchObject({ status: 202, body: { eventId: `e2e-${i}` } });
+      expect(await callJson("POST", "/incentives/events", { token: await serviceToken(), body })).toMatchObject({ status: 202, body: { eventId: `e2e-${i}` } });
     }
     const award = await eventually(async () => {
       const [found] = await awardsOf(user);

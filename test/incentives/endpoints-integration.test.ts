@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { adminToken, call, callJson, tokenFor } from "../support/http.ts";
+import { adminToken, call, callJson, serviceToken, tokenFor } from "../support/http.ts";
 import { attach, createIncentive } from "./helpers.ts";
 
 const employerToken = (employerId: string) => tokenFor(`boss-${employerId}`, ["employer"], { employerId });
@@ -217,20 +217,20 @@ describe("POST /incentives/events", () => {
   const event = { userId: "42", employerId: 7, event: "data-logged", timestamp: "2026-01-05T08:00:00Z" };
 
   it("accepts an event with 202 and assigns an id when missing", async () => {
-    const { status, body } = await callJson("POST", "/incentives/events", { body: event });
+    const { status, body } = await callJson("POST", "/incentives/events", { token: await serviceToken(), body: event });
     expect(status).toBe(202);
     expect(body.eventId).toMatch(/^[0-9a-f-]{36}$/);
-    const other = await callJson("POST", "/incentives/events", { body: event });
+    const other = await callJson("POST", "/incentives/events", { token: await serviceToken(), body: event });
     expect(other.body.eventId).not.toBe(body.eventId);
   });
 
   it("answers a resent id with the first answer and a changed payload with 409", async () => {
     const withId = { ...event, eventId: "evt-resend-1", utcOffsetMinutes: 0 };
-    expect(await callJson("POST", "/incentives/events", { body: withId })).toMatchObject({ status: 202, body: { eventId: "evt-resend-1" } });
+    expect(await callJson("POST", "/incentives/events", { token: await serviceToken(), body: withId })).toMatchObject({ status: 202, body: { eventId: "evt-resend-1" } });
     // The same event written differently (number ids, default offset) is the same payload.
     const same = { ...withId, userId: 42, utcOffsetMinutes: undefined };
-    expect(await callJson("POST", "/incentives/events", { body: same })).toMatchObject({ status: 202, body: { eventId: "evt-resend-1" } });
-    const changed = await callJson("POST", "/incentives/events", { body: { ...withId, event: "birth-reported" } });
+    expect(await callJson("POST", "/incentives/events", { token: await serviceToken(), body: same })).toMatchObject({ status: 202, body: { eventId: "evt-resend-1" } });
+    const changed = await callJson("POST", "/incentives/events", { token: await serviceToken(), body: { ...withId, event: "birth-reported" } });
     expect(changed.status).toBe(409);
     expect(changed.body.code).toBe("idempotency_conflict");
   });
@@ -248,7 +248,7 @@ describe("POST /incentives/events", () => {
       [{ ...event, eventId: "has space" }, ["eventId"]],
     ];
     for (const [body, expected] of cases) {
-      const response = await callJson("POST", "/incentives/events", { body });
+      const response = await callJson("POST", "/incentives/events", { token: await serviceToken(), body });
       expect(response.status, JSON.stringify(body)).toBe(400);
       expect(paths(response.body.errors)).toEqual(expected);
     }
@@ -256,17 +256,17 @@ describe("POST /incentives/events", () => {
 
   it("refuses an event dated more than a day ahead with 422", async () => {
     const future = new Date(Date.now() + 3 * 86_400_000).toISOString();
-    const { status, body } = await callJson("POST", "/incentives/events", { body: { ...event, eventId: "evt-future", timestamp: future } });
+    const { status, body } = await callJson("POST", "/incentives/events", { token: await serviceToken(), body: { ...event, eventId: "evt-future", timestamp: future } });
     expect(status).toBe(422);
     expect(paths(body.errors)).toEqual(["timestamp"]);
     // Refused means not remembered: the id is still free.
     const now = new Date().toISOString();
-    expect((await callJson("POST", "/incentives/events", { body: { ...event, eventId: "evt-future", timestamp: now } })).status).toBe(202);
+    expect((await callJson("POST", "/incentives/events", { token: await serviceToken(), body: { ...event, eventId: "evt-future", timestamp: now } })).status).toBe(202);
   });
 
   it("accepts the extreme offsets", async () => {
     for (const utcOffsetMinutes of [-720, 840]) {
-      expect((await call("POST", "/incentives/events", { body: { ...event, utcOffsetMinutes } })).status).toBe(202);
+      expect((await call("POST", "/incentives/events", { token: await serviceToken(), body: { ...event, utcOffsetMinutes } })).status).toBe(202);
     }
   });
 });

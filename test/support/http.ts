@@ -9,6 +9,9 @@ export async function tokenFor(sub: string | number, roles: string[] = [], extra
 
 export const adminToken = () => tokenFor("1", ["admin"]);
 
+/** A trusted backend's token: the role event ingest (purchases, ad events, incentive events) needs. */
+export const serviceToken = () => tokenFor("shop", ["service"]);
+
 export interface CallOptions {
   token?: string;
   body?: unknown;

@@ -5,9 +5,10 @@ import { requireRole } from "../http/auth.ts";
 import { bearer, createRouter, jsonResponse, problemResponses } from "../http/router.ts";
 import { listDeadLetters, redriveDeadLetters } from "./dead-letters.ts";
 
+/** Operators' tools, mounted at `/admin`. */
 export const adminRoutes = createRouter();
 
-adminRoutes.use("/admin/*", requireRole("admin"));
+const adminOnly = requireRole("admin");
 
 const deadLetterSchema = z
   .object({
@@ -24,10 +25,11 @@ const deadLetterSchema = z
 adminRoutes.openapi(
   createRoute({
     method: "get",
-    path: "/admin/dead-letters",
+    path: "/dead-letters",
     tags: ["admin"],
     summary: "Queue messages whose retries ran out (pending first; `all=true` includes re-driven ones)",
     security: bearer,
+    middleware: [adminOnly],
     request: {
       query: z.object({
         all: z.enum(["true", "false"]).default("false"),
@@ -54,10 +56,11 @@ adminRoutes.openapi(
 adminRoutes.openapi(
   createRoute({
     method: "post",
-    path: "/admin/dead-letters/redrive",
+    path: "/dead-letters/redrive",
     tags: ["admin"],
     summary: "Send pending dead letters back to their queues (all, or the ids given)",
     security: bearer,
+    middleware: [adminOnly],
     request: {
       body: {
         required: false,

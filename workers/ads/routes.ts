@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { and, asc, eq, gt, isNull, lte, or } from "drizzle-orm";
 import { z } from "zod";
-import { adCampaignStub, definitionFromD1, sameDefinition } from "../../durable-objects/ad-campaign/ad-campaign.ts";
+import { adCampaignStub, definitionFromD1 } from "../../durable-objects/ad-campaign/ad-campaign.ts";
 import {
   freshSpending,
   statusAt,
@@ -11,6 +11,7 @@ import {
 import { adCampaignJson } from "../../durable-objects/ad-campaign/views.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import { idParamSchema } from "../../shared/ids.ts";
+import { sameTerms } from "../../shared/same-terms.ts";
 import { requireRole } from "../http/auth.ts";
 import { ApiError, unwrap } from "../http/problem.ts";
 import { bearer, createRouter, jsonBody, jsonResponse, problemResponses } from "../http/router.ts";
@@ -26,6 +27,7 @@ import {
   type NewAdCampaign,
 } from "./schemas.ts";
 
+/** Ad campaigns and the events they are charged for, mounted at `/ads`. */
 export const adRoutes = createRouter();
 
 // Authorization runs as route middleware, before validation, so a caller without the right token
@@ -42,7 +44,7 @@ const viewResponses = {
 adRoutes.openapi(
   createRoute({
     method: "post",
-    path: "/ads/campaigns",
+    path: "/campaigns",
     tags: ["ads"],
     summary: "Define an ad campaign",
     description:
@@ -63,11 +65,11 @@ adRoutes.openapi(
   },
 );
 
-// Declared before `/ads/campaigns/{id}` so that "active" is not read as an id.
+// Declared before `/campaigns/{id}` so that "active" is not read as an id.
 adRoutes.openapi(
   createRoute({
     method: "get",
-    path: "/ads/campaigns/active",
+    path: "/campaigns/active",
     tags: ["ads"],
     summary: "Ad campaigns that may be served now",
     description: "Status `active` and inside the schedule, by adCampaignId. A campaign leaves this list the moment a budget runs out.",
@@ -95,7 +97,7 @@ adRoutes.openapi(
 adRoutes.openapi(
   createRoute({
     method: "get",
-    path: "/ads/campaigns/{id}",
+    path: "/campaigns/{id}",
     tags: ["ads"],
     summary: "An ad campaign with its live status and spend",
     request: { params: idParams },
@@ -112,7 +114,7 @@ for (const action of ["pause", "resume"] as const) {
   adRoutes.openapi(
     createRoute({
       method: "post",
-      path: `/ads/campaigns/{id}/${action}`,
+      path: `/campaigns/{id}/${action}`,
       tags: ["ads"],
       summary: action === "pause" ? "Stop charging and serving until resumed" : "Serve again after a pause",
       description: "Repeating it changes nothing; an `ended` or `exhausted` campaign is 409.",
@@ -132,13 +134,16 @@ for (const action of ["pause", "resume"] as const) {
 adRoutes.openapi(
   createRoute({
     method: "post",
-    path: "/ads/events",
+    path: "/events",
     tags: ["ads"],
-    summary: "Record an impression, view or click; a click may be charged",
+    summary: "Record an impression, view or click; a click may be charged (service or admin)",
     description:
       "A click on an active campaign is charged min(cpc, remainingToday, remainingTotal). Not charged, with `reason`: " +
       "`duplicate_click` (a charged click of the same userId, else ip, less than 30 s away in event time), " +
-      "`inactive` (scheduled, paused, ended) or `budget_exhausted`. A resent eventId returns the first answer.",
+      "`inactive` (scheduled, paused, ended) or `budget_exhausted`. A resent eventId returns the first answer. " +
+      "Needs a `service` or `admin` token: anonymous clients cannot click.",
+    security: bearer,
+    middleware: [requireRole("service", "admin")],
     request: { body: jsonBody(adEventSchema) },
     responses: {
       202: jsonResponse(adEventAnswerSchema, "Recorded"),
@@ -164,7 +169,7 @@ adRoutes.openapi(
 adRoutes.openapi(
   createRoute({
     method: "get",
-    path: "/ads/campaigns/{id}/performance",
+    path: "/campaigns/{id}/performance",
     tags: ["ads"],
     summary: "Performance by minute, hour or day of event time",
     description:
@@ -219,7 +224,8 @@ async function storeDefinition(d1: D1Database, input: NewAdCampaign, now: number
   const [existing] = await db.select().from(table).where(eq(table.adCampaignId, Number(input.adCampaignId)));
   if (!existing) throw new ApiError("unavailable", "the ad campaign vanished while being created; retry");
   const stored = definitionFromD1(existing);
-  if (!sameDefinition(stored, { ...terms, adCampaignId: stored.adCampaignId })) {
+  // The creation time is not a term: a resend made later is still the same campaign.
+  if (!sameTerms({ ...stored, createdAt: undefined }, { ...terms, adCampaignId: stored.adCampaignId, createdAt: undefined })) {
     throw new ApiError("idempotency_conflict", `ad campaign ${input.adCampaignId} already exists with other terms`);
   }
   return stored;

@@ -3,6 +3,7 @@ import { campaignStatus, type CampaignTerms } from "../../shared/campaigns.ts";
 import { d1Chunks } from "../../shared/db/chunks.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import { toMoneyJson } from "../../shared/money.ts";
+import { sameTerms } from "../../shared/same-terms.ts";
 import { toIso } from "../../shared/time.ts";
 import { ApiError } from "../http/problem.ts";
 
@@ -28,10 +29,6 @@ export function termsOf(row: CampaignRow): CampaignTerms {
     startAt: row.startAt,
     endAt: row.endAt,
   };
-}
-
-function sameTerms(a: CampaignTerms, b: CampaignTerms): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 /**

@@ -7,13 +7,16 @@ import { ApiError } from "../http/problem.ts";
 import { bearer, createRouter, jsonResponse, problemResponses, upgradeResponse } from "../http/router.ts";
 import { nearbyQuerySchema, nearbyResponseSchema, zipSchema } from "./schemas.ts";
 
-/** Officers' presence sockets and citizens' nearby search. */
+/** Officers' presence sockets, mounted at `/presence`. */
 export const presenceRoutes = createRouter();
+
+/** Citizens' nearby search, mounted at `/officers`. */
+export const officerRoutes = createRouter();
 
 presenceRoutes.openapi(
   createRoute({
     method: "get",
-    path: "/presence/{zip}",
+    path: "/{zip}",
     tags: ["connections"],
     summary: "An officer's presence socket: available in this zip for 15 minutes",
     description:
@@ -43,10 +46,10 @@ presenceRoutes.openapi(
   },
 );
 
-presenceRoutes.openapi(
+officerRoutes.openapi(
   createRoute({
     method: "get",
-    path: "/officers/nearby",
+    path: "/nearby",
     tags: ["connections"],
     summary: "Available officers near a point in the zips given, nearest first",
     security: bearer,

@@ -2,8 +2,10 @@ import { createRoute } from "@hono/zod-openapi";
 import { and, count, desc, eq, gte, lt } from "drizzle-orm";
 import { z } from "zod";
 import { database, schema } from "../../shared/db/client.ts";
+import { sameTerms } from "../../shared/same-terms.ts";
 import { toIso } from "../../shared/time.ts";
 import { principalOf, requireRole } from "../http/auth.ts";
+import { requireSignedIn } from "../http/guards.ts";
 import { ApiError, unwrap } from "../http/problem.ts";
 import { bearer, createRouter, jsonBody, jsonResponse, problemResponses } from "../http/router.ts";
 import {
@@ -15,13 +17,16 @@ import {
   reportResponseSchema,
 } from "./schemas.ts";
 
-/** Citizens' connection requests, their status, and the admin report of established connections. */
-export const requestRoutes = createRouter();
+/** Citizens' connection requests and their status, mounted at `/connections`. */
+export const connectionRoutes = createRouter();
 
-requestRoutes.openapi(
+/** The admin report of established connections, mounted at `/reports`. */
+export const reportRoutes = createRouter();
+
+connectionRoutes.openapi(
   createRoute({
     method: "post",
-    path: "/connections",
+    path: "/",
     tags: ["connections"],
     summary: "Ask an available officer to connect",
     description:
@@ -59,25 +64,29 @@ requestRoutes.openapi(
         .from(schema.connectionRequests)
         .where(eq(schema.connectionRequests.requestId, requestId));
       const same =
-        first?.zip === entry.zip &&
-        first.citizenId === entry.citizenId &&
-        first.officerId === entry.officerId &&
-        first.lat === entry.lat &&
-        first.lng === entry.lng;
+        first !== undefined &&
+        sameTerms({ ...first, createdAt: undefined }, { ...entry, createdAt: undefined });
       if (!same) throw new ApiError("idempotency_conflict", `request id ${requestId} was already used with a different payload`);
     }
-    const answer = unwrap(await c.env.ZIP_AREA.getByName(body.zip).requestConnection(entry));
-    return c.json(answer, 202);
+    const result = await c.env.ZIP_AREA.getByName(body.zip).requestConnection(entry);
+    if (!result.ok && result.code === "not_found") {
+      // The officer is not available: the zip stored nothing, so the directory keeps nothing either
+      // and the same id works once the officer is. A resend of this id that raced in and was
+      // accepted would lose its row here; its client's next resend writes it back.
+      await db.delete(schema.connectionRequests).where(eq(schema.connectionRequests.requestId, requestId));
+    }
+    return c.json(unwrap(result), 202);
   },
 );
 
-requestRoutes.openapi(
+connectionRoutes.openapi(
   createRoute({
     method: "get",
-    path: "/connections/{requestId}",
+    path: "/{requestId}",
     tags: ["connections"],
     summary: "A connection request's status (the citizen, the officer, or an admin)",
     security: bearer,
+    middleware: [requireSignedIn()],
     request: { params: z.object({ requestId: clientIdParamSchema }) },
     responses: {
       200: jsonResponse(connectionSchema, "The request; `expired` once 60 s passed without an answer"),
@@ -100,10 +109,10 @@ requestRoutes.openapi(
   },
 );
 
-requestRoutes.openapi(
+reportRoutes.openapi(
   createRoute({
     method: "get",
-    path: "/reports/connections",
+    path: "/connections",
     tags: ["connections"],
     summary: "Established connections counted by zip or by UTC day",
     description: "`time_range=<from>_<to>` (ISO 8601 UTC, `from` inclusive, `to` exclusive) limits it; default all time.",

@@ -17,17 +17,27 @@ import {
 } from "./schemas.ts";
 import { verifyVoucher } from "./voucher.ts";
 
-/** The offers and charities catalogues, and spending points on them. */
-export const rewardRoutes = createRouter();
+// The offers and charities catalogues, and spending points on them: one router per resource.
+
+/** Mounted at `/offers`. */
+export const offerRoutes = createRouter();
+/** Mounted at `/charities`. */
+export const charityRoutes = createRouter();
+/** Mounted at `/redemptions`. */
+export const redemptionRoutes = createRouter();
+/** Mounted at `/vouchers`. */
+export const voucherRoutes = createRouter();
+/** Mounted at `/donations`. */
+export const donationRoutes = createRouter();
 
 const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
 const adminOnly = requireRole("admin");
 const pointHolder = requireRole("citizen", "officer");
 
-rewardRoutes.openapi(
+offerRoutes.openapi(
   createRoute({
     method: "post",
-    path: "/offers",
+    path: "/",
     tags: ["rewards"],
     summary: "Add a retailer offer bought with points",
     description: "With a client-chosen `offerId`, the same offer again returns it; different content is 409.",
@@ -39,10 +49,10 @@ rewardRoutes.openapi(
   async (c) => c.json({ offer: await createOffer(c.env.DB, c.req.valid("json")) }, 201),
 );
 
-rewardRoutes.openapi(
+offerRoutes.openapi(
   createRoute({
     method: "get",
-    path: "/offers",
+    path: "/",
     tags: ["rewards"],
     summary: "The offers catalogue, oldest first, with the stock left",
     request: { query: listQuery },
@@ -51,10 +61,10 @@ rewardRoutes.openapi(
   async (c) => c.json({ offers: await listOffers(c.env.DB, c.req.valid("query").limit) }, 200),
 );
 
-rewardRoutes.openapi(
+charityRoutes.openapi(
   createRoute({
     method: "post",
-    path: "/charities",
+    path: "/",
     tags: ["rewards"],
     summary: "Add a charity that points can be donated to",
     security: bearer,
@@ -65,10 +75,10 @@ rewardRoutes.openapi(
   async (c) => c.json({ charity: await createCharity(c.env.DB, c.req.valid("json")) }, 201),
 );
 
-rewardRoutes.openapi(
+charityRoutes.openapi(
   createRoute({
     method: "get",
-    path: "/charities",
+    path: "/",
     tags: ["rewards"],
     summary: "The charities, oldest first, with the points donated to each",
     request: { query: listQuery },
@@ -77,10 +87,10 @@ rewardRoutes.openapi(
   async (c) => c.json({ charities: await listCharities(c.env.DB, c.req.valid("query").limit) }, 200),
 );
 
-rewardRoutes.openapi(
+redemptionRoutes.openapi(
   createRoute({
     method: "post",
-    path: "/redemptions",
+    path: "/",
     tags: ["rewards"],
     summary: "Spend points on an offer and get a signed voucher code",
     description:
@@ -97,10 +107,10 @@ rewardRoutes.openapi(
   },
 );
 
-rewardRoutes.openapi(
+voucherRoutes.openapi(
   createRoute({
     method: "get",
-    path: "/vouchers/{code}",
+    path: "/{code}",
     tags: ["rewards"],
     summary: "Check a voucher code (for retailers)",
     description: "A forged, altered or malformed code is `valid: false` with nulls, not an error.",
@@ -123,10 +133,10 @@ rewardRoutes.openapi(
   },
 );
 
-rewardRoutes.openapi(
+donationRoutes.openapi(
   createRoute({
     method: "post",
-    path: "/donations",
+    path: "/",
     tags: ["rewards"],
     summary: "Donate points to a charity",
     description: "Debits the caller's wallet (409 `insufficient_points` when short). A resend with the same `donationId` changes nothing.",

@@ -8,6 +8,7 @@ import { eq } from "drizzle-orm";
 import { userStub } from "../../durable-objects/user/user.ts";
 import type { WalletEntry } from "../../durable-objects/user/wallet.ts";
 import { database, schema } from "../../shared/db/client.ts";
+import { sameTerms } from "../../shared/same-terms.ts";
 import { toIso } from "../../shared/time.ts";
 import { ApiError, unwrap } from "../http/problem.ts";
 import { signVoucher } from "./voucher.ts";
@@ -106,11 +107,10 @@ export async function createOffer(
   if (inserted) return offerJson(inserted);
   const [first] = await db.select().from(schema.offers).where(eq(schema.offers.offerId, values.offerId));
   if (!first) throw new ApiError("unavailable", "offer vanished; retry");
-  const same =
-    first.retailer === values.retailer &&
-    first.title === values.title &&
-    first.pointsCost === values.pointsCost &&
-    first.initialStock === stock;
+  const same = sameTerms(
+    { retailer: first.retailer, title: first.title, pointsCost: first.pointsCost, stock: first.initialStock },
+    { retailer: values.retailer, title: values.title, pointsCost: values.pointsCost, stock },
+  );
   if (!same) throw new ApiError("idempotency_conflict", `offer ${values.offerId} already exists with other content`);
   return offerJson(first);
 }
@@ -132,7 +132,7 @@ export async function createCharity(d1: D1Database, input: { charityId?: string;
   if (inserted) return charityJson(inserted);
   const [first] = await db.select().from(schema.charities).where(eq(schema.charities.charityId, values.charityId));
   if (!first) throw new ApiError("unavailable", "charity vanished; retry");
-  if (first.name !== values.name) {
+  if (!sameTerms({ name: first.name }, { name: values.name })) {
     throw new ApiError("idempotency_conflict", `charity ${values.charityId} already exists with another name`);
   }
   return charityJson(first);
@@ -165,7 +165,7 @@ export async function redeemOffer(
 ): Promise<RedemptionJson> {
   const db = database(env.DB);
   const redemptionId = input.redemptionId ?? crypto.randomUUID();
-  const same = (row: RedemptionRow) => row.userId === input.userId && row.offerId === input.offerId;
+  const same = (row: RedemptionRow) => sameTerms({ userId: row.userId, offerId: row.offerId }, { userId: input.userId, offerId: input.offerId });
 
   const [earlier] = await db.select().from(schema.redemptions).where(eq(schema.redemptions.redemptionId, redemptionId));
   if (earlier) {
@@ -230,7 +230,10 @@ export async function donate(
   const db = database(env.DB);
   const donationId = input.donationId ?? crypto.randomUUID();
   const same = (row: DonationRow) =>
-    row.userId === input.userId && row.charityId === input.charityId && row.points === input.points;
+    sameTerms(
+      { userId: row.userId, charityId: row.charityId, points: row.points },
+      { userId: input.userId, charityId: input.charityId, points: input.points },
+    );
 
   const [earlier] = await db.select().from(schema.donations).where(eq(schema.donations.donationId, donationId));
   if (earlier) {
@@ -269,7 +272,7 @@ export async function donate(
 }
 
 function sameDebit(entry: WalletEntry, reason: string, points: number): boolean {
-  return entry.reason === reason && entry.points === -points;
+  return sameTerms({ reason: entry.reason, points: entry.points }, { reason, points: -points });
 }
 
 async function refund(env: Env, userId: string, ref: string, points: number, reason: string): Promise<void> {

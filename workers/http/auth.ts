@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { AppEnv } from "./env.ts";
 import { ApiError } from "./problem.ts";
 
-export const ROLES = ["admin", "officer", "citizen", "employer"] as const;
+export const ROLES = ["admin", "officer", "citizen", "employer", "retailer", "service"] as const;
 export type Role = (typeof ROLES)[number];
 
 /** Who the bearer token says is calling. */

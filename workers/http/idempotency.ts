@@ -1,22 +1,11 @@
 import { and, eq } from "drizzle-orm";
 import { database, schema } from "../../shared/db/client.ts";
+import { canonicalJson } from "../../shared/same-terms.ts";
 import { ApiError } from "./problem.ts";
 
 async function sha256Hex(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** JSON with sorted keys, so the same payload always hashes the same. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (value && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
 }
 
 export interface FirstAnswer<T> {
@@ -40,6 +29,7 @@ export async function rememberFirstAnswer<T>(
   answer: T,
 ): Promise<FirstAnswer<T>> {
   const db = database(d1);
+  // The hash of the canonical JSON stands in for the payload: equal hashes are `sameTerms`.
   const requestHash = await sha256Hex(canonicalJson(payload));
   const inserted = await db
     .insert(schema.idempotencyKeys)

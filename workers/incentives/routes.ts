@@ -1,12 +1,11 @@
 import { createRoute } from "@hono/zod-openapi";
-import type { MiddlewareHandler } from "hono";
 import { z } from "zod";
 import { userStub } from "../../durable-objects/user/user.ts";
 import { idJsonSchema, idParamSchema } from "../../shared/ids.ts";
 import type { IncentiveEventMessage } from "../../shared/messages.ts";
 import { DAY_MS } from "../../shared/time.ts";
-import { assertEmployerOrAdmin, assertSelfOrAdmin, requireRole } from "../http/auth.ts";
-import type { AppEnv } from "../http/env.ts";
+import { requireRole } from "../http/auth.ts";
+import { requireEmployerOrAdmin, requireSelfOrAdmin } from "../http/guards.ts";
 import { rememberFirstAnswer } from "../http/idempotency.ts";
 import { ApiError } from "../http/problem.ts";
 import { bearer, createRouter, jsonBody, jsonResponse, problemResponses } from "../http/router.ts";
@@ -29,36 +28,29 @@ import {
   setIncentiveActive,
 } from "./store.ts";
 
+/** The incentive catalogue and the events that earn them, mounted at `/incentives`. */
 export const incentiveRoutes = createRouter();
+
+/** What an employer attached and awarded, mounted at `/employers`. */
+export const employerIncentiveRoutes = createRouter();
+
+/** A user's streaks and awards, mounted at `/users`. */
+export const userIncentiveRoutes = createRouter();
 
 /** How far ahead of the server's clock an event may be dated; more is a client clock gone wrong. */
 const MAX_FUTURE_MS = DAY_MS;
 
 const limitQuery = z.coerce.number().int().min(1).max(1000).default(100);
 
-/** A path id as `idParamSchema` will read it ("007" is "7"); anything else is left for validation to refuse. */
-function canonicalPathId(raw: string | undefined): string {
-  return raw !== undefined && /^\d{1,16}$/.test(raw) ? String(Number(raw)) : (raw ?? "");
-}
-
-// Authorization runs as route middleware, before validation, so a caller without the right token
-// learns nothing about what a valid request would be.
+// Authorization runs as route middleware, before validation (see ../http/guards.ts).
 const adminOnly = requireRole("admin");
-
-const employerOrAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
-  assertEmployerOrAdmin(c, canonicalPathId(c.req.param("employerId")));
-  await next();
-};
-
-const selfOrAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
-  assertSelfOrAdmin(c, canonicalPathId(c.req.param("userId")));
-  await next();
-};
+const employerOrAdmin = requireEmployerOrAdmin();
+const selfOrAdmin = requireSelfOrAdmin();
 
 incentiveRoutes.openapi(
   createRoute({
     method: "post",
-    path: "/incentives",
+    path: "/",
     tags: ["incentives"],
     summary: "Add an incentive to the global catalogue",
     description: "With a client-chosen `incentiveId`, sending the same incentive again returns it; different content is 409.",
@@ -79,7 +71,7 @@ incentiveRoutes.openapi(
 incentiveRoutes.openapi(
   createRoute({
     method: "get",
-    path: "/incentives",
+    path: "/",
     tags: ["incentives"],
     summary: "The incentive catalogue",
     request: {
@@ -106,7 +98,7 @@ incentiveRoutes.openapi(
 incentiveRoutes.openapi(
   createRoute({
     method: "patch",
-    path: "/incentives/{incentiveId}",
+    path: "/{incentiveId}",
     tags: ["incentives"],
     summary: "Retire or reinstate a catalogue incentive",
     description:
@@ -130,10 +122,10 @@ incentiveRoutes.openapi(
   },
 );
 
-incentiveRoutes.openapi(
+employerIncentiveRoutes.openapi(
   createRoute({
     method: "post",
-    path: "/employers/{employerId}/programs/{programId}/incentives",
+    path: "/{employerId}/programs/{programId}/incentives",
     tags: ["incentives"],
     summary: "Attach a catalogue incentive to one of the employer's programs, with its reward",
     description:
@@ -164,10 +156,10 @@ incentiveRoutes.openapi(
   },
 );
 
-incentiveRoutes.openapi(
+employerIncentiveRoutes.openapi(
   createRoute({
     method: "get",
-    path: "/employers/{employerId}/incentives",
+    path: "/{employerId}/incentives",
     tags: ["incentives"],
     summary: "The incentives an employer attached to its programs",
     security: bearer,
@@ -198,13 +190,16 @@ incentiveRoutes.openapi(
 incentiveRoutes.openapi(
   createRoute({
     method: "post",
-    path: "/incentives/events",
+    path: "/events",
     tags: ["incentives"],
-    summary: "Report a user's event (data-logged, birth-reported, …); streaks and awards follow through the queue",
+    summary: "Report a user's event (data-logged, birth-reported, …); streaks and awards follow through the queue (service or admin)",
     description:
+      "Needs a `service` or `admin` token: anonymous clients cannot earn. " +
       "Idempotent on `eventId` (assigned when missing): the same id and payload answers the same, a different payload " +
       "is 409. `utcOffsetMinutes` (default 0, −720…840) places the event on the user's local day. An event dated more " +
       "than a day ahead of the server's clock is 422.",
+    security: bearer,
+    middleware: [requireRole("service", "admin")],
     request: { body: jsonBody(incentiveEventSchema) },
     responses: {
       202: jsonResponse(z.object({ eventId: z.string() }), "Accepted; the event is queued"),
@@ -235,10 +230,10 @@ incentiveRoutes.openapi(
   },
 );
 
-incentiveRoutes.openapi(
+userIncentiveRoutes.openapi(
   createRoute({
     method: "get",
-    path: "/users/{userId}/streaks",
+    path: "/{userId}/streaks",
     tags: ["incentives"],
     summary: "The user's current and longest streak per employer and event",
     security: bearer,
@@ -262,10 +257,10 @@ incentiveRoutes.openapi(
   },
 );
 
-incentiveRoutes.openapi(
+userIncentiveRoutes.openapi(
   createRoute({
     method: "get",
-    path: "/users/{userId}/awards",
+    path: "/{userId}/awards",
     tags: ["incentives"],
     summary: "The user's incentive awards, newest first",
     security: bearer,
@@ -283,10 +278,10 @@ incentiveRoutes.openapi(
   },
 );
 
-incentiveRoutes.openapi(
+employerIncentiveRoutes.openapi(
   createRoute({
     method: "get",
-    path: "/employers/{employerId}/awards",
+    path: "/{employerId}/awards",
     tags: ["incentives"],
     summary: "Awards made under the employer's incentives, newest first",
     security: bearer,

@@ -7,6 +7,7 @@ import type { AwardCandidate, StoredAward } from "../../durable-objects/user/str
 import { d1Chunks, runInOneBatch } from "../../shared/db/chunks.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import type { IncentiveAwardMessage } from "../../shared/messages.ts";
+import { sameTerms } from "../../shared/same-terms.ts";
 import { toIso } from "../../shared/time.ts";
 import { ApiError } from "../http/problem.ts";
 import type { AwardJson, EmployerIncentiveJson, IncentiveJson, Rule } from "./schemas.ts";
@@ -54,10 +55,6 @@ function toAwardJson(row: AwardRow): AwardJson {
   };
 }
 
-function sameIncentive(a: IncentiveJson, b: IncentiveJson): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
-
 /**
  * Adds an incentive to the catalogue. With a client-chosen id, sending the same incentive again
  * returns it unchanged and a different one under that id is 409.
@@ -83,7 +80,7 @@ export async function createIncentive(
   if (!existing) throw new ApiError("unavailable", "the incentive vanished while it was created; retry");
   const first = toIncentiveJson(existing);
   const wanted: IncentiveJson = { ...first, name: input.name, description: input.description, rule: input.rule, active: input.active };
-  if (!sameIncentive(first, wanted)) {
+  if (!sameTerms(first, wanted)) {
     throw new ApiError("idempotency_conflict", `incentive ${first.incentiveId} already exists with different content`);
   }
   return first;
@@ -152,10 +149,13 @@ export async function linkIncentive(
         eq(employerIncentives.incentiveId, Number(input.incentiveId)),
       ),
     );
+  // Without a client-chosen id, any id of the existing link will do.
   const sameLink =
     existing !== undefined &&
-    existing.rewardDescription === input.reward.description &&
-    (input.employerIncentiveId === undefined || String(existing.employerIncentiveId) === input.employerIncentiveId);
+    sameTerms(
+      { reward: input.reward.description, employerIncentiveId: input.employerIncentiveId ?? String(existing.employerIncentiveId) },
+      { reward: existing.rewardDescription, employerIncentiveId: String(existing.employerIncentiveId) },
+    );
   if (sameLink) return toEmployerIncentiveJson(existing);
   if (existing) {
     throw new ApiError(

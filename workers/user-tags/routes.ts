@@ -14,7 +14,14 @@ import {
   type UserTag,
 } from "./schemas.ts";
 
+/** Allezon's tag ingest, mounted at `/user_tags`. */
 export const userTagRoutes = createRouter();
+
+/** A cookie's profile, mounted at `/user_profiles`. */
+export const userProfileRoutes = createRouter();
+
+/** Per-minute aggregates, mounted at `/aggregates`. */
+export const aggregateRoutes = createRouter();
 
 /** Tags are stored as the JSON of the validated, normalized tag, so they read back in that shape. */
 const storedTag = (json: string) => JSON.parse(json) as UserTag;
@@ -26,7 +33,7 @@ const DEBUG_NOTE =
 userTagRoutes.openapi(
   createRoute({
     method: "post",
-    path: "/user_tags",
+    path: "/",
     tags: ["Allezon"],
     summary: "Record a user tag",
     description:
@@ -42,10 +49,10 @@ userTagRoutes.openapi(
   },
 );
 
-userTagRoutes.openapi(
+userProfileRoutes.openapi(
   createRoute({
     method: "post",
-    path: "/user_profiles/{cookie}",
+    path: "/{cookie}",
     tags: ["Allezon"],
     summary: "A cookie's most recent VIEWs and BUYs",
     description: `Each list newest first, \`from <= time < to\`, at most \`limit\`. ${DEBUG_NOTE}`,
@@ -63,10 +70,10 @@ userTagRoutes.openapi(
   },
 );
 
-userTagRoutes.openapi(
+aggregateRoutes.openapi(
   createRoute({
     method: "post",
-    path: "/aggregates",
+    path: "/",
     tags: ["Allezon"],
     summary: "Exact COUNT / SUM_PRICE per 1-minute bucket",
     description:

@@ -1,0 +1,141 @@
+import { createRoute } from "@hono/zod-openapi";
+import { eq } from "drizzle-orm";
+import { z } from "zod";
+import { campaignInputSchema, campaignSchema, winnerSchema } from "../../shared/campaigns.ts";
+import { database, schema } from "../../shared/db/client.ts";
+import { idParamSchema } from "../../shared/ids.ts";
+import { toMoneyJson } from "../../shared/money.ts";
+import { isoUtcSchema, toIso } from "../../shared/time.ts";
+import { boardStub } from "../../durable-objects/campaign-board/campaign-board.ts";
+import { requireRole } from "../http/auth.ts";
+import { ApiError, unwrap } from "../http/problem.ts";
+import { bearer, createRouter, jsonBody, jsonResponse, problemResponses } from "../http/router.ts";
+import { campaignJson, campaignsActiveAt, getCampaign, insertCampaign, markEnded, termsOf } from "./catalogue.ts";
+
+/** The scoring campaigns catalogue, mounted at `/campaigns`. */
+export const campaignRoutes = createRouter();
+
+/** The seed's `headers` member: always empty. */
+export const seedHeaders = z.array(z.string()).meta({ description: "Always empty, as in the seed" });
+
+/** `{campaignId}` in a path. */
+export const campaignIdParams = z.object({ campaignId: idParamSchema });
+const campaignResponse = z.object({ campaign: campaignSchema });
+const adminOnly = requireRole("admin");
+
+campaignRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/",
+    tags: ["campaigns"],
+    summary: "Create a scoring campaign (admin)",
+    security: bearer,
+    middleware: [adminOnly],
+    request: { body: jsonBody(campaignInputSchema) },
+    responses: { 201: jsonResponse(campaignResponse, "The campaign"), ...problemResponses },
+  }),
+  async (c) => {
+    const input = c.req.valid("json");
+    const row = await insertCampaign(c.env.DB, {
+      ...(input.campaignId !== undefined ? { campaignId: input.campaignId } : {}),
+      itemId: input.itemId,
+      prize: input.prize,
+      startAt: input.startDateTime,
+      endAt: input.endDateTime,
+    });
+    // Configuring is idempotent, so a resend after a failed call here completes the setup.
+    unwrap(await boardStub(c.env, String(row.campaignId)).configure(termsOf(row)));
+    return c.json({ campaign: campaignJson(row) }, 201);
+  },
+);
+
+// Declared before `/{campaignId}` so that "active" is not read as an id.
+campaignRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/active",
+    tags: ["campaigns"],
+    summary: "Campaigns active at a moment (seed)",
+    request: { query: z.object({ at: isoUtcSchema.optional() }) },
+    responses: {
+      200: jsonResponse(z.object({ headers: seedHeaders, campaigns: z.array(campaignSchema) }), "Active campaigns"),
+      ...problemResponses,
+    },
+  }),
+  async (c) => {
+    const at = c.req.valid("query").at ?? Date.now();
+    const rows = await campaignsActiveAt(c.env.DB, at);
+    return c.json({ headers: [], campaigns: rows.map((row) => campaignJson(row)) }, 200);
+  },
+);
+
+campaignRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/{campaignId}",
+    tags: ["campaigns"],
+    summary: "One campaign with its current status",
+    request: { params: campaignIdParams },
+    responses: { 200: jsonResponse(campaignResponse, "The campaign"), ...problemResponses },
+  }),
+  async (c) => {
+    const row = await getCampaign(c.env.DB, c.req.valid("param").campaignId);
+    return c.json({ campaign: campaignJson(row) }, 200);
+  },
+);
+
+campaignRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/{campaignId}/end",
+    tags: ["campaigns"],
+    summary: "End a campaign now (admin); settlement follows after SETTLE_DELAY_SECONDS",
+    security: bearer,
+    middleware: [adminOnly],
+    request: { params: campaignIdParams },
+    responses: { 200: jsonResponse(campaignResponse, "The campaign, ended"), ...problemResponses },
+  }),
+  async (c) => {
+    const { campaignId } = c.req.valid("param");
+    await getCampaign(c.env.DB, campaignId);
+    const now = Date.now();
+    const row = await markEnded(c.env.DB, campaignId, now);
+    unwrap(await boardStub(c.env, campaignId).endNow(Math.min(row.endedAt ?? row.endAt, row.endAt)));
+    return c.json({ campaign: campaignJson(row, now) }, 200);
+  },
+);
+
+campaignRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/{campaignId}/winner",
+    tags: ["campaigns"],
+    summary: "The settled winner; 404 before settlement (or when it settled with no purchases)",
+    request: { params: campaignIdParams },
+    responses: { 200: jsonResponse(z.object({ winner: winnerSchema }), "The winner"), ...problemResponses },
+  }),
+  async (c) => {
+    const { campaignId } = c.req.valid("param");
+    const campaign = await getCampaign(c.env.DB, campaignId);
+    const [winner] = await database(c.env.DB)
+      .select()
+      .from(schema.campaignWinners)
+      .where(eq(schema.campaignWinners.campaignId, Number(campaignId)));
+    if (!winner) {
+      const why = campaign.settledAt === null ? "is not settled yet" : "settled with no qualifying purchases";
+      throw new ApiError("not_found", `campaign ${campaignId} ${why}`);
+    }
+    return c.json(
+      {
+        winner: {
+          campaignId,
+          userId: String(winner.userId),
+          total: toMoneyJson({ minor: winner.totalMinor, currency: winner.currency }),
+          prize: toMoneyJson({ minor: winner.prizeMinor, currency: winner.currency }),
+          decidedAt: toIso(winner.decidedAt),
+        },
+      },
+      200,
+    );
+  },
+);

@@ -1,0 +1,126 @@
+import { createRoute } from "@hono/zod-openapi";
+import { z } from "zod";
+import { positionSchema, purchaseInputSchema, recordSchema } from "../../shared/campaigns.ts";
+import { idJsonSchema, idParamSchema } from "../../shared/ids.ts";
+import type { PurchaseMessage } from "../../shared/messages.ts";
+import { boardStub } from "../../durable-objects/campaign-board/campaign-board.ts";
+import { requireRole } from "../http/auth.ts";
+import { requireSelfOrAdmin } from "../http/guards.ts";
+import { rememberFirstAnswer } from "../http/idempotency.ts";
+import { ApiError, unwrap } from "../http/problem.ts";
+import { bearer, createRouter, jsonBody, jsonResponse, preserializedJson, problemResponses, upgradeResponse } from "../http/router.ts";
+import { campaignIdParams, seedHeaders } from "./catalogue-routes.ts";
+import { cachedTop, rememberTop } from "./top-cache.ts";
+
+/** Purchases coming in to be scored, mounted at `/purchases`. */
+export const purchaseRoutes = createRouter();
+
+/** The leaderboards the purchases build, mounted at `/records`. */
+export const recordRoutes = createRouter();
+
+purchaseRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/",
+    tags: ["campaigns"],
+    summary: "Record a purchase; it is scored for every campaign it qualifies for (service or admin)",
+    description:
+      "Needs a `service` or `admin` token: anonymous clients cannot score. Idempotent on `purchaseId` (assigned when " +
+      "missing): the same id and payload answers the same, a different payload is 409.",
+    security: bearer,
+    middleware: [requireRole("service", "admin")],
+    request: { body: jsonBody(purchaseInputSchema) },
+    responses: { 202: jsonResponse(z.object({ purchaseId: z.string() }), "Accepted, durably queued"), ...problemResponses },
+  }),
+  async (c) => {
+    const input = c.req.valid("json");
+    const purchaseId = input.purchaseId ?? crypto.randomUUID();
+    const payload = { userId: input.userId, itemId: input.itemId, amount: input.amount, timestamp: input.timestamp };
+    const { answer } = await rememberFirstAnswer(c.env.DB, "purchase", purchaseId, payload, { purchaseId });
+    // Sent again on a resend too: if the first send failed, the client's retry heals it, and
+    // every consumer downstream counts a purchase id once.
+    const message: PurchaseMessage = { kind: "purchase", purchaseId, ...payload };
+    await c.env.PURCHASE_EVENTS.send(message);
+    return c.json(answer, 202);
+  },
+);
+
+const topResponseSchema = z.object({
+  headers: seedHeaders,
+  records: z.object({ campaignId: idJsonSchema, positions: z.array(positionSchema) }),
+});
+
+recordRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/top/{n}/{campaignId}",
+    tags: ["campaigns"],
+    summary: "Top n positions of a campaign (seed); at most 250 ms behind the board",
+    request: {
+      params: z.object({
+        n: z.coerce.number().int("must be a whole number").min(1).max(1000),
+        campaignId: idParamSchema,
+      }),
+    },
+    responses: {
+      200: jsonResponse(topResponseSchema, "Positions, 0 = highest total"),
+      ...problemResponses,
+    },
+  }),
+  async (c) => {
+    const { n, campaignId } = c.req.valid("param");
+    let body = cachedTop(campaignId, n);
+    if (body === undefined) {
+      body = unwrap(await boardStub(c.env, campaignId).topBody(n));
+      rememberTop(campaignId, n, body);
+    }
+    return preserializedJson<z.infer<typeof topResponseSchema>>(c, body);
+  },
+);
+
+recordRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/position/{campaignId}/{userId}",
+    tags: ["campaigns"],
+    summary: "A user's position in a campaign (seed); the user or an admin",
+    security: bearer,
+    middleware: [requireSelfOrAdmin()],
+    request: { params: z.object({ campaignId: idParamSchema, userId: idParamSchema }) },
+    responses: {
+      200: jsonResponse(z.object({ headers: seedHeaders, record: recordSchema }), "The record"),
+      ...problemResponses,
+    },
+  }),
+  async (c) => {
+    const { campaignId, userId } = c.req.valid("param");
+    const record = unwrap(await boardStub(c.env, campaignId).position(userId));
+    return c.json({ headers: [], record }, 200);
+  },
+);
+
+recordRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/live/{campaignId}",
+    tags: ["campaigns"],
+    summary: "Live leaderboard WebSocket: top 100 on connect and on change; own position with ?token=",
+    request: { params: campaignIdParams, query: z.object({ token: z.string().optional() }) },
+    responses: { 101: { description: "Switching to WebSocket" }, ...problemResponses },
+  }),
+  async (c) => {
+    const { campaignId } = c.req.valid("param");
+    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+      throw new ApiError("validation_failed", "this endpoint expects a WebSocket upgrade", {
+        errors: [{ path: "header.upgrade", message: "must be websocket" }],
+      });
+    }
+    const headers = new Headers(c.req.raw.headers);
+    headers.delete("x-tally-user-id");
+    const principal = c.get("principal");
+    if (principal) headers.set("x-tally-user-id", principal.sub);
+    const response = await boardStub(c.env, campaignId).fetch(new Request(c.req.raw.url, { headers }));
+    if (response.status === 404) throw new ApiError("not_found", `no campaign ${campaignId}`);
+    return upgradeResponse(c, response);
+  },
+);
