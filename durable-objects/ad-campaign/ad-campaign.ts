@@ -126,7 +126,6 @@ type MinuteRow = {
 
 /** An event as the Worker validated it; `eventId` is the client's or one the Worker assigned. */
 export interface AdEventInput {
-  adCampaignId: string;
   eventId: string;
   type: AdEventType;
   userId: string | null;
@@ -135,7 +134,6 @@ export interface AdEventInput {
 }
 
 export interface PerformanceQuery {
-  adCampaignId: string;
   from: number;
   to: number;
   granularity: Granularity;
@@ -150,7 +148,7 @@ interface LiveState {
 }
 
 /**
- * One per ad campaign (`AD_CAMPAIGN.getByName(adCampaignId)`): the only place that decides a
+ * One per ad campaign (`adCampaignStub(env, adCampaignId)`): the only place that decides a
  * charge. Each event is checked and charged in one synchronous step (no await between reading
  * the remaining budget and writing the charge), and the object runs one such step at a time, so
  * the budgets hold as a hard cap under any concurrency. Status changes are decided here, written
@@ -179,27 +177,27 @@ export class AdCampaign extends DurableObject<Env> {
       return fail("conflict", `ad campaign ${definition.adCampaignId} already exists with other terms`);
     }
     const installed = this.install(definition, Date.now());
-    if (installed) await this.settle();
+    if (installed) await this.syncStatusAndAlarm();
     const live = this.live!;
     return ok(adCampaignJson(live.definition, live.status));
   }
 
   /** Records an impression, view or click and decides, for a click, what it is charged. */
   async record(event: AdEventInput): Promise<Result<AdEventAnswer>> {
-    const loaded = await this.ensureLoaded(event.adCampaignId);
+    const loaded = await this.ensureLoaded();
     if (!loaded.ok) return loaded;
     const outcome = this.transaction(() => this.recordNow(event, Date.now()));
     if (!outcome.ok) return outcome;
-    if (outcome.value.statusChanged) await this.settle();
+    if (outcome.value.statusChanged) await this.syncStatusAndAlarm();
     return ok(outcome.value.answer);
   }
 
   /** The campaign with its live status and spend. */
-  async view(adCampaignId: string): Promise<Result<AdCampaignView>> {
-    const loaded = await this.ensureLoaded(adCampaignId);
+  async view(): Promise<Result<AdCampaignView>> {
+    const loaded = await this.ensureLoaded();
     if (!loaded.ok) return loaded;
     const now = Date.now();
-    if (this.transaction(() => this.refresh(now))) await this.settle();
+    if (this.transaction(() => this.refresh(now))) await this.syncStatusAndAlarm();
     return ok(this.currentView(now));
   }
 
@@ -207,15 +205,15 @@ export class AdCampaign extends DurableObject<Env> {
    * Pauses or resumes. Doing what is already done changes nothing; an ended campaign, or one
    * whose total budget is spent, cannot be paused or resumed (409).
    */
-  async setPaused(adCampaignId: string, paused: boolean): Promise<Result<AdCampaignView>> {
-    const loaded = await this.ensureLoaded(adCampaignId);
+  async setPaused(paused: boolean): Promise<Result<AdCampaignView>> {
+    const loaded = await this.ensureLoaded();
     if (!loaded.ok) return loaded;
     const now = Date.now();
     const outcome = this.transaction((): Result<boolean> => {
       let changed = this.refresh(now);
       const live = this.live!;
       if (live.status === "ended" || live.status === "exhausted") {
-        return fail("conflict", `ad campaign ${adCampaignId} is ${live.status}; it can no longer be paused or resumed`);
+        return fail("conflict", `ad campaign ${live.definition.adCampaignId} is ${live.status}; it can no longer be paused or resumed`);
       }
       if (live.spending.paused !== paused) {
         live.spending = { ...live.spending, paused };
@@ -224,13 +222,13 @@ export class AdCampaign extends DurableObject<Env> {
       return ok(changed);
     });
     if (!outcome.ok) return outcome;
-    if (outcome.value) await this.settle();
+    if (outcome.value) await this.syncStatusAndAlarm();
     return ok(this.currentView(now));
   }
 
   /** Impressions, views, clicks, charged clicks, CTR and spend over `[from, to)` of event time. */
   async performance(query: PerformanceQuery): Promise<Result<PerformanceReport>> {
-    const loaded = await this.ensureLoaded(query.adCampaignId);
+    const loaded = await this.ensureLoaded();
     if (!loaded.ok) return loaded;
     const minutes = rows<MinuteRow>(
       this.ctx.storage.sql,
@@ -257,7 +255,7 @@ export class AdCampaign extends DurableObject<Env> {
       this.refresh(now);
       this.ctx.storage.sql.exec("DELETE FROM events WHERE received_at < ?", now - AD_EVENT_RETENTION_MS);
     });
-    await this.settle();
+    await this.syncStatusAndAlarm();
   }
 
   /**
@@ -273,7 +271,9 @@ export class AdCampaign extends DurableObject<Env> {
     }
   }
 
-  private async ensureLoaded(adCampaignId: string): Promise<Result<AdCampaignDefinition>> {
+  private async ensureLoaded(): Promise<Result<AdCampaignDefinition>> {
+    // The object is named by its campaign id (`adCampaignStub`).
+    const adCampaignId = this.ctx.id.name ?? "";
     if (!this.live) {
       // An event can reach the object before the create request has configured it (or after a
       // configure call failed): the D1 row is the definition, so load it from there once.
@@ -281,7 +281,7 @@ export class AdCampaign extends DurableObject<Env> {
         this.loading = null;
       });
       const definition = await this.loading;
-      if (definition && this.install(definition, Date.now())) await this.settle();
+      if (definition && this.install(definition, Date.now())) await this.syncStatusAndAlarm();
     }
     if (!this.live || this.live.definition.adCampaignId !== adCampaignId) {
       return fail("not_found", `no ad campaign ${adCampaignId}`);
@@ -465,7 +465,7 @@ export class AdCampaign extends DurableObject<Env> {
    * logged and retried by the alarm: the charge that caused it is already durable, so the
    * event's answer stands.
    */
-  private async settle(): Promise<void> {
+  private async syncStatusAndAlarm(): Promise<void> {
     let pending = false;
     try {
       await this.syncStatus();

@@ -14,7 +14,7 @@ export const REQUEST_TTL_MS = 60_000;
 /** Both parties' last known locations must be at most this far apart for a connection. */
 export const CONNECT_WITHIN_METERS = 200;
 /** When crediting or publishing an accepted connection failed, the alarm tries again after this. */
-const SETTLE_RETRY_MS = 5_000;
+const CREDIT_RETRY_MS = 5_000;
 /** Decided requests are kept this long for `GET /connections/{id}`; reports live in D1. */
 const KEEP_DECIDED_MS = 30 * 86_400_000;
 const MAX_MESSAGE_BYTES = 4_096;
@@ -109,6 +109,7 @@ type RequestRow = {
   expires_at: number;
   decided_at: number | null;
   points_each: number | null;
+  /** 1 once `creditConnection` completed; the column keeps its first name so stored rows stay valid. */
   settled: number;
 };
 
@@ -294,16 +295,16 @@ export class ZipArea extends DurableObject<Env> {
       this.forgetOfficer(officer.officer_id);
     }
     sql.exec("UPDATE requests SET status = 'expired', decided_at = expires_at WHERE status = 'pending' AND expires_at <= ?", now);
-    const unsettled = rows<RequestRow>(
+    const uncredited = rows<RequestRow>(
       sql,
       "SELECT * FROM requests WHERE status = 'accepted' AND settled = 0 AND decided_at <= ?",
-      now - SETTLE_RETRY_MS,
+      now - CREDIT_RETRY_MS,
     );
-    for (const row of unsettled) {
+    for (const row of uncredited) {
       try {
-        await this.settle(row);
+        await this.creditConnection(row);
       } catch (error) {
-        console.warn(`zip ${row.zip}: settling connection ${row.request_id} failed; will retry`, error);
+        console.warn(`zip ${row.zip}: crediting connection ${row.request_id} failed; will retry`, error);
       }
     }
     sql.exec(
@@ -360,7 +361,7 @@ export class ZipArea extends DurableObject<Env> {
     if (!row) return;
     if (row.status === "accepted") {
       // A resent accept: finish what may be unfinished, and answer as the first time.
-      if (!row.settled) await this.settle(row);
+      if (!row.settled) await this.creditConnection(row);
       send(ws, { type: "connected", requestId, citizenId: row.citizen_id, points: row.points_each ?? 0 });
       return;
     }
@@ -399,7 +400,7 @@ export class ZipArea extends DurableObject<Env> {
     // The alarm is the safety net should crediting or publishing fail below.
     await this.scheduleAlarm();
     const accepted: RequestRow = { ...row, status: "accepted", decided_at: now, points_each: points };
-    await this.settle(accepted);
+    await this.creditConnection(accepted);
     send(ws, { type: "connected", requestId, citizenId: row.citizen_id, points });
   }
 
@@ -424,7 +425,7 @@ export class ZipArea extends DurableObject<Env> {
    * (the wallet ref, the D1 primary key), so running it again after a partial failure never
    * credits twice.
    */
-  private async settle(row: RequestRow): Promise<void> {
+  private async creditConnection(row: RequestRow): Promise<void> {
     const points = row.points_each ?? pointsPerConnection(this.env);
     const ref = `connection:${row.request_id}`;
     const credits = await Promise.all(
@@ -508,7 +509,7 @@ export class ZipArea extends DurableObject<Env> {
     };
   }
 
-  /** One alarm for the earliest of: an officer's window ending, a request expiring, a settlement retry. */
+  /** One alarm for the earliest of: an officer's window ending, a request expiring, a credit retry. */
   private async scheduleAlarm(): Promise<void> {
     const next = firstRow<{ at: number | null }>(
       this.ctx.storage.sql,
@@ -517,7 +518,7 @@ export class ZipArea extends DurableObject<Env> {
          UNION ALL SELECT MIN(expires_at) FROM requests WHERE status = 'pending'
          UNION ALL SELECT MIN(decided_at) + ? FROM requests WHERE status = 'accepted' AND settled = 0
        )`,
-      SETTLE_RETRY_MS,
+      CREDIT_RETRY_MS,
     )?.at;
     if (next === null || next === undefined) {
       await this.ctx.storage.deleteAlarm();
@@ -550,4 +551,9 @@ function safeClose(ws: WebSocket, code: number, reason: string): void {
   } catch {
     // Already closed.
   }
+}
+
+/** The area of a zip code. */
+export function zipAreaStub(env: Env, zip: string): DurableObjectStub<ZipArea> {
+  return env.ZIP_AREA.getByName(zip);
 }

@@ -103,7 +103,7 @@ adRoutes.openapi(
   }),
   async (c) => {
     const { id } = c.req.valid("param");
-    const adCampaign = unwrap(await adCampaignStub(c.env, id).view(id));
+    const adCampaign = unwrap(await adCampaignStub(c.env, id).view());
     return c.json({ adCampaign }, 200);
   },
 );
@@ -123,7 +123,7 @@ for (const action of ["pause", "resume"] as const) {
     }),
     async (c) => {
       const { id } = c.req.valid("param");
-      const adCampaign = unwrap(await adCampaignStub(c.env, id).setPaused(id, action === "pause"));
+      const adCampaign = unwrap(await adCampaignStub(c.env, id).setPaused(action === "pause"));
       return c.json({ adCampaign }, 200);
     },
   );
@@ -149,7 +149,6 @@ adRoutes.openapi(
     const event = c.req.valid("json");
     const answer = unwrap(
       await adCampaignStub(c.env, event.adCampaignId).record({
-        adCampaignId: event.adCampaignId,
         eventId: event.eventId ?? crypto.randomUUID(),
         type: event.type,
         userId: event.userId ?? null,
@@ -180,7 +179,7 @@ adRoutes.openapi(
     const { id } = c.req.valid("param");
     const { time_range: range, granularity } = c.req.valid("query");
     const report = unwrap(
-      await adCampaignStub(c.env, id).performance({ adCampaignId: id, from: range.from, to: range.to, granularity }),
+      await adCampaignStub(c.env, id).performance({ from: range.from, to: range.to, granularity }),
     );
     return c.json(report, 200);
   },

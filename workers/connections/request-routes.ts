@@ -1,6 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { and, count, desc, eq, gte, lt } from "drizzle-orm";
 import { z } from "zod";
+import { zipAreaStub } from "../../durable-objects/zip-area/zip-area.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import { toIso } from "../../shared/time.ts";
 import { principalOf, requireRole } from "../http/auth.ts";
@@ -66,7 +67,7 @@ requestRoutes.openapi(
         first.lng === entry.lng;
       if (!same) throw new ApiError("idempotency_conflict", `request id ${requestId} was already used with a different payload`);
     }
-    const answer = unwrap(await c.env.ZIP_AREA.getByName(body.zip).requestConnection(entry));
+    const answer = unwrap(await zipAreaStub(c.env, body.zip).requestConnection(entry));
     return c.json(answer, 202);
   },
 );
@@ -95,7 +96,7 @@ requestRoutes.openapi(
     if (me.sub !== entry.citizenId && me.sub !== entry.officerId && !me.roles.includes("admin")) {
       throw new ApiError("forbidden", "only the citizen, the officer or an admin may read this request");
     }
-    const view = unwrap(await c.env.ZIP_AREA.getByName(entry.zip).connection(requestId));
+    const view = unwrap(await zipAreaStub(c.env, entry.zip).connection(requestId));
     return c.json({ ...view, status: connectionStatusSchema.parse(view.status), createdAt: toIso(view.createdAt) }, 200);
   },
 );
