@@ -4,17 +4,17 @@ import { database, schema } from "../../shared/db/client.ts";
 import { fail, ok, type Result } from "../../shared/errors.ts";
 import type { AdCampaignLifecycleMessage } from "../../shared/messages.ts";
 import { toMoneyJson } from "../../shared/money.ts";
-import { DAY_MS, MINUTE_MS } from "../../shared/time.ts";
+import { DAY_MS, MINUTE_MS, utcDayNumber } from "../../shared/time.ts";
 import { firstRow, migrate, rows } from "../sql.ts";
 import {
   afterCharge,
   clickCharge,
   freshSpending,
+  initialStatus,
   isWithinDuplicateWindow,
   nextScheduledMoment,
   noChargeReason,
   statusAt,
-  utcDay,
   visitorKey,
   DUPLICATE_CLICK_WINDOW_MS,
   type AdCampaignDefinition,
@@ -301,7 +301,7 @@ export class AdCampaign extends DurableObject<Env> {
   private install(definition: AdCampaignDefinition, now: number): boolean {
     if (this.live) return false;
     const spending = freshSpending(now);
-    const status = statusAt(definition, spending, now);
+    const status = initialStatus(definition, now);
     // Never older than the row the create request wrote, so the object's first write lands.
     const changedAt = Math.max(now, definition.createdAt);
     this.transaction(() => {
@@ -432,7 +432,7 @@ export class AdCampaign extends DurableObject<Env> {
   private refresh(now: number, spendingChanged = false): boolean {
     const live = this.live!;
     let dirty = spendingChanged;
-    const today = utcDay(now);
+    const today = utcDayNumber(now);
     if (live.spending.spentDay !== today) {
       live.spending = { ...live.spending, spentDay: today, spentTodayMinor: 0 };
       dirty = true;

@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
-import type { BoardPurchase, CampaignTerms, LiveMessage, RankedRecord } from "../../shared/campaigns.ts";
+import { effectiveEndAt, type BoardPurchase, type CampaignTerms, type LiveMessage, type RankedRecord } from "../../shared/campaigns.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import { fail, ok, type Result } from "../../shared/errors.ts";
 import type { CampaignLifecycleMessage } from "../../shared/messages.ts";
@@ -329,8 +329,7 @@ export class CampaignBoard extends DurableObject<Env> {
   }
 
   private effectiveEnd(): number {
-    const terms = this.terms!;
-    return Math.min(terms.endAt, this.lifecycle.endedAt ?? Number.POSITIVE_INFINITY);
+    return effectiveEndAt({ endAt: this.terms!.endAt, endedAt: this.lifecycle.endedAt });
   }
 
   private settleAt(): number {

@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { fail, ok, type Result } from "../../shared/errors.ts";
 import type { EstablishedConnectionMessage } from "../../shared/messages.ts";
-import { toIso } from "../../shared/time.ts";
+import { DAY_MS, toIso } from "../../shared/time.ts";
 import { firstRow, migrate, rows } from "../sql.ts";
 import { userStub } from "../user/user.ts";
 import { GridIndex, haversineMeters, type LatLng, type Neighbour } from "./geo.ts";
@@ -16,7 +16,7 @@ export const CONNECT_WITHIN_METERS = 200;
 /** When crediting or publishing an accepted connection failed, the alarm tries again after this. */
 const CREDIT_RETRY_MS = 5_000;
 /** Decided requests are kept this long for `GET /connections/{id}`; reports live in D1. */
-const KEEP_DECIDED_MS = 30 * 86_400_000;
+const KEEP_DECIDED_MS = 30 * DAY_MS;
 const MAX_MESSAGE_BYTES = 4_096;
 
 /** Closed by the server when the 15 minutes are over, or when the officer connected again. */

@@ -2,12 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { and, asc, eq, gt, isNull, lte, or } from "drizzle-orm";
 import { z } from "zod";
 import { adCampaignStub, definitionFromD1, sameDefinition } from "../../durable-objects/ad-campaign/ad-campaign.ts";
-import {
-  freshSpending,
-  statusAt,
-  type AdCampaignDefinition,
-  type AdCampaignStatus,
-} from "../../durable-objects/ad-campaign/budget.ts";
+import { initialStatus, type AdCampaignDefinition, type AdCampaignStatus } from "../../durable-objects/ad-campaign/budget.ts";
 import { adCampaignJson } from "../../durable-objects/ad-campaign/views.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import { idParamSchema } from "../../shared/ids.ts";
@@ -203,7 +198,7 @@ async function storeDefinition(d1: D1Database, input: NewAdCampaign, now: number
     endAt: input.endDateTime ?? null,
     createdAt: now,
   };
-  const status = statusAt({ adCampaignId: input.adCampaignId ?? "", ...terms }, freshSpending(now), now);
+  const status = initialStatus({ adCampaignId: input.adCampaignId ?? "", ...terms }, now);
   const values = { ...terms, advertiserId: Number(terms.advertiserId), status, statusChangedAt: now };
   if (input.adCampaignId === undefined) {
     const [row] = await db.insert(table).values(values).returning();

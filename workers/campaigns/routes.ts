@@ -4,6 +4,7 @@ import { z } from "zod";
 import {
   campaignInputSchema,
   campaignSchema,
+  effectiveEndAt,
   exchangeRatesInputSchema,
   positionSchema,
   purchaseInputSchema,
@@ -109,7 +110,7 @@ campaignRoutes.openapi(
     await getCampaign(c.env.DB, campaignId);
     const now = Date.now();
     const row = await markEnded(c.env.DB, campaignId, now);
-    unwrap(await boardStub(c.env, campaignId).endNow(Math.min(row.endedAt ?? row.endAt, row.endAt)));
+    unwrap(await boardStub(c.env, campaignId).endNow(effectiveEndAt(row)));
     return c.json({ campaign: campaignJson(row, now) }, 200);
   },
 );

@@ -1,11 +1,7 @@
 import { database, schema } from "../../shared/db/client.ts";
 import type { EstablishedConnectionMessage, QueueMessage } from "../../shared/messages.ts";
+import { utcDate } from "../../shared/time.ts";
 import { settleGroup } from "../queues.ts";
-
-/** UTC calendar day of an instant, as the by-day report groups it: `2026-11-22`. */
-export function utcDay(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
-}
 
 /**
  * Records each established connection in D1 for reports, keyed by its request id, so a
@@ -31,7 +27,7 @@ export async function recordEstablishedConnections(batch: MessageBatch<QueueMess
       zip: body.zip,
       pointsEach: body.pointsEach,
       establishedAt: body.establishedAt,
-      day: utcDay(body.establishedAt),
+      day: utcDate(body.establishedAt),
     }));
     // D1 caps bound parameters per statement (100); 7 columns a row.
     const db = database(env.DB);
