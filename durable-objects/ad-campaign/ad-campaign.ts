@@ -1,11 +1,12 @@
 import { DurableObject } from "cloudflare:workers";
-import { and, eq, lte } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { database, schema } from "../../shared/db/client.ts";
 import { fail, ok, type Result } from "../../shared/errors.ts";
-import type { AdCampaignLifecycleMessage } from "../../shared/messages.ts";
 import { toMoneyJson } from "../../shared/money.ts";
 import { DAY_MS, MINUTE_MS, utcDayNumber } from "../../shared/time.ts";
 import { firstRow, migrate, rows } from "../sql.ts";
+import { AD_CAMPAIGN_SCHEMA, definitionFromD1, readLiveState, type EventRow, type LiveState, type MinuteRow } from "./rows.ts";
+import { StatusOutbox } from "./status-outbox.ts";
 import {
   afterCharge,
   clickCharge,
@@ -18,10 +19,8 @@ import {
   visitorKey,
   DUPLICATE_CLICK_WINDOW_MS,
   type AdCampaignDefinition,
-  type AdCampaignStatus,
   type AdEventType,
   type NoChargeReason,
-  type Spending,
 } from "./budget.ts";
 import { rollUp, sumCounters, type Granularity } from "./performance.ts";
 import {
@@ -34,95 +33,11 @@ import {
   type PerformanceReport,
 } from "./views.ts";
 
-const AD_CAMPAIGN_SCHEMA = [
-  `CREATE TABLE campaign (
-     singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
-     ad_campaign_id TEXT NOT NULL,
-     advertiser_id TEXT NOT NULL,
-     name TEXT NOT NULL,
-     currency TEXT NOT NULL,
-     cpc_minor INTEGER NOT NULL,
-     daily_budget_minor INTEGER,
-     total_budget_minor INTEGER NOT NULL,
-     start_at INTEGER NOT NULL,
-     end_at INTEGER,
-     created_at INTEGER NOT NULL,
-     paused INTEGER NOT NULL,
-     spent_day INTEGER NOT NULL,
-     spent_today_minor INTEGER NOT NULL,
-     spent_total_minor INTEGER NOT NULL,
-     status TEXT NOT NULL,
-     status_changed_at INTEGER NOT NULL
-   )`,
-  `CREATE TABLE events (
-     event_id TEXT PRIMARY KEY,
-     type TEXT NOT NULL,
-     user_id TEXT,
-     ip TEXT,
-     visitor TEXT,
-     timestamp INTEGER NOT NULL,
-     received_at INTEGER NOT NULL,
-     charged_minor INTEGER,
-     reason TEXT
-   )`,
-  "CREATE INDEX charged_clicks_by_visitor ON events (visitor, timestamp) WHERE charged_minor IS NOT NULL",
-  `CREATE TABLE minute_counters (
-     minute INTEGER PRIMARY KEY,
-     impressions INTEGER NOT NULL,
-     views INTEGER NOT NULL,
-     clicks INTEGER NOT NULL,
-     charged_clicks INTEGER NOT NULL,
-     spend_minor INTEGER NOT NULL
-   )`,
-  `CREATE TABLE status_changes (
-     changed_at INTEGER PRIMARY KEY,
-     status TEXT NOT NULL,
-     synced_at INTEGER
-   )`,
-] as const;
-
 /** How long an event id is remembered; older events are forgotten at a midnight alarm. */
 const AD_EVENT_RETENTION_MS = 30 * DAY_MS;
 
 /** When writing a status to D1 or the queue failed, the alarm tries again this much later. */
 const SYNC_RETRY_MS = 5_000;
-
-type CampaignRow = {
-  ad_campaign_id: string;
-  advertiser_id: string;
-  name: string;
-  currency: string;
-  cpc_minor: number;
-  daily_budget_minor: number | null;
-  total_budget_minor: number;
-  start_at: number;
-  end_at: number | null;
-  created_at: number;
-  paused: number;
-  spent_day: number;
-  spent_today_minor: number;
-  spent_total_minor: number;
-  status: string;
-  status_changed_at: number;
-};
-
-type EventRow = {
-  type: string;
-  timestamp: number;
-  user_id: string | null;
-  ip: string | null;
-  charged_minor: number | null;
-  reason: string | null;
-};
-
-type MinuteRow = {
-  minute: number;
-  impressions: number;
-  views: number;
-  clicks: number;
-  charged_clicks: number;
-  spend_minor: number;
-};
 
 /** An event as the Worker validated it; `eventId` is the client's or one the Worker assigned. */
 export interface AdEventInput {
@@ -139,14 +54,6 @@ export interface PerformanceQuery {
   granularity: Granularity;
 }
 
-/** A campaign's live state: the definition, what it spent, and the status last decided. */
-interface LiveState {
-  definition: AdCampaignDefinition;
-  spending: Spending;
-  status: AdCampaignStatus;
-  statusChangedAt: number;
-}
-
 /**
  * One per ad campaign (`adCampaignStub(env, adCampaignId)`): the only place that decides a
  * charge. Each event is checked and charged in one synchronous step (no await between reading
@@ -158,13 +65,14 @@ interface LiveState {
 export class AdCampaign extends DurableObject<Env> {
   private live: LiveState | null = null;
   private loading: Promise<AdCampaignDefinition | null> | null = null;
-  private syncChain: Promise<void> = Promise.resolve();
+  private readonly outbox: StatusOutbox;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.outbox = new StatusOutbox(ctx.storage.sql, env);
     ctx.blockConcurrencyWhile(async () => {
       migrate(ctx.storage.sql, "ad-campaign", AD_CAMPAIGN_SCHEMA);
-      this.live = this.readLiveState();
+      this.live = readLiveState(this.ctx.storage.sql);
     });
   }
 
@@ -266,7 +174,7 @@ export class AdCampaign extends DurableObject<Env> {
     try {
       return this.ctx.storage.transactionSync(body);
     } catch (error) {
-      this.live = this.readLiveState();
+      this.live = readLiveState(this.ctx.storage.sql);
       throw error;
     }
   }
@@ -324,7 +232,7 @@ export class AdCampaign extends DurableObject<Env> {
         status,
         changedAt,
       );
-      this.ctx.storage.sql.exec("INSERT INTO status_changes (changed_at, status) VALUES (?, ?)", changedAt, status);
+      this.outbox.add(changedAt, status);
       this.live = { definition, spending, status, statusChangedAt: changedAt };
     });
     return true;
@@ -443,7 +351,7 @@ export class AdCampaign extends DurableObject<Env> {
       // Strictly increasing, so D1 can refuse a write that is older than the one it holds.
       live.statusChangedAt = Math.max(now, live.statusChangedAt + 1);
       live.status = status;
-      this.ctx.storage.sql.exec("INSERT INTO status_changes (changed_at, status) VALUES (?, ?)", live.statusChangedAt, status);
+      this.outbox.add(live.statusChangedAt, status);
       dirty = true;
     }
     if (dirty) {
@@ -468,41 +376,12 @@ export class AdCampaign extends DurableObject<Env> {
   private async syncStatusAndAlarm(): Promise<void> {
     let pending = false;
     try {
-      await this.syncStatus();
+      if (this.live) await this.outbox.flush(this.live.definition.adCampaignId);
     } catch (error) {
       pending = true;
       console.error(`ad campaign ${this.live?.definition.adCampaignId}: status sync failed; the alarm retries`, error);
     }
     await this.scheduleAlarm(Date.now(), pending);
-  }
-
-  /** Chained so that concurrent callers never send the same change twice at once. */
-  private syncStatus(): Promise<void> {
-    const run = this.syncChain.then(() => this.syncPendingChanges());
-    this.syncChain = run.catch(() => undefined);
-    return run;
-  }
-
-  private async syncPendingChanges(): Promise<void> {
-    const live = this.live;
-    if (!live) return;
-    const pending = rows<{ changed_at: number; status: string }>(
-      this.ctx.storage.sql,
-      "SELECT changed_at, status FROM status_changes WHERE synced_at IS NULL ORDER BY changed_at",
-    );
-    const latest = pending.at(-1);
-    if (!latest) return;
-    const adCampaignId = live.definition.adCampaignId;
-    await database(this.env.DB)
-      .update(schema.adCampaigns)
-      .set({ status: latest.status, statusChangedAt: latest.changed_at })
-      .where(and(eq(schema.adCampaigns.adCampaignId, Number(adCampaignId)), lte(schema.adCampaigns.statusChangedAt, latest.changed_at)));
-    await this.env.CAMPAIGN_LIFECYCLE.sendBatch(
-      pending.map((change) => ({
-        body: { kind: "ad-campaign-lifecycle", adCampaignId, status: change.status, at: change.changed_at } satisfies AdCampaignLifecycleMessage,
-      })),
-    );
-    this.ctx.storage.sql.exec("UPDATE status_changes SET synced_at = ? WHERE changed_at <= ? AND synced_at IS NULL", Date.now(), latest.changed_at);
   }
 
   private async scheduleAlarm(now: number, retrySync: boolean): Promise<void> {
@@ -524,49 +403,6 @@ export class AdCampaign extends DurableObject<Env> {
     const live = this.live!;
     return adCampaignView(live.definition, live.status, live.spending, now);
   }
-
-  private readLiveState(): LiveState | null {
-    const row = firstRow<CampaignRow>(this.ctx.storage.sql, "SELECT * FROM campaign");
-    if (!row) return null;
-    return {
-      definition: {
-        adCampaignId: row.ad_campaign_id,
-        advertiserId: row.advertiser_id,
-        name: row.name,
-        currency: row.currency,
-        cpcMinor: row.cpc_minor,
-        dailyBudgetMinor: row.daily_budget_minor,
-        totalBudgetMinor: row.total_budget_minor,
-        startAt: row.start_at,
-        endAt: row.end_at,
-        createdAt: row.created_at,
-      },
-      spending: {
-        paused: row.paused === 1,
-        spentDay: row.spent_day,
-        spentTodayMinor: row.spent_today_minor,
-        spentTotalMinor: row.spent_total_minor,
-      },
-      status: row.status as AdCampaignStatus,
-      statusChangedAt: row.status_changed_at,
-    };
-  }
-}
-
-/** The definition held by a D1 `ad_campaigns` row. */
-export function definitionFromD1(row: typeof schema.adCampaigns.$inferSelect): AdCampaignDefinition {
-  return {
-    adCampaignId: String(row.adCampaignId),
-    advertiserId: String(row.advertiserId),
-    name: row.name,
-    currency: row.currency,
-    cpcMinor: row.cpcMinor,
-    dailyBudgetMinor: row.dailyBudgetMinor,
-    totalBudgetMinor: row.totalBudgetMinor,
-    startAt: row.startAt,
-    endAt: row.endAt,
-    createdAt: row.createdAt,
-  };
 }
 
 /** Whether two definitions set the same terms (the creation time is not a term). */

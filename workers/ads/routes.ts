@@ -1,8 +1,9 @@
 import { createRoute } from "@hono/zod-openapi";
 import { and, asc, eq, gt, isNull, lte, or } from "drizzle-orm";
 import { z } from "zod";
-import { adCampaignStub, definitionFromD1, sameDefinition } from "../../durable-objects/ad-campaign/ad-campaign.ts";
+import { adCampaignStub, sameDefinition } from "../../durable-objects/ad-campaign/ad-campaign.ts";
 import { initialStatus, type AdCampaignDefinition, type AdCampaignStatus } from "../../durable-objects/ad-campaign/budget.ts";
+import { definitionFromD1 } from "../../durable-objects/ad-campaign/rows.ts";
 import { adCampaignJson } from "../../durable-objects/ad-campaign/views.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import { idParamSchema } from "../../shared/ids.ts";
