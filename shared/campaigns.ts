@@ -36,10 +36,18 @@ export type LiveMessage =
   | { type: "top"; campaignId: string; positions: Omit<RankedRecord, "campaignId">[]; asOf: string }
   | ({ type: "position" } & RankedRecord);
 
+/**
+ * When a campaign stops counting purchases: its scheduled `endAt`, or an admin's early end
+ * (`endedAt`) when that came first. Every reader of "the end" goes through this.
+ */
+export function effectiveEndAt(campaign: { endAt: number; endedAt: number | null }): number {
+  return campaign.endedAt === null ? campaign.endAt : Math.min(campaign.endAt, campaign.endedAt);
+}
+
 /** Status at `now` from the schedule: an early end counts as the end. */
 export function campaignStatus(row: { startAt: number; endAt: number; endedAt: number | null; settledAt: number | null }, now: number): CampaignStatus {
   if (row.settledAt !== null) return "settled";
-  if (now >= Math.min(row.endAt, row.endedAt ?? Number.POSITIVE_INFINITY)) return "ended";
+  if (now >= effectiveEndAt(row)) return "ended";
   if (now >= row.startAt) return "active";
   return "scheduled";
 }

@@ -29,6 +29,21 @@ export const isoUtcSchema = z
 export const MINUTE_MS = 60_000;
 export const DAY_MS = 86_400_000;
 
+/** The UTC calendar day of an instant, as whole days since 1970-01-01 (what day-keyed counters store). */
+export function utcDayNumber(ms: number): number {
+  return Math.floor(ms / DAY_MS);
+}
+
+/** The UTC calendar day of an instant, written `2026-11-22` (what by-day reports show). */
+export function utcDate(ms: number): string {
+  return toIso(ms).slice(0, 10);
+}
+
+/** The next 00:00 UTC strictly after `ms`. */
+export function nextUtcMidnight(ms: number): number {
+  return (utcDayNumber(ms) + 1) * DAY_MS;
+}
+
 /** A `time_range` as its endpoints, epoch ms: `from` inclusive, `to` exclusive. */
 export interface TimeRange {
   from: number;

@@ -1,27 +1,26 @@
 import { DurableObject } from "cloudflare:workers";
-import { and, eq, lte } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { database, schema } from "../../shared/db/client.ts";
 import { fail, ok, type Result } from "../../shared/errors.ts";
-import type { AdCampaignLifecycleMessage } from "../../shared/messages.ts";
 import { toMoneyJson } from "../../shared/money.ts";
-import { DAY_MS, MINUTE_MS } from "../../shared/time.ts";
+import { DAY_MS, MINUTE_MS, utcDayNumber } from "../../shared/time.ts";
 import { firstRow, migrate, rows } from "../sql.ts";
+import { AD_CAMPAIGN_SCHEMA, definitionFromD1, readLiveState, type EventRow, type LiveState, type MinuteRow } from "./rows.ts";
+import { StatusOutbox } from "./status-outbox.ts";
 import {
   afterCharge,
   clickCharge,
   freshSpending,
+  initialStatus,
   isWithinDuplicateWindow,
   nextScheduledMoment,
   noChargeReason,
   statusAt,
-  utcDay,
   visitorKey,
   DUPLICATE_CLICK_WINDOW_MS,
   type AdCampaignDefinition,
-  type AdCampaignStatus,
   type AdEventType,
   type NoChargeReason,
-  type Spending,
 } from "./budget.ts";
 import { rollUp, sumCounters, type Granularity } from "./performance.ts";
 import {
@@ -34,99 +33,14 @@ import {
   type PerformanceReport,
 } from "./views.ts";
 
-const AD_CAMPAIGN_SCHEMA = [
-  `CREATE TABLE campaign (
-     singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
-     ad_campaign_id TEXT NOT NULL,
-     advertiser_id TEXT NOT NULL,
-     name TEXT NOT NULL,
-     currency TEXT NOT NULL,
-     cpc_minor INTEGER NOT NULL,
-     daily_budget_minor INTEGER,
-     total_budget_minor INTEGER NOT NULL,
-     start_at INTEGER NOT NULL,
-     end_at INTEGER,
-     created_at INTEGER NOT NULL,
-     paused INTEGER NOT NULL,
-     spent_day INTEGER NOT NULL,
-     spent_today_minor INTEGER NOT NULL,
-     spent_total_minor INTEGER NOT NULL,
-     status TEXT NOT NULL,
-     status_changed_at INTEGER NOT NULL
-   )`,
-  `CREATE TABLE events (
-     event_id TEXT PRIMARY KEY,
-     type TEXT NOT NULL,
-     user_id TEXT,
-     ip TEXT,
-     visitor TEXT,
-     timestamp INTEGER NOT NULL,
-     received_at INTEGER NOT NULL,
-     charged_minor INTEGER,
-     reason TEXT
-   )`,
-  "CREATE INDEX charged_clicks_by_visitor ON events (visitor, timestamp) WHERE charged_minor IS NOT NULL",
-  `CREATE TABLE minute_counters (
-     minute INTEGER PRIMARY KEY,
-     impressions INTEGER NOT NULL,
-     views INTEGER NOT NULL,
-     clicks INTEGER NOT NULL,
-     charged_clicks INTEGER NOT NULL,
-     spend_minor INTEGER NOT NULL
-   )`,
-  `CREATE TABLE status_changes (
-     changed_at INTEGER PRIMARY KEY,
-     status TEXT NOT NULL,
-     synced_at INTEGER
-   )`,
-] as const;
-
 /** How long an event id is remembered; older events are forgotten at a midnight alarm. */
 const AD_EVENT_RETENTION_MS = 30 * DAY_MS;
 
 /** When writing a status to D1 or the queue failed, the alarm tries again this much later. */
 const SYNC_RETRY_MS = 5_000;
 
-type CampaignRow = {
-  ad_campaign_id: string;
-  advertiser_id: string;
-  name: string;
-  currency: string;
-  cpc_minor: number;
-  daily_budget_minor: number | null;
-  total_budget_minor: number;
-  start_at: number;
-  end_at: number | null;
-  created_at: number;
-  paused: number;
-  spent_day: number;
-  spent_today_minor: number;
-  spent_total_minor: number;
-  status: string;
-  status_changed_at: number;
-};
-
-type EventRow = {
-  type: string;
-  timestamp: number;
-  user_id: string | null;
-  ip: string | null;
-  charged_minor: number | null;
-  reason: string | null;
-};
-
-type MinuteRow = {
-  minute: number;
-  impressions: number;
-  views: number;
-  clicks: number;
-  charged_clicks: number;
-  spend_minor: number;
-};
-
 /** An event as the Worker validated it; `eventId` is the client's or one the Worker assigned. */
 export interface AdEventInput {
-  adCampaignId: string;
   eventId: string;
   type: AdEventType;
   userId: string | null;
@@ -135,22 +49,13 @@ export interface AdEventInput {
 }
 
 export interface PerformanceQuery {
-  adCampaignId: string;
   from: number;
   to: number;
   granularity: Granularity;
 }
 
-/** A campaign's live state: the definition, what it spent, and the status last decided. */
-interface LiveState {
-  definition: AdCampaignDefinition;
-  spending: Spending;
-  status: AdCampaignStatus;
-  statusChangedAt: number;
-}
-
 /**
- * One per ad campaign (`AD_CAMPAIGN.getByName(adCampaignId)`): the only place that decides a
+ * One per ad campaign (`adCampaignStub(env, adCampaignId)`): the only place that decides a
  * charge. Each event is checked and charged in one synchronous step (no await between reading
  * the remaining budget and writing the charge), and the object runs one such step at a time, so
  * the budgets hold as a hard cap under any concurrency. Status changes are decided here, written
@@ -160,13 +65,14 @@ interface LiveState {
 export class AdCampaign extends DurableObject<Env> {
   private live: LiveState | null = null;
   private loading: Promise<AdCampaignDefinition | null> | null = null;
-  private syncChain: Promise<void> = Promise.resolve();
+  private readonly outbox: StatusOutbox;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.outbox = new StatusOutbox(ctx.storage.sql, env);
     ctx.blockConcurrencyWhile(async () => {
       migrate(ctx.storage.sql, "ad-campaign", AD_CAMPAIGN_SCHEMA);
-      this.live = this.readLiveState();
+      this.live = readLiveState(this.ctx.storage.sql);
     });
   }
 
@@ -179,27 +85,27 @@ export class AdCampaign extends DurableObject<Env> {
       return fail("conflict", `ad campaign ${definition.adCampaignId} already exists with other terms`);
     }
     const installed = this.install(definition, Date.now());
-    if (installed) await this.settle();
+    if (installed) await this.syncStatusAndAlarm();
     const live = this.live!;
     return ok(adCampaignJson(live.definition, live.status));
   }
 
   /** Records an impression, view or click and decides, for a click, what it is charged. */
   async record(event: AdEventInput): Promise<Result<AdEventAnswer>> {
-    const loaded = await this.ensureLoaded(event.adCampaignId);
+    const loaded = await this.ensureLoaded();
     if (!loaded.ok) return loaded;
     const outcome = this.transaction(() => this.recordNow(event, Date.now()));
     if (!outcome.ok) return outcome;
-    if (outcome.value.statusChanged) await this.settle();
+    if (outcome.value.statusChanged) await this.syncStatusAndAlarm();
     return ok(outcome.value.answer);
   }
 
   /** The campaign with its live status and spend. */
-  async view(adCampaignId: string): Promise<Result<AdCampaignView>> {
-    const loaded = await this.ensureLoaded(adCampaignId);
+  async view(): Promise<Result<AdCampaignView>> {
+    const loaded = await this.ensureLoaded();
     if (!loaded.ok) return loaded;
     const now = Date.now();
-    if (this.transaction(() => this.refresh(now))) await this.settle();
+    if (this.transaction(() => this.refresh(now))) await this.syncStatusAndAlarm();
     return ok(this.currentView(now));
   }
 
@@ -207,15 +113,15 @@ export class AdCampaign extends DurableObject<Env> {
    * Pauses or resumes. Doing what is already done changes nothing; an ended campaign, or one
    * whose total budget is spent, cannot be paused or resumed (409).
    */
-  async setPaused(adCampaignId: string, paused: boolean): Promise<Result<AdCampaignView>> {
-    const loaded = await this.ensureLoaded(adCampaignId);
+  async setPaused(paused: boolean): Promise<Result<AdCampaignView>> {
+    const loaded = await this.ensureLoaded();
     if (!loaded.ok) return loaded;
     const now = Date.now();
     const outcome = this.transaction((): Result<boolean> => {
       let changed = this.refresh(now);
       const live = this.live!;
       if (live.status === "ended" || live.status === "exhausted") {
-        return fail("conflict", `ad campaign ${adCampaignId} is ${live.status}; it can no longer be paused or resumed`);
+        return fail("conflict", `ad campaign ${live.definition.adCampaignId} is ${live.status}; it can no longer be paused or resumed`);
       }
       if (live.spending.paused !== paused) {
         live.spending = { ...live.spending, paused };
@@ -224,13 +130,13 @@ export class AdCampaign extends DurableObject<Env> {
       return ok(changed);
     });
     if (!outcome.ok) return outcome;
-    if (outcome.value) await this.settle();
+    if (outcome.value) await this.syncStatusAndAlarm();
     return ok(this.currentView(now));
   }
 
   /** Impressions, views, clicks, charged clicks, CTR and spend over `[from, to)` of event time. */
   async performance(query: PerformanceQuery): Promise<Result<PerformanceReport>> {
-    const loaded = await this.ensureLoaded(query.adCampaignId);
+    const loaded = await this.ensureLoaded();
     if (!loaded.ok) return loaded;
     const minutes = rows<MinuteRow>(
       this.ctx.storage.sql,
@@ -257,7 +163,7 @@ export class AdCampaign extends DurableObject<Env> {
       this.refresh(now);
       this.ctx.storage.sql.exec("DELETE FROM events WHERE received_at < ?", now - AD_EVENT_RETENTION_MS);
     });
-    await this.settle();
+    await this.syncStatusAndAlarm();
   }
 
   /**
@@ -268,12 +174,14 @@ export class AdCampaign extends DurableObject<Env> {
     try {
       return this.ctx.storage.transactionSync(body);
     } catch (error) {
-      this.live = this.readLiveState();
+      this.live = readLiveState(this.ctx.storage.sql);
       throw error;
     }
   }
 
-  private async ensureLoaded(adCampaignId: string): Promise<Result<AdCampaignDefinition>> {
+  private async ensureLoaded(): Promise<Result<AdCampaignDefinition>> {
+    // The object is named by its campaign id (`adCampaignStub`).
+    const adCampaignId = this.ctx.id.name ?? "";
     if (!this.live) {
       // An event can reach the object before the create request has configured it (or after a
       // configure call failed): the D1 row is the definition, so load it from there once.
@@ -281,7 +189,7 @@ export class AdCampaign extends DurableObject<Env> {
         this.loading = null;
       });
       const definition = await this.loading;
-      if (definition && this.install(definition, Date.now())) await this.settle();
+      if (definition && this.install(definition, Date.now())) await this.syncStatusAndAlarm();
     }
     if (!this.live || this.live.definition.adCampaignId !== adCampaignId) {
       return fail("not_found", `no ad campaign ${adCampaignId}`);
@@ -301,7 +209,7 @@ export class AdCampaign extends DurableObject<Env> {
   private install(definition: AdCampaignDefinition, now: number): boolean {
     if (this.live) return false;
     const spending = freshSpending(now);
-    const status = statusAt(definition, spending, now);
+    const status = initialStatus(definition, now);
     // Never older than the row the create request wrote, so the object's first write lands.
     const changedAt = Math.max(now, definition.createdAt);
     this.transaction(() => {
@@ -324,7 +232,7 @@ export class AdCampaign extends DurableObject<Env> {
         status,
         changedAt,
       );
-      this.ctx.storage.sql.exec("INSERT INTO status_changes (changed_at, status) VALUES (?, ?)", changedAt, status);
+      this.outbox.add(changedAt, status);
       this.live = { definition, spending, status, statusChangedAt: changedAt };
     });
     return true;
@@ -432,7 +340,7 @@ export class AdCampaign extends DurableObject<Env> {
   private refresh(now: number, spendingChanged = false): boolean {
     const live = this.live!;
     let dirty = spendingChanged;
-    const today = utcDay(now);
+    const today = utcDayNumber(now);
     if (live.spending.spentDay !== today) {
       live.spending = { ...live.spending, spentDay: today, spentTodayMinor: 0 };
       dirty = true;
@@ -443,7 +351,7 @@ export class AdCampaign extends DurableObject<Env> {
       // Strictly increasing, so D1 can refuse a write that is older than the one it holds.
       live.statusChangedAt = Math.max(now, live.statusChangedAt + 1);
       live.status = status;
-      this.ctx.storage.sql.exec("INSERT INTO status_changes (changed_at, status) VALUES (?, ?)", live.statusChangedAt, status);
+      this.outbox.add(live.statusChangedAt, status);
       dirty = true;
     }
     if (dirty) {
@@ -465,44 +373,15 @@ export class AdCampaign extends DurableObject<Env> {
    * logged and retried by the alarm: the charge that caused it is already durable, so the
    * event's answer stands.
    */
-  private async settle(): Promise<void> {
+  private async syncStatusAndAlarm(): Promise<void> {
     let pending = false;
     try {
-      await this.syncStatus();
+      if (this.live) await this.outbox.flush(this.live.definition.adCampaignId);
     } catch (error) {
       pending = true;
       console.error(`ad campaign ${this.live?.definition.adCampaignId}: status sync failed; the alarm retries`, error);
     }
     await this.scheduleAlarm(Date.now(), pending);
-  }
-
-  /** Chained so that concurrent callers never send the same change twice at once. */
-  private syncStatus(): Promise<void> {
-    const run = this.syncChain.then(() => this.syncPendingChanges());
-    this.syncChain = run.catch(() => undefined);
-    return run;
-  }
-
-  private async syncPendingChanges(): Promise<void> {
-    const live = this.live;
-    if (!live) return;
-    const pending = rows<{ changed_at: number; status: string }>(
-      this.ctx.storage.sql,
-      "SELECT changed_at, status FROM status_changes WHERE synced_at IS NULL ORDER BY changed_at",
-    );
-    const latest = pending.at(-1);
-    if (!latest) return;
-    const adCampaignId = live.definition.adCampaignId;
-    await database(this.env.DB)
-      .update(schema.adCampaigns)
-      .set({ status: latest.status, statusChangedAt: latest.changed_at })
-      .where(and(eq(schema.adCampaigns.adCampaignId, Number(adCampaignId)), lte(schema.adCampaigns.statusChangedAt, latest.changed_at)));
-    await this.env.CAMPAIGN_LIFECYCLE.sendBatch(
-      pending.map((change) => ({
-        body: { kind: "ad-campaign-lifecycle", adCampaignId, status: change.status, at: change.changed_at } satisfies AdCampaignLifecycleMessage,
-      })),
-    );
-    this.ctx.storage.sql.exec("UPDATE status_changes SET synced_at = ? WHERE changed_at <= ? AND synced_at IS NULL", Date.now(), latest.changed_at);
   }
 
   private async scheduleAlarm(now: number, retrySync: boolean): Promise<void> {
@@ -524,49 +403,6 @@ export class AdCampaign extends DurableObject<Env> {
     const live = this.live!;
     return adCampaignView(live.definition, live.status, live.spending, now);
   }
-
-  private readLiveState(): LiveState | null {
-    const row = firstRow<CampaignRow>(this.ctx.storage.sql, "SELECT * FROM campaign");
-    if (!row) return null;
-    return {
-      definition: {
-        adCampaignId: row.ad_campaign_id,
-        advertiserId: row.advertiser_id,
-        name: row.name,
-        currency: row.currency,
-        cpcMinor: row.cpc_minor,
-        dailyBudgetMinor: row.daily_budget_minor,
-        totalBudgetMinor: row.total_budget_minor,
-        startAt: row.start_at,
-        endAt: row.end_at,
-        createdAt: row.created_at,
-      },
-      spending: {
-        paused: row.paused === 1,
-        spentDay: row.spent_day,
-        spentTodayMinor: row.spent_today_minor,
-        spentTotalMinor: row.spent_total_minor,
-      },
-      status: row.status as AdCampaignStatus,
-      statusChangedAt: row.status_changed_at,
-    };
-  }
-}
-
-/** The definition held by a D1 `ad_campaigns` row. */
-export function definitionFromD1(row: typeof schema.adCampaigns.$inferSelect): AdCampaignDefinition {
-  return {
-    adCampaignId: String(row.adCampaignId),
-    advertiserId: String(row.advertiserId),
-    name: row.name,
-    currency: row.currency,
-    cpcMinor: row.cpcMinor,
-    dailyBudgetMinor: row.dailyBudgetMinor,
-    totalBudgetMinor: row.totalBudgetMinor,
-    startAt: row.startAt,
-    endAt: row.endAt,
-    createdAt: row.createdAt,
-  };
 }
 
 /** Whether two definitions set the same terms (the creation time is not a term). */

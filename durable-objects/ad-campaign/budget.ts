@@ -3,7 +3,7 @@
  * a click repeats a recent one, and when the object must next wake up. The `AdCampaign` object
  * applies them; keeping them here lets them be tested and read without the runtime.
  */
-import { DAY_MS } from "../../shared/time.ts";
+import { nextUtcMidnight, utcDayNumber } from "../../shared/time.ts";
 
 export const AD_CAMPAIGN_STATUSES = ["scheduled", "active", "paused", "exhausted_today", "exhausted", "ended"] as const;
 export type AdCampaignStatus = (typeof AD_CAMPAIGN_STATUSES)[number];
@@ -42,22 +42,20 @@ export interface Spending {
 
 /** A new campaign's spending: nothing spent, not paused. */
 export function freshSpending(now: number): Spending {
-  return { paused: false, spentDay: utcDay(now), spentTodayMinor: 0, spentTotalMinor: 0 };
+  return { paused: false, spentDay: utcDayNumber(now), spentTodayMinor: 0, spentTotalMinor: 0 };
 }
 
-/** The UTC day of an instant, as whole days since the epoch. */
-export function utcDay(ms: number): number {
-  return Math.floor(ms / DAY_MS);
-}
-
-/** The next 00:00 UTC strictly after `ms`. */
-export function nextUtcMidnight(ms: number): number {
-  return (utcDay(ms) + 1) * DAY_MS;
+/**
+ * A new campaign's status: `scheduled`, `active` or (for a past end) `ended`. The create route
+ * writes it to D1 and the object starts from it, so both decide it here.
+ */
+export function initialStatus(definition: AdCampaignDefinition, now: number): AdCampaignStatus {
+  return statusAt(definition, freshSpending(now), now);
 }
 
 /** The daily spend as seen at `now`: a spend recorded on an earlier UTC day counts as zero. */
 export function spentToday(spending: Spending, now: number): number {
-  return spending.spentDay === utcDay(now) ? spending.spentTodayMinor : 0;
+  return spending.spentDay === utcDayNumber(now) ? spending.spentTodayMinor : 0;
 }
 
 /** What is left of the daily budget at `now`, or null when the campaign has no daily budget. */
@@ -103,7 +101,7 @@ export function clickCharge(definition: AdCampaignDefinition, spending: Spending
 export function afterCharge(spending: Spending, amount: number, now: number): Spending {
   return {
     paused: spending.paused,
-    spentDay: utcDay(now),
+    spentDay: utcDayNumber(now),
     spentTodayMinor: spentToday(spending, now) + amount,
     spentTotalMinor: spending.spentTotalMinor + amount,
   };

@@ -1,13 +1,14 @@
 import { DurableObject } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
-import type { BoardPurchase, CampaignTerms, LiveMessage, RankedRecord } from "../../shared/campaigns.ts";
+import { effectiveEndAt, type BoardPurchase, type CampaignTerms, type RankedRecord } from "../../shared/campaigns.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import { fail, ok, type Result } from "../../shared/errors.ts";
 import type { CampaignLifecycleMessage } from "../../shared/messages.ts";
 import { toMoneyJson } from "../../shared/money.ts";
-import { toIso } from "../../shared/time.ts";
 import { userStub } from "../user/user.ts";
 import { firstRow, migrate, rows } from "../sql.ts";
+import { NEW_LIFECYCLE, planLifecycle, settleDelayMs, type Lifecycle } from "./lifecycle.ts";
+import { LiveFeed } from "./live-feed.ts";
 import { Ranking } from "./ranking.ts";
 
 const BOARD_SCHEMA = [
@@ -24,23 +25,10 @@ const BOARD_SCHEMA = [
   "CREATE INDEX totals_ranked ON totals (total_minor DESC, reached_at ASC, user_id ASC)",
 ] as const;
 
-/** The live top list a socket gets on connect and whenever it changes. */
-const LIVE_TOP = 100;
-/** Two messages (top and own position) at most per flush, so 200 ms keeps each socket at ≤ 10 a second. */
-const LIVE_FLUSH_MS = 200;
+type Positions = Omit<RankedRecord, "campaignId">[];
 
-interface Lifecycle {
-  startPublished: boolean;
-  endPublished: boolean;
-  /** Set by an early end; the campaign stops qualifying purchases from this moment. */
-  endedAt: number | null;
-  settledAt: number | null;
-  winnerUserId: string | null;
-}
-
-interface SocketIdentity {
-  userId: string | null;
-}
+/** Response bodies kept per ranking version; more distinct `n` than this and the map starts over. */
+const MAX_TOP_BODIES = 32;
 
 export interface ApplyOutcome {
   applied: number;
@@ -58,17 +46,27 @@ export interface ApplyOutcome {
 export class CampaignBoard extends DurableObject<Env> {
   private ranking = new Ranking();
   private terms: CampaignTerms | undefined;
-  private lifecycle: Lifecycle = { startPublished: false, endPublished: false, endedAt: null, settledAt: null, winnerUserId: null };
+  private lifecycle: Lifecycle = { ...NEW_LIFECYCLE };
   private version = 0;
-  private topCache: { version: number; n: number; positions: Omit<RankedRecord, "campaignId">[] } | undefined;
-  private readonly topBodies = new Map<number, { version: number; body: string }>();
-  private flushTimer: ReturnType<typeof setTimeout> | undefined;
-  private lastFlushAt = 0;
-  private lastTopSent = "";
-  private readonly lastPositionSent = new Map<WebSocket, string>();
+  /**
+   * The one cache of the top: for the current ranking version, the positions of the largest `n`
+   * asked and the response body per `n`; any ranking change starts it over.
+   */
+  private topCache: { version: number; n: number; positions: Positions; bodies: Map<number, string> } = {
+    version: -1,
+    n: 0,
+    positions: [],
+    bodies: new Map(),
+  };
+  private readonly live: LiveFeed;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.live = new LiveFeed(ctx, {
+      campaignId: () => this.terms!.campaignId,
+      topPositions: (n) => this.topPositions(n),
+      record: (userId) => this.recordOf(userId),
+    });
     ctx.blockConcurrencyWhile(async () => {
       migrate(ctx.storage.sql, "board", BOARD_SCHEMA);
       this.terms = this.readMeta<CampaignTerms>("terms");
@@ -120,7 +118,7 @@ export class CampaignBoard extends DurableObject<Env> {
     }
     if (outcome.applied > 0) {
       this.version++;
-      this.scheduleFlush();
+      this.live.changed();
     }
     return ok(outcome);
   }
@@ -150,23 +148,18 @@ export class CampaignBoard extends DurableObject<Env> {
     }
   }
 
-  /** The first `n` positions. */
-  async top(n: number): Promise<Result<{ campaignId: string; positions: Omit<RankedRecord, "campaignId">[] }>> {
-    if (!this.terms) return fail("not_found", "no such campaign");
-    return ok({ campaignId: this.terms.campaignId, positions: this.topPositions(n) });
-  }
-
   /**
    * The seed's top-n response body, serialized once per ranking version: the hot read path then
    * costs one string across RPC and no JSON work in the Worker.
    */
   async topBody(n: number): Promise<Result<string>> {
     if (!this.terms) return fail("not_found", "no such campaign");
-    const cached = this.topBodies.get(n);
-    if (cached && cached.version === this.version) return ok(cached.body);
-    if (this.topBodies.size > 32) this.topBodies.clear();
+    const { bodies } = this.currentTop();
+    const cached = bodies.get(n);
+    if (cached !== undefined) return ok(cached);
+    if (bodies.size >= MAX_TOP_BODIES) bodies.clear();
     const body = JSON.stringify({ headers: [], records: { campaignId: this.terms.campaignId, positions: this.topPositions(n) } });
-    this.topBodies.set(n, { version: this.version, body });
+    bodies.set(n, body);
     return ok(body);
   }
 
@@ -187,19 +180,17 @@ export class CampaignBoard extends DurableObject<Env> {
     const terms = this.terms;
     if (!terms) return;
     const now = Date.now();
-    if (!this.lifecycle.startPublished && now >= terms.startAt) {
-      await this.publish("Start", terms.startAt);
-      this.lifecycle.startPublished = true;
+    for (const step of planLifecycle(terms, this.lifecycle, now, this.settleDelay()).due) {
+      if (step === "start") {
+        await this.publish("Start", terms.startAt);
+        this.lifecycle.startPublished = true;
+      } else if (step === "end") {
+        await this.publish("End", this.effectiveEnd());
+        this.lifecycle.endPublished = true;
+      } else {
+        await this.settle(now);
+      }
       this.writeMeta("lifecycle", this.lifecycle);
-    }
-    const endAt = this.effectiveEnd();
-    if (!this.lifecycle.endPublished && now >= endAt) {
-      await this.publish("End", endAt);
-      this.lifecycle.endPublished = true;
-      this.writeMeta("lifecycle", this.lifecycle);
-    }
-    if (this.lifecycle.endPublished && this.lifecycle.settledAt === null && now >= this.settleAt()) {
-      await this.settle(now);
     }
     await this.scheduleNextPhase();
   }
@@ -207,29 +198,19 @@ export class CampaignBoard extends DurableObject<Env> {
   /** Live leaderboard: the Worker forwards the upgrade with the caller's user id, if any. */
   override async fetch(request: Request): Promise<Response> {
     if (!this.terms) return new Response("no such campaign", { status: 404 });
-    const pair = new WebSocketPair();
-    const [client, server] = [pair[0], pair[1]];
-    this.ctx.acceptWebSocket(server);
-    const identity: SocketIdentity = { userId: request.headers.get("x-tally-user-id") };
-    server.serializeAttachment(identity);
-    server.send(JSON.stringify(this.topMessage()));
-    const own = identity.userId ? this.positionMessage(identity.userId) : undefined;
-    if (own) {
-      const text = JSON.stringify(own);
-      server.send(text);
-      this.lastPositionSent.set(server, text);
-    }
-    return new Response(null, { status: 101, webSocket: client });
+    return this.live.accept(request);
   }
 
-  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    // The socket is for listening; a ping is answered so clients can check liveness.
-    if (message === "ping") ws.send("pong");
+  override async webSocketMessage(): Promise<void> {
+    // The socket is for listening; pings are answered by the runtime (see LiveFeed).
   }
 
-  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
-    this.lastPositionSent.delete(ws);
-    ws.close(code === 1005 ? 1000 : code, "bye");
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    this.live.closed(ws, code, reason);
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    this.live.failed(ws);
   }
 
   private addToTotal(userId: number, amountMinor: number, timestamp: number): void {
@@ -259,17 +240,23 @@ export class CampaignBoard extends DurableObject<Env> {
     this.version++;
   }
 
-  private topPositions(n: number): Omit<RankedRecord, "campaignId">[] {
-    const cached = this.topCache;
-    if (cached && cached.version === this.version && cached.n >= n) return cached.positions.slice(0, n);
-    const currency = this.terms!.prize.currency;
-    const positions = this.ranking.top(n).map((entry, position) => ({
-      userId: String(entry.userId),
-      position,
-      total: toMoneyJson({ minor: entry.total, currency }),
-    }));
-    this.topCache = { version: this.version, n, positions };
-    return positions;
+  private currentTop(): typeof this.topCache {
+    if (this.topCache.version !== this.version) this.topCache = { version: this.version, n: 0, positions: [], bodies: new Map() };
+    return this.topCache;
+  }
+
+  private topPositions(n: number): Positions {
+    const top = this.currentTop();
+    if (top.n < n) {
+      const currency = this.terms!.prize.currency;
+      top.positions = this.ranking.top(n).map((entry, position) => ({
+        userId: String(entry.userId),
+        position,
+        total: toMoneyJson({ minor: entry.total, currency }),
+      }));
+      top.n = n;
+    }
+    return top.n === n ? top.positions : top.positions.slice(0, n);
   }
 
   private recordOf(userId: number): RankedRecord | undefined {
@@ -283,59 +270,12 @@ export class CampaignBoard extends DurableObject<Env> {
     };
   }
 
-  private topMessage(): LiveMessage {
-    return { type: "top", campaignId: this.terms!.campaignId, positions: this.topPositions(LIVE_TOP), asOf: toIso(Date.now()) };
-  }
-
-  private positionMessage(userId: string): LiveMessage | undefined {
-    const record = this.recordOf(Number(userId));
-    return record && { type: "position", ...record };
-  }
-
-  /** Coalesces changes so each socket gets at most one top and one position message per flush. */
-  private scheduleFlush(): void {
-    if (this.flushTimer !== undefined || this.ctx.getWebSockets().length === 0) return;
-    const wait = Math.max(0, this.lastFlushAt + LIVE_FLUSH_MS - Date.now());
-    this.flushTimer = setTimeout(() => {
-      this.flushTimer = undefined;
-      this.lastFlushAt = Date.now();
-      this.flushLive();
-    }, wait);
-  }
-
-  private flushLive(): void {
-    const sockets = this.ctx.getWebSockets();
-    if (sockets.length === 0) return;
-    const positions = JSON.stringify(this.topPositions(LIVE_TOP));
-    const topChanged = positions !== this.lastTopSent;
-    this.lastTopSent = positions;
-    const topText = topChanged ? JSON.stringify(this.topMessage()) : undefined;
-    for (const socket of sockets) {
-      try {
-        if (topText) socket.send(topText);
-        const identity = socket.deserializeAttachment() as SocketIdentity | null;
-        if (!identity?.userId) continue;
-        const own = this.positionMessage(identity.userId);
-        if (!own) continue;
-        const text = JSON.stringify(own);
-        if (this.lastPositionSent.get(socket) !== text) {
-          socket.send(text);
-          this.lastPositionSent.set(socket, text);
-        }
-      } catch {
-        this.lastPositionSent.delete(socket);
-      }
-    }
-  }
-
   private effectiveEnd(): number {
-    const terms = this.terms!;
-    return Math.min(terms.endAt, this.lifecycle.endedAt ?? Number.POSITIVE_INFINITY);
+    return effectiveEndAt({ endAt: this.terms!.endAt, endedAt: this.lifecycle.endedAt });
   }
 
-  private settleAt(): number {
-    const delaySeconds = Number(this.env.SETTLE_DELAY_SECONDS ?? "60");
-    return this.effectiveEnd() + (Number.isFinite(delaySeconds) && delaySeconds >= 0 ? delaySeconds : 60) * 1000;
+  private settleDelay(): number {
+    return settleDelayMs(this.env.SETTLE_DELAY_SECONDS);
   }
 
   /**
@@ -379,15 +319,14 @@ export class CampaignBoard extends DurableObject<Env> {
   private async scheduleNextPhase(): Promise<void> {
     const terms = this.terms;
     if (!terms) return;
-    let next: number | undefined;
-    if (!this.lifecycle.startPublished) next = terms.startAt;
-    else if (!this.lifecycle.endPublished) next = this.effectiveEnd();
-    else if (this.lifecycle.settledAt === null) next = this.settleAt();
-    if (next === undefined) {
+    const now = Date.now();
+    const plan = planLifecycle(terms, this.lifecycle, now, this.settleDelay());
+    const next = plan.due.length > 0 ? now : plan.wakeAt;
+    if (next === null) {
       await this.ctx.storage.deleteAlarm();
       return;
     }
-    await this.ctx.storage.setAlarm(Math.max(next, Date.now()));
+    await this.ctx.storage.setAlarm(Math.max(next, now));
   }
 
   private readMeta<T>(key: string): T | undefined {

@@ -4,7 +4,7 @@
  * order, so duplicates, redeliveries and late events give the same answer. No runtime imports, so
  * unit tests and benchmarks read it directly.
  */
-import { DAY_MS, MINUTE_MS } from "../../shared/time.ts";
+import { DAY_MS, MINUTE_MS, utcDate } from "../../shared/time.ts";
 
 /** A catalogue rule, as far as evaluation needs it; the event is the one being recorded. */
 export type AwardRule = { kind: "streak"; days: number } | { kind: "once" };
@@ -63,7 +63,7 @@ export function localDayOf(timestamp: number, utcOffsetMinutes = 0): number {
 
 /** A day number written as `2026-01-05`. */
 export function isoDay(day: number): string {
-  return new Date(day * DAY_MS).toISOString().slice(0, 10);
+  return utcDate(day * DAY_MS);
 }
 
 /** Distinct days, ascending: the canonical form every other function reads. */

@@ -1,22 +1,28 @@
 import { DurableObject } from "cloudflare:workers";
 import { fail, ok, type Result } from "../../shared/errors.ts";
 import type { EstablishedConnectionMessage } from "../../shared/messages.ts";
-import { toIso } from "../../shared/time.ts";
+import { DAY_MS, toIso } from "../../shared/time.ts";
+import { answerClose, safeClose, sendText } from "../sockets.ts";
 import { firstRow, migrate, rows } from "../sql.ts";
 import { userStub } from "../user/user.ts";
+import {
+  ConnectionRequests,
+  toView,
+  type ConnectionRequestInput,
+  type ConnectionView,
+  type RequestRow,
+} from "./connection-requests.ts";
 import { GridIndex, haversineMeters, type LatLng, type Neighbour } from "./geo.ts";
 import { officerMessageSchema, type ServerMessage, type SocketErrorCode } from "./socket-messages.ts";
 
 /** How long an officer stays findable after opening the presence socket. */
 export const AVAILABLE_FOR_MS = 15 * 60_000;
-/** How long a connection request waits for the officer's answer. */
-export const REQUEST_TTL_MS = 60_000;
 /** Both parties' last known locations must be at most this far apart for a connection. */
 export const CONNECT_WITHIN_METERS = 200;
 /** When crediting or publishing an accepted connection failed, the alarm tries again after this. */
-const SETTLE_RETRY_MS = 5_000;
+const CREDIT_RETRY_MS = 5_000;
 /** Decided requests are kept this long for `GET /connections/{id}`; reports live in D1. */
-const KEEP_DECIDED_MS = 30 * 86_400_000;
+const KEEP_DECIDED_MS = 30 * DAY_MS;
 const MAX_MESSAGE_BYTES = 4_096;
 
 /** Closed by the server when the 15 minutes are over, or when the officer connected again. */
@@ -67,26 +73,6 @@ export interface OfficerAttachment {
   availableUntil: number;
 }
 
-export type ConnectionStatus = "pending" | "accepted" | "declined" | "expired";
-
-export interface ConnectionView {
-  requestId: string;
-  citizenId: string;
-  officerId: string;
-  zip: string;
-  status: ConnectionStatus;
-  /** Epoch ms. */
-  createdAt: number;
-}
-
-export interface ConnectionRequestInput {
-  requestId: string;
-  zip: string;
-  citizenId: string;
-  officerId: string;
-  lat: number;
-  lng: number;
-}
 
 type OfficerRow = {
   officer_id: string;
@@ -97,32 +83,6 @@ type OfficerRow = {
   available_until: number;
 };
 
-type RequestRow = {
-  request_id: string;
-  zip: string;
-  citizen_id: string;
-  officer_id: string;
-  citizen_lat: number;
-  citizen_lng: number;
-  status: ConnectionStatus;
-  created_at: number;
-  expires_at: number;
-  decided_at: number | null;
-  points_each: number | null;
-  settled: number;
-};
-
-function toView(row: RequestRow): ConnectionView {
-  return {
-    requestId: row.request_id,
-    citizenId: row.citizen_id,
-    officerId: row.officer_id,
-    zip: row.zip,
-    status: row.status,
-    createdAt: row.created_at,
-  };
-}
-
 /** `POINTS_PER_CONNECTION`, or the default 10 when it is unset or not a positive integer. */
 export function pointsPerConnection(env: Env): number {
   const points = Number(env.POINTS_PER_CONNECTION);
@@ -132,16 +92,18 @@ export function pointsPerConnection(env: Env): number {
 /**
  * One per zip code: the officers who made themselves available there (their presence sockets,
  * last locations and the 15-minute windows), nearby search over a grid index of those locations,
- * and the connection handshakes between citizens and those officers. SQLite is the truth; the
+ * and the connection handshakes between citizens and those officers (`ConnectionRequests`). SQLite is the truth; the
  * grid and the expiry map are caches rebuilt in the constructor, so an evicted or hibernated
  * object answers the same.
  */
 export class ZipArea extends DurableObject<Env> {
   private readonly grid = new GridIndex();
   private readonly availableUntil = new Map<string, number>();
+  private readonly requests: ConnectionRequests;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.requests = new ConnectionRequests(ctx.storage.sql);
     // Keep-alives are answered by the runtime without waking a hibernated object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     ctx.blockConcurrencyWhile(async () => {
@@ -186,13 +148,7 @@ export class ZipArea extends DurableObject<Env> {
     await this.scheduleAlarm();
     send(server, this.availableMessage(attachment));
     // Requests sent to a socket that dropped are not lost: a reconnecting app gets them again.
-    const waiting = rows<RequestRow>(
-      this.ctx.storage.sql,
-      "SELECT * FROM requests WHERE officer_id = ? AND status = 'pending' AND expires_at > ? ORDER BY created_at",
-      officerId,
-      now,
-    );
-    for (const row of waiting) send(server, this.requestMessage(row));
+    for (const row of this.requests.waitingFor(officerId, now)) send(server, this.requestMessage(row));
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -209,7 +165,7 @@ export class ZipArea extends DurableObject<Env> {
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     this.forgetSocket(ws);
-    safeClose(ws, code === 1005 || code === 1006 ? 1000 : code, reason);
+    answerClose(ws, code, reason);
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {
@@ -233,16 +189,9 @@ export class ZipArea extends DurableObject<Env> {
    * same request again answers as the first time; the id with a different payload is a conflict.
    */
   async requestConnection(input: ConnectionRequestInput): Promise<Result<{ requestId: string; status: "pending" }>> {
-    const sql = this.ctx.storage.sql;
-    const existing = firstRow<RequestRow>(sql, "SELECT * FROM requests WHERE request_id = ?", input.requestId);
+    const existing = this.requests.stored(input.requestId);
     if (existing) {
-      const same =
-        existing.citizen_id === input.citizenId &&
-        existing.officer_id === input.officerId &&
-        existing.zip === input.zip &&
-        existing.citizen_lat === input.lat &&
-        existing.citizen_lng === input.lng;
-      if (!same) return fail("idempotency_conflict", `request id ${input.requestId} was already used with a different payload`);
+      if (!ConnectionRequests.samePayload(existing, input)) return fail("idempotency_conflict", `request id ${input.requestId} was already used with a different payload`);
       return ok({ requestId: input.requestId, status: "pending" });
     }
     const now = Date.now();
@@ -252,19 +201,7 @@ export class ZipArea extends DurableObject<Env> {
       if (sockets.length === 0 && this.availableUntil.has(input.officerId)) this.forgetOfficer(input.officerId);
       return fail("not_found", `officer ${input.officerId} is not available in zip ${input.zip}`);
     }
-    const expiresAt = now + REQUEST_TTL_MS;
-    sql.exec(
-      `INSERT INTO requests (request_id, zip, citizen_id, officer_id, citizen_lat, citizen_lng, status, created_at, expires_at)
-       VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
-      input.requestId,
-      input.zip,
-      input.citizenId,
-      input.officerId,
-      input.lat,
-      input.lng,
-      now,
-      expiresAt,
-    );
+    const expiresAt = this.requests.open(input, now);
     await this.scheduleAlarm();
     const notice = this.requestMessage({
       request_id: input.requestId,
@@ -280,7 +217,7 @@ export class ZipArea extends DurableObject<Env> {
 
   /** The request as it stands now; a pending one past its 60 s is reported (and stored) as expired. */
   async connection(requestId: string): Promise<Result<ConnectionView>> {
-    const row = this.expireIfDue(requestId, Date.now());
+    const row = this.requests.find(requestId, Date.now());
     return row ? ok(toView(row)) : fail("not_found", `no connection request ${requestId}`);
   }
 
@@ -293,23 +230,15 @@ export class ZipArea extends DurableObject<Env> {
       }
       this.forgetOfficer(officer.officer_id);
     }
-    sql.exec("UPDATE requests SET status = 'expired', decided_at = expires_at WHERE status = 'pending' AND expires_at <= ?", now);
-    const unsettled = rows<RequestRow>(
-      sql,
-      "SELECT * FROM requests WHERE status = 'accepted' AND settled = 0 AND decided_at <= ?",
-      now - SETTLE_RETRY_MS,
-    );
-    for (const row of unsettled) {
+    this.requests.expireDue(now);
+    for (const row of this.requests.uncredited(now - CREDIT_RETRY_MS)) {
       try {
-        await this.settle(row);
+        await this.creditConnection(row);
       } catch (error) {
-        console.warn(`zip ${row.zip}: settling connection ${row.request_id} failed; will retry`, error);
+        console.warn(`zip ${row.zip}: crediting connection ${row.request_id} failed; will retry`, error);
       }
     }
-    sql.exec(
-      "DELETE FROM requests WHERE decided_at < ? AND (settled = 1 OR status IN ('declined', 'expired'))",
-      now - KEEP_DECIDED_MS,
-    );
+    this.requests.prune(now - KEEP_DECIDED_MS);
     await this.scheduleAlarm();
   }
 
@@ -360,7 +289,7 @@ export class ZipArea extends DurableObject<Env> {
     if (!row) return;
     if (row.status === "accepted") {
       // A resent accept: finish what may be unfinished, and answer as the first time.
-      if (!row.settled) await this.settle(row);
+      if (!row.settled) await this.creditConnection(row);
       send(ws, { type: "connected", requestId, citizenId: row.citizen_id, points: row.points_each ?? 0 });
       return;
     }
@@ -390,16 +319,10 @@ export class ZipArea extends DurableObject<Env> {
       return;
     }
     const points = pointsPerConnection(this.env);
-    this.ctx.storage.sql.exec(
-      "UPDATE requests SET status = 'accepted', decided_at = ?, points_each = ? WHERE request_id = ?",
-      now,
-      points,
-      requestId,
-    );
+    const accepted = this.requests.accept(row, now, points);
     // The alarm is the safety net should crediting or publishing fail below.
     await this.scheduleAlarm();
-    const accepted: RequestRow = { ...row, status: "accepted", decided_at: now, points_each: points };
-    await this.settle(accepted);
+    await this.creditConnection(accepted);
     send(ws, { type: "connected", requestId, citizenId: row.citizen_id, points });
   }
 
@@ -415,7 +338,7 @@ export class ZipArea extends DurableObject<Env> {
       sendError(ws, row.status === "expired" ? "expired" : "already_decided", `request ${requestId} is ${row.status}`, requestId);
       return;
     }
-    this.ctx.storage.sql.exec("UPDATE requests SET status = 'declined', decided_at = ? WHERE request_id = ?", now, requestId);
+    this.requests.decline(requestId, now);
     send(ws, { type: "declined", requestId });
   }
 
@@ -424,7 +347,7 @@ export class ZipArea extends DurableObject<Env> {
    * (the wallet ref, the D1 primary key), so running it again after a partial failure never
    * credits twice.
    */
-  private async settle(row: RequestRow): Promise<void> {
+  private async creditConnection(row: RequestRow): Promise<void> {
     const points = row.points_each ?? pointsPerConnection(this.env);
     const ref = `connection:${row.request_id}`;
     const credits = await Promise.all(
@@ -444,24 +367,15 @@ export class ZipArea extends DurableObject<Env> {
       establishedAt: row.decided_at ?? Date.now(),
     };
     await this.env.ESTABLISHED_CONNECTIONS.send(message);
-    this.ctx.storage.sql.exec("UPDATE requests SET settled = 1 WHERE request_id = ?", row.request_id);
+    this.requests.markCredited(row.request_id);
   }
 
   /** A request made to this officer, or undefined after telling the socket there is none. */
   private requestTo(ws: WebSocket, me: OfficerAttachment, requestId: string, now: number): RequestRow | undefined {
-    const row = this.expireIfDue(requestId, now);
+    const row = this.requests.find(requestId, now);
     if (row?.officer_id === me.officerId) return row;
     sendError(ws, "not_found", `no connection request ${requestId} for you`, requestId);
     return undefined;
-  }
-
-  /** The request, marked expired first when it is still pending past its deadline. */
-  private expireIfDue(requestId: string, now: number): RequestRow | undefined {
-    const sql = this.ctx.storage.sql;
-    const row = firstRow<RequestRow>(sql, "SELECT * FROM requests WHERE request_id = ?", requestId);
-    if (row?.status !== "pending" || row.expires_at > now) return row;
-    sql.exec("UPDATE requests SET status = 'expired', decided_at = expires_at WHERE request_id = ?", requestId);
-    return { ...row, status: "expired", decided_at: row.expires_at };
   }
 
   /** Forgets the officer when this socket is still theirs (a replaced socket's close changes nothing). */
@@ -508,18 +422,13 @@ export class ZipArea extends DurableObject<Env> {
     };
   }
 
-  /** One alarm for the earliest of: an officer's window ending, a request expiring, a settlement retry. */
+  /** One alarm for the earliest of: an officer's window ending, a request expiring, a credit retry. */
   private async scheduleAlarm(): Promise<void> {
-    const next = firstRow<{ at: number | null }>(
-      this.ctx.storage.sql,
-      `SELECT MIN(at) AS at FROM (
-         SELECT MIN(available_until) AS at FROM officers
-         UNION ALL SELECT MIN(expires_at) FROM requests WHERE status = 'pending'
-         UNION ALL SELECT MIN(decided_at) + ? FROM requests WHERE status = 'accepted' AND settled = 0
-       )`,
-      SETTLE_RETRY_MS,
-    )?.at;
-    if (next === null || next === undefined) {
+    const officersEnd = firstRow<{ at: number | null }>(this.ctx.storage.sql, "SELECT MIN(available_until) AS at FROM officers")?.at ?? null;
+    const requestsDue = this.requests.nextDeadline(CREDIT_RETRY_MS);
+    const candidates = [officersEnd, requestsDue].filter((at): at is number => at !== null);
+    const next = candidates.length > 0 ? Math.min(...candidates) : null;
+    if (next === null) {
       await this.ctx.storage.deleteAlarm();
       return;
     }
@@ -533,21 +442,15 @@ function roundMeters(meters: number): number {
 }
 
 function send(ws: WebSocket, message: ServerMessage): void {
-  try {
-    ws.send(JSON.stringify(message));
-  } catch {
-    // The socket is closing; its close handler forgets the officer.
-  }
+  // A socket that is closing is left to its close handler, which forgets the officer.
+  sendText(ws, JSON.stringify(message));
 }
 
 function sendError(ws: WebSocket, code: SocketErrorCode, detail: string, requestId?: string): void {
   send(ws, requestId === undefined ? { type: "error", code, detail } : { type: "error", code, detail, requestId });
 }
 
-function safeClose(ws: WebSocket, code: number, reason: string): void {
-  try {
-    ws.close(code, reason);
-  } catch {
-    // Already closed.
-  }
+/** The area of a zip code. */
+export function zipAreaStub(env: Env, zip: string): DurableObjectStub<ZipArea> {
+  return env.ZIP_AREA.getByName(zip);
 }

@@ -4,15 +4,14 @@ import {
   clickCharge,
   isWithinDuplicateWindow,
   nextScheduledMoment,
-  nextUtcMidnight,
   noChargeReason,
   remainingToday,
   statusAt,
-  utcDay,
   visitorKey,
   type AdCampaignDefinition,
   type Spending,
 } from "../../durable-objects/ad-campaign/budget.ts";
+import { nextUtcMidnight, utcDayNumber } from "../../shared/time.ts";
 
 const at = (iso: string) => Date.parse(iso);
 const NOW = at("2026-11-22T12:00:00.000Z");
@@ -30,7 +29,7 @@ const definition: AdCampaignDefinition = {
   createdAt: at("2026-10-01T00:00:00.000Z"),
 };
 
-const fresh: Spending = { paused: false, spentDay: utcDay(NOW), spentTodayMinor: 0, spentTotalMinor: 0 };
+const fresh: Spending = { paused: false, spentDay: utcDayNumber(NOW), spentTodayMinor: 0, spentTotalMinor: 0 };
 
 describe("ad campaign status", () => {
   it("is active inside the schedule with budget left", () => {
@@ -110,8 +109,8 @@ describe("click charge", () => {
   });
 
   it("restarts the daily spend on a new UTC day", () => {
-    const yesterday = { ...fresh, spentDay: utcDay(NOW) - 1, spentTodayMinor: 100, spentTotalMinor: 100 };
-    expect(afterCharge(yesterday, 30, NOW)).toEqual({ paused: false, spentDay: utcDay(NOW), spentTodayMinor: 30, spentTotalMinor: 130 });
+    const yesterday = { ...fresh, spentDay: utcDayNumber(NOW) - 1, spentTodayMinor: 100, spentTotalMinor: 100 };
+    expect(afterCharge(yesterday, 30, NOW)).toEqual({ paused: false, spentDay: utcDayNumber(NOW), spentTodayMinor: 30, spentTotalMinor: 130 });
   });
 });
 
@@ -147,7 +146,7 @@ describe("next scheduled moment", () => {
   });
 
   it("counts UTC days from the epoch", () => {
-    expect(utcDay(at("1970-01-02T00:00:00.000Z"))).toBe(1);
+    expect(utcDayNumber(at("1970-01-02T00:00:00.000Z"))).toBe(1);
     expect(nextUtcMidnight(at("2026-11-22T23:59:59.999Z"))).toBe(at("2026-11-23T00:00:00.000Z"));
     expect(nextUtcMidnight(at("2026-11-23T00:00:00.000Z"))).toBe(at("2026-11-24T00:00:00.000Z"));
   });

@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { adminToken, callJson, serviceToken } from "../support/http.ts";
+import { adCampaignStub } from "../../durable-objects/ad-campaign/ad-campaign.ts";
 
 /** A campaign body with sensible defaults: EUR, 0.50 per click, 100.00 in total, started a day ago. */
 export function campaignBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
@@ -54,4 +55,4 @@ export async function d1Status(adCampaignId: string): Promise<string | undefined
   return row?.status;
 }
 
-export const stubOf = (adCampaignId: string) => env.AD_CAMPAIGN.getByName(adCampaignId);
+export const stubOf = (adCampaignId: string) => adCampaignStub(env, adCampaignId);

@@ -2,7 +2,7 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { OfficerAttachment } from "../../durable-objects/zip-area/zip-area.ts";
-import { AVAILABLE_FOR_MS, CLOSE_AVAILABILITY_ENDED, CLOSE_REPLACED, PING } from "../../durable-objects/zip-area/zip-area.ts";
+import { AVAILABLE_FOR_MS, CLOSE_AVAILABILITY_ENDED, CLOSE_REPLACED, PING, zipAreaStub } from "../../durable-objects/zip-area/zip-area.ts";
 import { callJson, eventually, tokenFor } from "../support/http.ts";
 import { connectOfficer, north, pointsOf, requestConnection, uniqueId, uniqueZip } from "./support.ts";
 
@@ -70,7 +70,7 @@ describe("Officer presence socket", () => {
     const socket = await connectOfficer(zip, officerId);
     await socket.locate(HERE.lat, HERE.lng);
 
-    const stub = env.ZIP_AREA.getByName(zip);
+    const stub = zipAreaStub(env, zip);
     await evictDurableObject(stub);
 
     // A fresh instance: the grid is rebuilt from SQLite, the socket's identity from its attachment.
@@ -95,7 +95,7 @@ describe("Officer presence socket", () => {
     const officerId = uniqueId();
     const socket = await connectOfficer(zip, officerId);
     const available = await socket.locate(HERE.lat, HERE.lng);
-    const stub = env.ZIP_AREA.getByName(zip);
+    const stub = zipAreaStub(env, zip);
 
     const alarmAt = await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm());
     expect(alarmAt).toBe(Date.parse(available.availableUntil));

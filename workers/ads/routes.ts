@@ -1,13 +1,9 @@
 import { createRoute } from "@hono/zod-openapi";
 import { and, asc, eq, gt, isNull, lte, or } from "drizzle-orm";
 import { z } from "zod";
-import { adCampaignStub, definitionFromD1 } from "../../durable-objects/ad-campaign/ad-campaign.ts";
-import {
-  freshSpending,
-  statusAt,
-  type AdCampaignDefinition,
-  type AdCampaignStatus,
-} from "../../durable-objects/ad-campaign/budget.ts";
+import { adCampaignStub } from "../../durable-objects/ad-campaign/ad-campaign.ts";
+import { initialStatus, type AdCampaignDefinition, type AdCampaignStatus } from "../../durable-objects/ad-campaign/budget.ts";
+import { definitionFromD1 } from "../../durable-objects/ad-campaign/rows.ts";
 import { adCampaignJson } from "../../durable-objects/ad-campaign/views.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import { idParamSchema } from "../../shared/ids.ts";
@@ -105,7 +101,7 @@ adRoutes.openapi(
   }),
   async (c) => {
     const { id } = c.req.valid("param");
-    const adCampaign = unwrap(await adCampaignStub(c.env, id).view(id));
+    const adCampaign = unwrap(await adCampaignStub(c.env, id).view());
     return c.json({ adCampaign }, 200);
   },
 );
@@ -125,7 +121,7 @@ for (const action of ["pause", "resume"] as const) {
     }),
     async (c) => {
       const { id } = c.req.valid("param");
-      const adCampaign = unwrap(await adCampaignStub(c.env, id).setPaused(id, action === "pause"));
+      const adCampaign = unwrap(await adCampaignStub(c.env, id).setPaused(action === "pause"));
       return c.json({ adCampaign }, 200);
     },
   );
@@ -154,7 +150,6 @@ adRoutes.openapi(
     const event = c.req.valid("json");
     const answer = unwrap(
       await adCampaignStub(c.env, event.adCampaignId).record({
-        adCampaignId: event.adCampaignId,
         eventId: event.eventId ?? crypto.randomUUID(),
         type: event.type,
         userId: event.userId ?? null,
@@ -185,7 +180,7 @@ adRoutes.openapi(
     const { id } = c.req.valid("param");
     const { time_range: range, granularity } = c.req.valid("query");
     const report = unwrap(
-      await adCampaignStub(c.env, id).performance({ adCampaignId: id, from: range.from, to: range.to, granularity }),
+      await adCampaignStub(c.env, id).performance({ from: range.from, to: range.to, granularity }),
     );
     return c.json(report, 200);
   },
@@ -209,7 +204,7 @@ async function storeDefinition(d1: D1Database, input: NewAdCampaign, now: number
     endAt: input.endDateTime ?? null,
     createdAt: now,
   };
-  const status = statusAt({ adCampaignId: input.adCampaignId ?? "", ...terms }, freshSpending(now), now);
+  const status = initialStatus({ adCampaignId: input.adCampaignId ?? "", ...terms }, now);
   const values = { ...terms, advertiserId: Number(terms.advertiserId), status, statusChangedAt: now };
   if (input.adCampaignId === undefined) {
     const [row] = await db.insert(table).values(values).returning();

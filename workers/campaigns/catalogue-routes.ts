@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import { z } from "zod";
-import { campaignInputSchema, campaignSchema, winnerSchema } from "../../shared/campaigns.ts";
+import { campaignInputSchema, campaignSchema, effectiveEndAt, winnerSchema } from "../../shared/campaigns.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import { idParamSchema } from "../../shared/ids.ts";
 import { toMoneyJson } from "../../shared/money.ts";
@@ -100,7 +100,7 @@ campaignRoutes.openapi(
     await getCampaign(c.env.DB, campaignId);
     const now = Date.now();
     const row = await markEnded(c.env.DB, campaignId, now);
-    unwrap(await boardStub(c.env, campaignId).endNow(Math.min(row.endedAt ?? row.endAt, row.endAt)));
+    unwrap(await boardStub(c.env, campaignId).endNow(effectiveEndAt(row)));
     return c.json({ campaign: campaignJson(row, now) }, 200);
   },
 );

@@ -1,5 +1,5 @@
 import { and, eq, gt, inArray, lte, sql } from "drizzle-orm";
-import { campaignStatus, type CampaignTerms } from "../../shared/campaigns.ts";
+import { campaignStatus, effectiveEndAt, type CampaignTerms } from "../../shared/campaigns.ts";
 import { d1Chunks } from "../../shared/db/chunks.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import { toMoneyJson } from "../../shared/money.ts";
@@ -16,7 +16,7 @@ export function campaignJson(row: CampaignRow, now = Date.now()) {
     itemId: String(row.itemId),
     prize: toMoneyJson({ minor: row.prizeMinor, currency: row.currency }),
     startDateTime: toIso(row.startAt),
-    endDateTime: toIso(row.endedAt !== null ? Math.min(row.endedAt, row.endAt) : row.endAt),
+    endDateTime: toIso(effectiveEndAt(row)),
     status: campaignStatus(row, now),
   };
 }
@@ -106,6 +106,5 @@ export async function markEnded(d1: D1Database, campaignId: string, at: number):
 
 /** True when a purchase at `timestamp` on `itemId` counts for the campaign (event time, not arrival). */
 export function qualifies(row: CampaignRow, itemId: string, timestamp: number): boolean {
-  const end = Math.min(row.endAt, row.endedAt ?? row.endAt);
-  return String(row.itemId) === itemId && row.startAt <= timestamp && timestamp < end;
+  return String(row.itemId) === itemId && row.startAt <= timestamp && timestamp < effectiveEndAt(row);
 }

@@ -4,6 +4,7 @@ import { positionSchema, purchaseInputSchema, recordSchema } from "../../shared/
 import { idJsonSchema, idParamSchema } from "../../shared/ids.ts";
 import type { PurchaseMessage } from "../../shared/messages.ts";
 import { boardStub } from "../../durable-objects/campaign-board/campaign-board.ts";
+import { USER_ID_HEADER } from "../../durable-objects/campaign-board/live-feed.ts";
 import { requireRole } from "../http/auth.ts";
 import { requireSelfOrAdmin } from "../http/guards.ts";
 import { rememberFirstAnswer } from "../http/idempotency.ts";
@@ -116,9 +117,9 @@ recordRoutes.openapi(
       });
     }
     const headers = new Headers(c.req.raw.headers);
-    headers.delete("x-tally-user-id");
+    headers.delete(USER_ID_HEADER);
     const principal = c.get("principal");
-    if (principal) headers.set("x-tally-user-id", principal.sub);
+    if (principal) headers.set(USER_ID_HEADER, principal.sub);
     const response = await boardStub(c.env, campaignId).fetch(new Request(c.req.raw.url, { headers }));
     if (response.status === 404) throw new ApiError("not_found", `no campaign ${campaignId}`);
     return upgradeResponse(c, response);

@@ -1,12 +1,9 @@
 import { d1Chunks, runInOneBatch } from "../../shared/db/chunks.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import type { EstablishedConnectionMessage, QueueMessage } from "../../shared/messages.ts";
+import { utcDate } from "../../shared/time.ts";
 import { ackOrRetryGroup, fieldsOfKind, messagesOfKind } from "../queue-kit.ts";
 
-/** UTC calendar day of an instant, as the by-day report groups it: `2026-11-22`. */
-export function utcDay(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
-}
 
 /** Parameters one connection row binds. */
 const CONNECTION_COLUMNS = 7;
@@ -34,7 +31,7 @@ export async function recordEstablishedConnections(batch: MessageBatch<QueueMess
       zip: body.zip,
       pointsEach: body.pointsEach,
       establishedAt: body.establishedAt,
-      day: utcDay(body.establishedAt),
+      day: utcDate(body.establishedAt),
     }));
     const db = database(env.DB);
     const statements = d1Chunks(values, CONNECTION_COLUMNS).map((rows) =>

@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { byDistance, type Neighbour } from "../../durable-objects/zip-area/geo.ts";
-import { OFFICER_ID_HEADER, ZIP_HEADER } from "../../durable-objects/zip-area/zip-area.ts";
+import { OFFICER_ID_HEADER, ZIP_HEADER, zipAreaStub } from "../../durable-objects/zip-area/zip-area.ts";
 import { principalOf, requireRole } from "../http/auth.ts";
 import { ApiError } from "../http/problem.ts";
 import { bearer, createRouter, jsonResponse, problemResponses, upgradeResponse } from "../http/router.ts";
@@ -42,7 +42,7 @@ presenceRoutes.openapi(
     const headers = new Headers(c.req.raw.headers);
     headers.set(OFFICER_ID_HEADER, principalOf(c).sub);
     headers.set(ZIP_HEADER, zip);
-    return upgradeResponse(c, await c.env.ZIP_AREA.getByName(zip).fetch(new Request(c.req.url, { headers })));
+    return upgradeResponse(c, await zipAreaStub(c.env, zip).fetch(new Request(c.req.url, { headers })));
   },
 );
 
@@ -65,7 +65,7 @@ officerRoutes.openapi(
     const center = { lat: query.lat, lng: query.lng };
     const perZip = await Promise.all(
       query.zip.map(async (zip) => {
-        const found = await c.env.ZIP_AREA.getByName(zip).nearby(center, query.radius, query.limit);
+        const found = await zipAreaStub(c.env, zip).nearby(center, query.radius, query.limit);
         return found.map((officer) => ({ ...officer, zip }));
       }),
     );

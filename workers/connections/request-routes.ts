@@ -1,6 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { and, count, desc, eq, gte, lt } from "drizzle-orm";
 import { z } from "zod";
+import { zipAreaStub } from "../../durable-objects/zip-area/zip-area.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import { sameTerms } from "../../shared/same-terms.ts";
 import { toIso } from "../../shared/time.ts";
@@ -68,7 +69,7 @@ connectionRoutes.openapi(
         sameTerms({ ...first, createdAt: undefined }, { ...entry, createdAt: undefined });
       if (!same) throw new ApiError("idempotency_conflict", `request id ${requestId} was already used with a different payload`);
     }
-    const result = await c.env.ZIP_AREA.getByName(body.zip).requestConnection(entry);
+    const result = await zipAreaStub(c.env, body.zip).requestConnection(entry);
     if (!result.ok && result.code === "not_found") {
       // The officer is not available: the zip stored nothing, so the directory keeps nothing either
       // and the same id works once the officer is. A resend of this id that raced in and was
@@ -104,7 +105,7 @@ connectionRoutes.openapi(
     if (me.sub !== entry.citizenId && me.sub !== entry.officerId && !me.roles.includes("admin")) {
       throw new ApiError("forbidden", "only the citizen, the officer or an admin may read this request");
     }
-    const view = unwrap(await c.env.ZIP_AREA.getByName(entry.zip).connection(requestId));
+    const view = unwrap(await zipAreaStub(c.env, entry.zip).connection(requestId));
     return c.json({ ...view, status: connectionStatusSchema.parse(view.status), createdAt: toIso(view.createdAt) }, 200);
   },
 );

@@ -2,11 +2,11 @@ import { tagAggregatesStub, shardStartOf, type ShardTag } from "../../durable-ob
 import type { ProfileTag } from "../../durable-objects/user/profile.ts";
 import { cookieStub } from "../../durable-objects/user/user.ts";
 import type { UserTagMessage } from "../../shared/messages.ts";
-import { parseTagTime, type UserTag, type UserTagInput } from "./schemas.ts";
+import type { UserTag, UserTagInput } from "./schemas.ts";
 
 /** The tag as it is stored and echoed: the accepted shape, `time` with milliseconds and `Z`. */
 export function normalizeTag(input: UserTagInput): { time: number; tag: UserTag } {
-  const time = parseTagTime(input.time);
+  const time = input.time;
   const info = input.product_info;
   const tag: UserTag = {
     time: new Date(time).toISOString(),

@@ -1,6 +1,8 @@
 import { createRoute } from "@hono/zod-openapi";
+import type { z } from "zod";
+import { profileBody } from "../../durable-objects/user/profile.ts";
 import { cookieStub } from "../../durable-objects/user/user.ts";
-import { createRouter, jsonBody, jsonResponse, problemResponses } from "../http/router.ts";
+import { createRouter, jsonBody, jsonResponse, preserializedJson, problemResponses } from "../http/router.ts";
 import { queryAggregates } from "./aggregates.ts";
 import { checkExpected } from "./debug.ts";
 import { acceptTag } from "./ingest.ts";
@@ -11,7 +13,6 @@ import {
   profileQuerySchema,
   profileSchema,
   userTagSchema,
-  type UserTag,
 } from "./schemas.ts";
 
 /** Allezon's tag ingest, mounted at `/user_tags`. */
@@ -22,9 +23,6 @@ export const userProfileRoutes = createRouter();
 
 /** Per-minute aggregates, mounted at `/aggregates`. */
 export const aggregateRoutes = createRouter();
-
-/** Tags are stored as the JSON of the validated, normalized tag, so they read back in that shape. */
-const storedTag = (json: string) => JSON.parse(json) as UserTag;
 
 const DEBUG_NOTE =
   "Debug mode: a JSON body holding the expected answer is optional; when ours differs, both are logged. " +
@@ -63,10 +61,10 @@ userProfileRoutes.openapi(
     const { cookie } = c.req.valid("param");
     const { time_range: range, limit } = c.req.valid("query");
     const lists = await cookieStub(c.env, cookie).profileLists({ from: range.from, to: range.to, limit });
-    const profile = { cookie, views: lists.views.map(storedTag), buys: lists.buys.map(storedTag) };
+    const profile = profileBody(cookie, lists);
     const body = await c.req.text();
-    if (body) checkExpected(`POST /user_profiles/${cookie}`, body, profile);
-    return c.json(profile, 200);
+    if (body) checkExpected(`POST /user_profiles/${cookie}`, body, JSON.parse(profile));
+    return preserializedJson<z.infer<typeof profileSchema>>(c, profile);
   },
 );
 

@@ -7,13 +7,23 @@ const MAX_TEXT = 256;
 
 const text = (example: string) => z.string().min(1).max(MAX_TEXT).meta({ example });
 
-/** A user tag as Allezon's clients send it: `time` with or without milliseconds, `product_id` a string or an integer. */
+/**
+ * A user tag as Allezon's clients send it: `time` with or without milliseconds, `product_id` a
+ * string or an integer. Validation parses `time` once, to epoch ms, for everything after it.
+ */
 export const userTagSchema = z
   .object({
     time: z
       .string()
       .meta({ format: "date-time", example: "2022-03-22T12:15:00.000Z" })
-      .refine((value) => !Number.isNaN(parseTagTime(value)), "must be ISO 8601 UTC such as 2022-03-22T12:15:00.000Z"),
+      .transform((value, ctx) => {
+        const ms = parseTagTime(value);
+        if (Number.isNaN(ms)) {
+          ctx.addIssue({ code: "custom", message: "must be ISO 8601 UTC such as 2022-03-22T12:15:00.000Z" });
+          return z.NEVER;
+        }
+        return ms;
+      }),
     cookie: text("b9f1e2c4"),
     country: text("PL"),
     device: z.enum(["PC", "MOBILE", "TV"]),
@@ -28,6 +38,7 @@ export const userTagSchema = z
   })
   .meta({ id: "UserTag" });
 
+/** A validated tag; `time` is epoch ms. */
 export type UserTagInput = z.output<typeof userTagSchema>;
 
 /** A tag as stored and echoed: the accepted shape with `time` normalized to milliseconds and `Z`. */
