@@ -1,5 +1,5 @@
 /**
- * Mints a local HS256 token: `npm run token -- --sub 42 --roles admin[,officer] [--employer-id 7] [--hours 24]`.
+ * Mints a local HS256 token: `npm run token -- --sub 42 --roles admin[,officer] [--employer-id 7] [--retailer-id r1] [--hours 24]`.
  * The secret is JWT_SECRET from the environment, else from `.dev.vars`.
  */
 import { parseArgs } from "node:util";
@@ -11,12 +11,13 @@ const { values } = parseArgs({
     sub: { type: "string", default: "1" },
     roles: { type: "string", default: "admin" },
     "employer-id": { type: "string" },
+    "retailer-id": { type: "string" },
     hours: { type: "string", default: "24" },
   },
 });
 
 const roles = values.roles.split(",").map((r) => r.trim()).filter(Boolean);
-const known = ["admin", "officer", "citizen", "employer"];
+const known = ["admin", "officer", "citizen", "employer", "retailer", "service"];
 const unknown = roles.filter((r) => !known.includes(r));
 if (unknown.length > 0) {
   console.error(`unknown role ${unknown.join(", ")}; use ${known.join(", ")}`);
@@ -33,4 +34,5 @@ const claims: Record<string, unknown> = {
   exp: Math.floor(Date.now() / 1000) + Number(values.hours) * 3600,
 };
 if (values["employer-id"]) claims.employerId = values["employer-id"];
+if (values["retailer-id"]) claims.retailerId = values["retailer-id"];
 console.log(await sign(claims, secret, "HS256"));
