@@ -41,7 +41,11 @@ app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
   type: "http",
   scheme: "bearer",
   bearerFormat: "JWT",
-  description: "HS256 JWT signed with JWT_SECRET; claims sub, roles[], employerId, exp",
+  description:
+    "JWT: HS256 signed with JWT_SECRET or, where OIDC_ISSUER is set, RS256/ES256 of that issuer (key by kid in its " +
+    "JWKS; iss and aud checked). Claims: sub (a user id, or the upstream system for a service-only token), roles[] " +
+    "(admin, officer, citizen, employer, retailer, service), employerId, retailerId, exp (required). " +
+    "?token= is read only on WebSocket routes.",
 });
 app.doc31("/openapi.json", {
   openapi: "3.1.0",
