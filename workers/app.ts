@@ -9,7 +9,9 @@ import { connectionRoutes } from "./connections/routes.ts";
 import { authenticate } from "./http/auth.ts";
 import { jsonBodies } from "./http/content.ts";
 import type { AppEnv } from "./http/env.ts";
+import { corsFromEnv, securityHeaders } from "./http/headers.ts";
 import { ApiError, handleError, problemResponse } from "./http/problem.ts";
+import { rateLimit } from "./http/rate-limit.ts";
 import { validationHook } from "./http/validation.ts";
 import { incentiveRoutes } from "./incentives/routes.ts";
 import { userTagRoutes } from "./user-tags/routes.ts";
@@ -18,6 +20,9 @@ import { userTagRoutes } from "./user-tags/routes.ts";
 export const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
 app.use(requestId());
+app.use(securityHeaders());
+// Before the 405 check, which would refuse the OPTIONS preflight.
+app.use(corsFromEnv());
 app.use(methodNotAllowed({
   app,
   onMethodNotAllowed: (c, allowed) =>
@@ -27,6 +32,11 @@ app.use(methodNotAllowed({
 }));
 app.use(jsonBodies());
 app.use(authenticate());
+// Per caller (token sub), after authentication and before the routes' own checks.
+app.use("/officers/nearby", rateLimit("GET", "NEARBY_RATE_LIMIT", "RATE_NEARBY_PER_MINUTE"));
+app.use("/connections", rateLimit("POST", "CONNECTIONS_RATE_LIMIT", "RATE_CONNECTIONS_PER_MINUTE"));
+app.use("/redemptions", rateLimit("POST", "REWARDS_RATE_LIMIT", "RATE_REWARDS_PER_MINUTE"));
+app.use("/donations", rateLimit("POST", "REWARDS_RATE_LIMIT", "RATE_REWARDS_PER_MINUTE"));
 
 app.get("/health", (c) => c.json({ status: "ok" }));
 
