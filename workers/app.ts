@@ -12,6 +12,7 @@ import type { AppEnv } from "./http/env.ts";
 import { corsFromEnv, securityHeaders } from "./http/headers.ts";
 import { ApiError, handleError, problemResponse } from "./http/problem.ts";
 import { rateLimit } from "./http/rate-limit.ts";
+import { requireSecret } from "./http/secrets.ts";
 import { validationHook } from "./http/validation.ts";
 import { incentiveRoutes } from "./incentives/routes.ts";
 import { userTagRoutes } from "./user-tags/routes.ts";
@@ -31,6 +32,9 @@ app.use(methodNotAllowed({
     }),
 }));
 app.use(jsonBodies());
+// Vouchers are signed and checked with VOUCHER_SECRET: without it, refuse before any debit.
+app.use("/redemptions", requireSecret("VOUCHER_SECRET"));
+app.use("/vouchers/*", requireSecret("VOUCHER_SECRET"));
 app.use(authenticate());
 // Per caller (token sub), after authentication and before the routes' own checks.
 app.use("/officers/nearby", rateLimit("GET", "NEARBY_RATE_LIMIT", "RATE_NEARBY_PER_MINUTE"));

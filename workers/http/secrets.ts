@@ -1,3 +1,5 @@
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "./env.ts";
 import { ApiError } from "./problem.ts";
 
 /**
@@ -32,4 +34,18 @@ export function secretFor(env: Env, url: string, name: SecretName): string {
     );
   }
   return value;
+}
+
+/**
+ * Refuses requests on the path it is mounted on with 503 before anything runs when secret `name`
+ * is unusable (see `secretFor`): a redemption must never debit points and then fail to sign.
+ *
+ * @example
+ * app.use("/redemptions", requireSecret("VOUCHER_SECRET"));
+ */
+export function requireSecret(name: SecretName): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    secretFor(c.env, c.req.url, name);
+    await next();
+  };
 }
