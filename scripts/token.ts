@@ -1,5 +1,5 @@
 /**
- * Mints a local HS256 token: `npm run token -- --sub 42 --roles admin[,officer] [--employer-id 7] [--hours 24]`.
+ * Mints a local HS256 token: `npm run token -- --sub 42 --roles admin[,officer] [--employer-id 7] [--retailer-id r1] [--hours 24]`.
  * A trusted backend that sends purchases and events gets `--sub shop --roles service` (any text is a sub).
  * The secret is JWT_SECRET from the environment, else from `.dev.vars`.
  */
@@ -12,6 +12,7 @@ const { values } = parseArgs({
     sub: { type: "string", default: "1" },
     roles: { type: "string", default: "admin" },
     "employer-id": { type: "string" },
+    "retailer-id": { type: "string" },
     hours: { type: "string", default: "24" },
   },
 });
@@ -35,4 +36,5 @@ const claims: Record<string, unknown> = {
   exp: Math.floor(Date.now() / 1000) + Number(values.hours) * 3600,
 };
 if (values["employer-id"]) claims.employerId = values["employer-id"];
+if (values["retailer-id"]) claims.retailerId = values["retailer-id"];
 console.log(await sign(claims, secret, "HS256"));

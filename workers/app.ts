@@ -14,7 +14,10 @@ import { charityRoutes, donationRoutes, offerRoutes, redemptionRoutes, voucherRo
 import { authenticate } from "./http/auth.ts";
 import { jsonBodies } from "./http/content.ts";
 import type { AppEnv } from "./http/env.ts";
+import { corsFromEnv, securityHeaders } from "./http/headers.ts";
 import { ApiError, handleError, problemResponse } from "./http/problem.ts";
+import { rateLimit } from "./http/rate-limit.ts";
+import { requireSecret } from "./http/secrets.ts";
 import { validationHook } from "./http/validation.ts";
 import { employerIncentiveRoutes, incentiveRoutes, userIncentiveRoutes } from "./incentives/routes.ts";
 import { aggregateRoutes, userProfileRoutes, userTagRoutes } from "./user-tags/routes.ts";
@@ -23,6 +26,9 @@ import { aggregateRoutes, userProfileRoutes, userTagRoutes } from "./user-tags/r
 export const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
 app.use(requestId());
+app.use(securityHeaders());
+// Before the 405 check, which would refuse the OPTIONS preflight.
+app.use(corsFromEnv());
 app.use(methodNotAllowed({
   app,
   onMethodNotAllowed: (c, allowed) =>
@@ -31,7 +37,15 @@ app.use(methodNotAllowed({
     }),
 }));
 app.use(jsonBodies());
+// Vouchers are signed and checked with VOUCHER_SECRET: without it, refuse before any debit.
+app.use("/redemptions", requireSecret("VOUCHER_SECRET"));
+app.use("/vouchers/*", requireSecret("VOUCHER_SECRET"));
 app.use(authenticate());
+// Per caller (token sub), after authentication and before the routes' own checks.
+app.use("/officers/nearby", rateLimit("GET", "NEARBY_RATE_LIMIT", "RATE_NEARBY_PER_MINUTE"));
+app.use("/connections", rateLimit("POST", "CONNECTIONS_RATE_LIMIT", "RATE_CONNECTIONS_PER_MINUTE"));
+app.use("/redemptions", rateLimit("POST", "REWARDS_RATE_LIMIT", "RATE_REWARDS_PER_MINUTE"));
+app.use("/donations", rateLimit("POST", "REWARDS_RATE_LIMIT", "RATE_REWARDS_PER_MINUTE"));
 
 app.get("/health", (c) => c.json({ status: "ok" }));
 
@@ -70,7 +84,11 @@ app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
   type: "http",
   scheme: "bearer",
   bearerFormat: "JWT",
-  description: "HS256 JWT signed with JWT_SECRET; claims sub, roles[], employerId, exp",
+  description:
+    "JWT: HS256 signed with JWT_SECRET or, where OIDC_ISSUER is set, RS256/ES256 of that issuer (key by kid in its " +
+    "JWKS; iss and aud checked). Claims: sub (a user id, or the upstream system for a service-only token), roles[] " +
+    "(admin, officer, citizen, employer, retailer, service), employerId, retailerId, exp (required). " +
+    "?token= is read only on WebSocket routes.",
 });
 app.doc31("/openapi.json", {
   openapi: "3.1.0",

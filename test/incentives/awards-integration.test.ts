@@ -226,7 +226,7 @@ describe("incentive awards", () => {
     expectAllAcked(await deliver([eventMessage("list-birth", "1016", EMPLOYER, "birth-reported", "2026-01-01T10:00:00.000Z")]), 1);
     expectAllAcked(await deliver([eventMessage("list-other", "1016", "300", "steps-logged", "2026-01-01T10:00:00.000Z")]), 1);
     const { status, body } = await callJson("GET", `/employers/${EMPLOYER}/awards`, {
-      token: await tokenFor("boss", ["employer"], { employerId: EMPLOYER }),
+      token: await tokenFor("500", ["employer"], { employerId: EMPLOYER }),
     });
     expect(status).toBe(200);
     expect(body.awards.length).toBeGreaterThan(0);

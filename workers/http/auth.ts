@@ -1,38 +1,155 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { verify } from "hono/jwt";
+import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from "jose";
 import { z } from "zod";
 import type { AppEnv } from "./env.ts";
+import { oidcConfig, type OidcConfig } from "./oidc.ts";
 import { ApiError } from "./problem.ts";
+import { secretFor } from "./secrets.ts";
 
 export const ROLES = ["admin", "officer", "citizen", "employer", "retailer", "service"] as const;
 export type Role = (typeof ROLES)[number];
 
 /** Who the bearer token says is calling. */
 export interface Principal {
+  /** A canonical user id, except for a token whose only role is `service`: then the upstream system's name. */
   sub: string;
   roles: Role[];
   employerId?: string;
+  retailerId?: string;
 }
 
-const claimsSchema = z.object({
-  sub: z.union([z.string().min(1), z.number().int().nonnegative()]).transform(String),
-  roles: z.array(z.enum(ROLES)).default([]),
-  employerId: z.union([z.string().min(1), z.number().int().nonnegative()]).transform(String).optional(),
-});
-
-function tokenFrom(c: Context): string | undefined {
-  const header = c.req.header("authorization");
-  if (header) {
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match) throw new ApiError("unauthorized", "Authorization must be 'Bearer <token>'");
-    return match[1];
+declare module "hono" {
+  interface ContextVariableMap {
+    principal?: Principal;
   }
-  // Browsers cannot set headers on a WebSocket handshake, so sockets pass the token in the query.
-  return c.req.query("token") || undefined;
 }
 
 /**
- * Reads an optional HS256 bearer token (header, or `?token=` for sockets) and sets `principal`.
+ * The WebSocket routes, the only ones that read `?token=`: browsers cannot set headers on a
+ * WebSocket handshake. Anywhere else a token in the URL (where logs and proxies keep it) is 401.
+ */
+export const SOCKET_ROUTES: readonly RegExp[] = [/^\/records\/live\/[^/]+$/, /^\/presence\/[^/]+$/, /^\/nearby\/[^/]+$/];
+
+/** A user id as the seeds write it: decimal digits, no leading zero, a safe integer. */
+const CANONICAL_USER_ID = /^(0|[1-9]\d{0,15})$/;
+const isUserId = (sub: string) => CANONICAL_USER_ID.test(sub) && Number.isSafeInteger(Number(sub));
+
+const isServiceOnly = (roles: readonly Role[]) => roles.length > 0 && roles.every((role) => role === "service");
+
+const idClaim = z.union([z.string().min(1).max(256), z.number().int().nonnegative()]).transform(String);
+
+/** Claims after the signature, `exp` (and for OIDC `iss`, `aud`) are checked. `roles` is read by the caller. */
+const claimsSchema = z
+  .object({
+    sub: z.string().min(1).max(256),
+    roles: z.array(z.enum(ROLES)),
+    employerId: idClaim.optional(),
+    retailerId: idClaim.optional(),
+  })
+  .refine(
+    (claims) => isServiceOnly(claims.roles) || isUserId(claims.sub),
+    "sub must be a user id (decimal digits, no leading zero) unless the token's only role is service",
+  );
+
+const HS256 = ["HS256"];
+const OIDC_ALGORITHMS = ["RS256", "ES256"];
+
+function unauthorized(detail: string): ApiError {
+  return new ApiError("unauthorized", detail);
+}
+
+function tokenFrom(c: Context): string | undefined {
+  const header = c.req.header("authorization");
+  const inQuery = c.req.query("token");
+  if (inQuery !== undefined && !SOCKET_ROUTES.some((route) => route.test(c.req.path))) {
+    throw unauthorized("?token= is accepted only on WebSocket routes; send 'Authorization: Bearer <token>'");
+  }
+  if (header) {
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!match) throw unauthorized("Authorization must be 'Bearer <token>'");
+    return match[1];
+  }
+  return inQuery || undefined;
+}
+
+/** Runs a jose verification, turning any of its refusals into 401 (our own ApiErrors pass through). */
+async function verified(run: () => Promise<{ payload: JWTPayload }>): Promise<JWTPayload> {
+  try {
+    return (await run()).payload;
+  } catch (error) {
+    if (error instanceof ApiError) throw error;
+    if (error instanceof errors.JWTExpired) throw unauthorized("token has expired");
+    if (error instanceof errors.JOSEError) throw unauthorized(`token is invalid: ${error.message}`);
+    throw error;
+  }
+}
+
+function oidcRoles(payload: JWTPayload, claim: string): Role[] {
+  const value = payload[claim];
+  const names = typeof value === "string" ? value.split(/\s+/) : Array.isArray(value) ? value : [];
+  // An identity provider holds groups of other applications too: only Tally's role names count.
+  return names.filter((name): name is Role => (ROLES as readonly unknown[]).includes(name));
+}
+
+function principalFrom(payload: JWTPayload, roles: unknown): Principal {
+  const claims = claimsSchema.safeParse({ ...payload, roles });
+  if (!claims.success) throw unauthorized(`token claims are malformed: ${claims.error.issues[0]?.message ?? ""}`);
+  const { sub, employerId, retailerId } = claims.data;
+  return {
+    sub,
+    roles: claims.data.roles,
+    ...(employerId === undefined ? {} : { employerId }),
+    ...(retailerId === undefined ? {} : { retailerId }),
+  };
+}
+
+async function verifyOidc(token: string, oidc: OidcConfig): Promise<Principal> {
+  // Checked before any key is looked up, so a foreign token never makes us fetch the issuer's JWKS.
+  let issuer: unknown;
+  try {
+    issuer = decodeJwt(token).iss;
+  } catch {
+    throw unauthorized("token is malformed");
+  }
+  if (issuer !== oidc.issuer) throw unauthorized("token issuer is not the configured OIDC_ISSUER");
+  const payload = await verified(() =>
+    jwtVerify(token, oidc.keys, {
+      algorithms: OIDC_ALGORITHMS,
+      issuer: oidc.issuer,
+      audience: oidc.audience,
+      requiredClaims: ["exp", "sub"],
+    }),
+  );
+  return principalFrom(payload, oidcRoles(payload, oidc.rolesClaim));
+}
+
+/**
+ * Verifies a bearer token: HS256 under `JWT_SECRET`, or RS256/ES256 of the OIDC issuer when
+ * `OIDC_ISSUER` is set. Any other algorithm (`none` included) is refused, and the algorithm in the
+ * header only picks which key to try: an HS256 token is never checked against an issuer's public key.
+ */
+async function verifyToken(token: string, c: Context<AppEnv>): Promise<Principal> {
+  let alg: string | undefined;
+  try {
+    alg = decodeProtectedHeader(token).alg;
+  } catch {
+    throw unauthorized("token is malformed");
+  }
+  if (alg === "HS256") {
+    const key = new TextEncoder().encode(secretFor(c.env, c.req.url, "JWT_SECRET"));
+    const payload = await verified(() => jwtVerify(token, key, { algorithms: HS256, requiredClaims: ["exp"] }));
+    return principalFrom(payload, payload.roles ?? []);
+  }
+  if (alg !== undefined && OIDC_ALGORITHMS.includes(alg)) {
+    const oidc = oidcConfig(c.env);
+    if (!oidc) throw unauthorized(`${alg} tokens are accepted only when an OIDC issuer is configured`);
+    return verifyOidc(token, oidc);
+  }
+  throw unauthorized(`token algorithm ${String(alg)} is not accepted`);
+}
+
+/**
+ * Reads an optional bearer token (the header, or `?token=` on WebSocket routes) and sets `principal`.
  * A present but bad token is 401 everywhere, even on public endpoints, so clients learn early.
  *
  * @example
@@ -41,17 +158,7 @@ function tokenFrom(c: Context): string | undefined {
 export function authenticate(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const token = tokenFrom(c);
-    if (token) {
-      let payload: unknown;
-      try {
-        payload = await verify(token, c.env.JWT_SECRET, "HS256");
-      } catch {
-        throw new ApiError("unauthorized", "token is invalid or expired");
-      }
-      const claims = claimsSchema.safeParse(payload);
-      if (!claims.success) throw new ApiError("unauthorized", "token claims are malformed");
-      c.set("principal", claims.data);
-    }
+    if (token) c.set("principal", await verifyToken(token, c));
     await next();
   };
 }
@@ -76,6 +183,7 @@ export function requireRole(...roles: Role[]): MiddlewareHandler<AppEnv> {
   };
 }
 
+/** The caller when they hold one of `roles`; 401 without a token, 403 without the role. */
 export function assertRole(c: Context<AppEnv>, ...roles: Role[]): Principal {
   const principal = principalOf(c);
   if (!principal.roles.some((role) => roles.includes(role))) {
@@ -84,10 +192,14 @@ export function assertRole(c: Context<AppEnv>, ...roles: Role[]): Principal {
   return principal;
 }
 
-/** The user themself or an admin; anyone else is 403. */
+/**
+ * The user themself or an admin; anyone else is 403. A service token's `sub` names a system, not a
+ * user, so it is never "the user" even when that name happens to be digits.
+ */
 export function assertSelfOrAdmin(c: Context<AppEnv>, userId: string): Principal {
   const principal = principalOf(c);
-  if (principal.sub !== userId && !principal.roles.includes("admin")) {
+  const isThatUser = principal.sub === userId && !isServiceOnly(principal.roles);
+  if (!isThatUser && !principal.roles.includes("admin")) {
     throw new ApiError("forbidden", "only the user or an admin may read this");
   }
   return principal;

@@ -14,14 +14,18 @@ const DEBUG_BODY_PATH = /^\/(user_profiles\/[^/]+|aggregates)$/;
 
 const JSON_TYPE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
 
-function hasBody(headers: Headers): boolean {
-  const length = headers.get("content-length");
-  return (length !== null && length !== "0") || headers.has("transfer-encoding");
+/**
+ * Whether the request carries a body. A streamed body may come with neither `content-length` nor
+ * `transfer-encoding`, so the body itself decides; only a declared length of 0 means none.
+ */
+function hasBody(request: Request): boolean {
+  return request.body !== null && request.headers.get("content-length") !== "0";
 }
 
 /**
  * Requests with a body must be JSON (415 otherwise) and at most 64 KiB (413) — 1 MiB for
- * Allezon's debug bodies — checked before any handler reads them.
+ * Allezon's debug bodies — checked before any handler reads them. A body without a
+ * `content-length` (streamed, or chunked) is measured by the bytes actually read.
  *
  * @example
  * app.use(jsonBodies());
@@ -37,7 +41,7 @@ export function jsonBodies(): MiddlewareHandler<AppEnv> {
   const limit = limitOf(MAX_BODY_BYTES);
   const debugLimit = limitOf(MAX_DEBUG_BODY_BYTES);
   return async (c, next) => {
-    if (c.req.method === "GET" || c.req.method === "HEAD" || !hasBody(c.req.raw.headers)) return next();
+    if (c.req.method === "GET" || c.req.method === "HEAD" || !hasBody(c.req.raw)) return next();
     const type = c.req.header("content-type") ?? "";
     if (!JSON_TYPE.test(type)) {
       throw new ApiError("unsupported_media_type", "send the body as application/json");

@@ -1,0 +1,35 @@
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "./env.ts";
+import { ApiError, problemResponse } from "./problem.ts";
+
+type LimiterBinding = "NEARBY_RATE_LIMIT" | "CONNECTIONS_RATE_LIMIT" | "REWARDS_RATE_LIMIT";
+type LimitVar = "RATE_NEARBY_PER_MINUTE" | "RATE_CONNECTIONS_PER_MINUTE" | "RATE_REWARDS_PER_MINUTE";
+
+/**
+ * The binding counts in windows of one minute; a caller refused now is let through again within a
+ * minute at the latest, so that is what `Retry-After` promises.
+ */
+const RETRY_AFTER_SECONDS = 60;
+
+/**
+ * Limits `method` requests on the path it is mounted on to the binding's number per minute per
+ * token `sub`, answering 429 problem+json with `Retry-After`. The count lives in Cloudflare's Rate
+ * Limiting binding (`[[ratelimits]]` in wrangler.toml, where the limit is fixed); `perMinute` names
+ * the var that states the same number for the answer. Anonymous requests pass untouched: the route
+ * refuses them with 401 anyway.
+ *
+ * @example
+ * app.use("/connections", rateLimit("POST", "CONNECTIONS_RATE_LIMIT", "RATE_CONNECTIONS_PER_MINUTE"));
+ */
+export function rateLimit(method: string, binding: LimiterBinding, perMinute: LimitVar): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const principal = c.get("principal");
+    if (c.req.method !== method || !principal) return next();
+    const { success } = await c.env[binding].limit({ key: principal.sub });
+    if (!success) {
+      const detail = `at most ${c.env[perMinute]} ${method} ${c.req.path} requests a minute per caller; retry later`;
+      return problemResponse(c, new ApiError("rate_limited", detail), { "retry-after": String(RETRY_AFTER_SECONDS) });
+    }
+    return next();
+  };
+}
