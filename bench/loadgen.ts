@@ -330,6 +330,12 @@ function exactness(label: string, stats: EndpointSummary): { held: boolean | nul
   return { held: stats.exactPercent === 100, text: `${label} ${stats.exactPercent}% of ${stats.graded}` };
 }
 
+function fastEnough(label: string, stats: EndpointSummary): { held: boolean | null; text: string } {
+  if (stats.requests === 0) return { held: null, text: `${label} p99 n/a (none sent)` };
+  const held = stats.p99Ms < P99_LIMIT_MS;
+  return { held, text: `${label} p99 ${stats.p99Ms} ms ${held ? "<" : "≥"} ${P99_LIMIT_MS}` };
+}
+
 /** One line: PASS when every graded condition held, with each condition's figures. */
 export function verdict(result: Result, options: Options): string {
   const [tags, profiles, aggregates] = result.endpoints;
@@ -338,11 +344,8 @@ export function verdict(result: Result, options: Options): string {
     { held: result.acknowledgedTags === total, text: `tags acked ${result.acknowledgedTags}/${total}` },
     exactness("exact profiles", profiles!),
     exactness("exact aggregates", aggregates!),
-    { held: tags!.p99Ms < P99_LIMIT_MS, text: `tags p99 ${tags!.p99Ms} ms ${tags!.p99Ms < P99_LIMIT_MS ? "<" : "≥"} ${P99_LIMIT_MS}` },
-    {
-      held: profiles!.requests === 0 ? null : profiles!.p99Ms < P99_LIMIT_MS,
-      text: profiles!.requests === 0 ? "profiles p99 n/a (none sent)" : `profiles p99 ${profiles!.p99Ms} ms ${profiles!.p99Ms < P99_LIMIT_MS ? "<" : "≥"} ${P99_LIMIT_MS}`,
-    },
+    fastEnough("tags", tags!),
+    fastEnough("profiles", profiles!),
   ];
   const failed = conditions.filter((c) => c.held === false);
   const head = `verdict: ${failed.length === 0 ? "PASS" : "FAIL"} at ${options.rate} tags/s`;
