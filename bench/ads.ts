@@ -6,7 +6,7 @@
  * baseline is the mean of `/health` measured before and after, since a shared machine's load drifts.
  */
 import { benchToken, load, loadHealth, printTable, ratio, type LoadResult } from "./support/load.ts";
-import { startServer } from "./support/server.ts";
+import { benchServer } from "./support/server.ts";
 
 const PORT = 8794;
 const DURATION_SECONDS = 8;
@@ -48,7 +48,7 @@ function meanOf(name: string, a: LoadResult, b: LoadResult): LoadResult {
 }
 
 export async function run(): Promise<Record<string, unknown>> {
-  const server = await startServer(PORT);
+  const server = await benchServer(PORT);
   try {
     const admin = await benchToken("1", ["admin"]);
     const service = { authorization: `Bearer ${await benchToken("shop", ["service"])}` };

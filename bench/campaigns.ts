@@ -3,7 +3,7 @@
  * run: `GET /records/top/100/{id}` and `GET /records/position/{id}/{userId}`.
  */
 import { benchToken, load, loadHealth, printTable, ratio } from "./support/load.ts";
-import { startServer } from "./support/server.ts";
+import { benchServer } from "./support/server.ts";
 
 const USERS = 5_000;
 const DURATION_SECONDS = 10;
@@ -17,7 +17,7 @@ async function call(url: string, token: string, method: string, path: string, bo
 }
 
 export async function run(): Promise<Record<string, unknown>> {
-  const server = await startServer(8791);
+  const server = await benchServer(8791);
   try {
     const admin = await benchToken("1", ["admin"]);
     const service = await benchToken("shop", ["service"]);

@@ -9,7 +9,7 @@
  */
 import { GridIndex, scanWithin, type LatLng } from "../durable-objects/zip-area/geo.ts";
 import { benchToken, load, loadHealth, printTable, ratio } from "./support/load.ts";
-import { startServer } from "./support/server.ts";
+import { benchServer } from "./support/server.ts";
 
 const PORT = 8796;
 const OFFICERS = 5_000;
@@ -84,7 +84,7 @@ export async function run(): Promise<Record<string, unknown>> {
   const inProcess = indexVersusScan(officers);
   printTable(inProcess);
 
-  const server = await startServer(PORT);
+  const server = await benchServer(PORT);
   const sockets: WebSocket[] = [];
   try {
     const openedAt = performance.now();

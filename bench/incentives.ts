@@ -6,7 +6,7 @@
  */
 import { summarizeDays } from "../durable-objects/user/streak-rules.ts";
 import { benchToken, load, loadHealth, printTable, ratio } from "./support/load.ts";
-import { startServer } from "./support/server.ts";
+import { benchServer } from "./support/server.ts";
 
 const PORT = 18795;
 const DURATION_SECONDS = 8;
@@ -47,7 +47,7 @@ function streakSummaryMicroseconds(): number {
 }
 
 export async function run(): Promise<Record<string, unknown>> {
-  const server = await startServer(PORT);
+  const server = await benchServer(PORT);
   try {
     const admin = await benchToken("1", ["admin"]);
     const service = await benchToken("shop", ["service"]);

@@ -5,10 +5,11 @@
  * in-memory reference model in its body (the server's debug mode). Then `GET /health` at the same
  * rate for the baseline. Prints a progress bar on stderr and, at the end, a table and JSON.
  *
- *   npm run loadgen -- --rate 1000 --duration 60 --seed 1 [--url http://localhost:8787]
+ *   npm run loadgen -- --rate 1000 --duration 60 --seed 1 [--mode serve|dev | --url http://localhost:8787] [--port N]
  *
- * Without `--url`, it uses http://localhost:8787 when something answers there, else (or with
- * `--fresh`) starts Tally itself under wrangler dev on fresh state.
+ * Without `--url`, it starts Tally itself on fresh state: the production-like server (`npm run
+ * serve`) by default, `wrangler dev` with `--mode dev`. It says how long the run will take before it
+ * starts and ends with one verdict line naming the graded conditions that held and those that did not.
  */
 import { parseArgs } from "node:util";
 import {
@@ -25,7 +26,7 @@ import {
   type ProfileQuery,
   type StreamOptions,
 } from "./allezon-model.ts";
-import { startServer, type RunningServer } from "./support/server.ts";
+import { benchServer } from "./support/server.ts";
 
 /** The server takes debug bodies up to 1 MiB; a larger expected answer is compared here only. */
 const MAX_DEBUG_BODY = 1_000_000;
@@ -38,9 +39,10 @@ interface Options extends StreamOptions {
   aggregateLagSeconds: number;
   healthDuration: number;
   start: number | undefined;
-  /** Start Tally on fresh state even when something answers at the default URL. */
-  fresh: boolean;
 }
+
+/** What the grader holds a run to (tags and profiles answered within it, at p99). */
+const P99_LIMIT_MS = 200;
 
 /** Latencies and outcomes of one endpoint. */
 class EndpointStats {
@@ -295,7 +297,10 @@ function readOptions(): Options {
       "aggregate-lag": { type: "string", default: "60" },
       "health-duration": { type: "string" },
       start: { type: "string" },
-      fresh: { type: "boolean", default: false },
+      // Read by benchServer. `--fresh` is what every run without --url does; kept for recorded commands.
+      mode: { type: "string" },
+      port: { type: "string" },
+      fresh: { type: "boolean" },
     },
   });
   const duration = Number(values.duration);
@@ -313,35 +318,64 @@ function readOptions(): Options {
     aggregateLagSeconds: Number(values["aggregate-lag"]),
     healthDuration: values["health-duration"] ? Number(values["health-duration"]) : Math.min(duration, 30),
     start: values.start ? Date.parse(values.start) : undefined,
-    fresh: values.fresh,
   };
 }
 
-async function answers(url: string): Promise<boolean> {
-  try {
-    return (await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) })).ok;
-  } catch {
-    return false;
-  }
+type Result = Awaited<ReturnType<typeof runLoad>>;
+
+type EndpointSummary = ReturnType<EndpointStats["summary"]>;
+
+function exactness(label: string, stats: EndpointSummary): { held: boolean | null; text: string } {
+  if (stats.graded === 0) return { held: null, text: `${label} n/a (none graded)` };
+  return { held: stats.exactPercent === 100, text: `${label} ${stats.exactPercent}% of ${stats.graded}` };
+}
+
+function fastEnough(label: string, stats: EndpointSummary): { held: boolean | null; text: string } {
+  if (stats.requests === 0) return { held: null, text: `${label} p99 n/a (none sent)` };
+  const held = stats.p99Ms < P99_LIMIT_MS;
+  return { held, text: `${label} p99 ${stats.p99Ms} ms ${held ? "<" : "≥"} ${P99_LIMIT_MS}` };
+}
+
+/** One line: PASS when every graded condition held, with each condition's figures. */
+export function verdict(result: Result, options: Options): string {
+  const [tags, profiles, aggregates] = result.endpoints;
+  const total = Math.round(options.rate * options.duration);
+  const conditions: Array<{ held: boolean | null; text: string }> = [
+    { held: result.acknowledgedTags === total, text: `tags acked ${result.acknowledgedTags}/${total}` },
+    exactness("exact profiles", profiles!),
+    exactness("exact aggregates", aggregates!),
+    fastEnough("tags", tags!),
+    fastEnough("profiles", profiles!),
+  ];
+  const failed = conditions.filter((c) => c.held === false);
+  const head = `verdict: ${failed.length === 0 ? "PASS" : "FAIL"} at ${options.rate} tags/s`;
+  if (failed.length === 0) return `${head} — ${conditions.map((c) => c.text).join(", ")}`;
+  const held = conditions.filter((c) => c.held !== false);
+  return `${head} — failed: ${failed.map((c) => c.text).join(", ")}; held: ${held.map((c) => c.text).join(", ") || "none"}`;
 }
 
 if (import.meta.main) {
   const options = readOptions();
-  let server: RunningServer | undefined;
-  let url = options.url ?? "http://localhost:8787";
-  if (!options.url && (options.fresh || !(await answers(url)))) {
-    process.stderr.write("starting Tally under wrangler dev on fresh state…\n");
-    server = await startServer();
-    url = server.url;
-  }
+  // Tags, then the delayed queries (the aggregates' lag, or a busy cookie's profile up to 30 s
+  // more), then /health at the same rate.
+  const waitSeconds = Math.max(options.aggregateLagSeconds, options.profileLagSeconds);
+  const expected = options.duration + waitSeconds + options.healthDuration;
+  process.stderr.write(
+    `loadgen: ${options.rate} tags/s for ${options.duration} s; the run takes about ${expected} s ` +
+      `(${options.duration} s of tags, ${waitSeconds} s for the delayed queries, ${options.healthDuration} s of /health)` +
+      `${options.url ? "" : ", after the server starts (up to a minute)"}.\n`,
+  );
+  const server = await benchServer(8788);
+  if (server.mode !== "url") process.stderr.write(`loadgen: Tally started on fresh state (${server.mode === "serve" ? "production-like server" : "wrangler dev"}) at ${server.url}\n`);
   try {
-    const result = await runLoad(options, url);
+    const result = await runLoad(options, server.url);
     console.table(result.endpoints);
     console.log(
       `tags/s ${result.tagsPerSecond} (target ${options.rate}), /health at the same rate ${result.healthPerSecond}/s, ratio ${result.ratio}`,
     );
-    console.log(JSON.stringify(result));
+    console.log(JSON.stringify({ ...result, mode: server.mode }));
+    console.log(verdict(result, options));
   } finally {
-    await server?.stop();
+    await server.stop();
   }
 }

@@ -1,9 +1,13 @@
 /**
- * `npm run bench [-- names…]`: every benchmark in turn (or the ones named), each reporting
- * ratios against a baseline measured in the same run. Results also go to bench/results/latest.json.
+ * `npm run bench [-- names…] [--mode serve|dev | --url URL] [--port N]`: every benchmark in turn (or
+ * the ones named), each reporting ratios against a baseline measured in the same run, against the
+ * production-like server (`npm run serve`) unless `--mode dev` (wrangler dev) or `--url` (a running
+ * server whose JWT_SECRET is the bench one) says otherwise. Results also go to bench/results/latest.json.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { targetFromArgs } from "./support/server.ts";
 
 type Bench = { run(): Promise<Record<string, unknown>> };
 
@@ -14,16 +18,22 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   ads: () => import("./ads.ts"),
   connections: () => import("./connections.ts"),
   "user-tags": () => import("./user-tags.ts"),
+  modes: () => import("./modes.ts"),
 };
 
-const wanted = process.argv.slice(2).filter((arg) => !arg.startsWith("-"));
+// The target options themselves are read by each bench through benchServer.
+const { positionals: wanted } = parseArgs({
+  allowPositionals: true,
+  options: { mode: { type: "string" }, url: { type: "string" }, port: { type: "string" } },
+});
 const unknown = wanted.filter((name) => !(name in BENCHES));
 if (unknown.length > 0) {
   console.error(`unknown bench ${unknown.join(", ")}; choose from ${Object.keys(BENCHES).join(", ")}`);
   process.exit(2);
 }
 
-const results: Record<string, unknown> = { startedAt: new Date().toISOString() };
+const target = targetFromArgs();
+const results: Record<string, unknown> = { startedAt: new Date().toISOString(), target: target.url ?? target.mode };
 for (const name of wanted.length > 0 ? wanted : Object.keys(BENCHES)) {
   console.log(`\n=== ${name}`);
   const bench = await BENCHES[name]!();

