@@ -4,10 +4,10 @@
  * `workers/queues.ts` imports the consumers, so nothing here may import a consumer.
  */
 import type { QueueMessage } from "../shared/messages.ts";
-import { chunk } from "../shared/db/chunks.ts";
 
-/** Queues take at most 100 messages per `sendBatch`. */
-const SEND_BATCH_LIMIT = 100;
+/** Queues take at most 100 messages and 256 KB per `sendBatch`; the byte budget leaves a margin. */
+const SEND_BATCH_MESSAGES = 100;
+const SEND_BATCH_BYTES = 200_000;
 
 /** Exponential backoff for a message that failed `attempts` times: 2, 4, 8 … at most 5 minutes. */
 export function retryDelaySeconds(attempts: number): number {
@@ -68,9 +68,23 @@ export function fieldsOfKind(body: unknown, ...kinds: QueueMessage["kind"][]): R
   return kinds.includes(fields.kind as QueueMessage["kind"]) ? fields : undefined;
 }
 
-/** Sends every body on `queue`, as few `sendBatch` calls as the platform's per-call limit allows. */
+/**
+ * Sends every body on `queue` in as few `sendBatch` calls as the platform's per-call limits (count
+ * and bytes) allow: a redrive of 100 large user tags would pass 256 KB in one call.
+ */
 export async function sendAll(queue: Queue, bodies: readonly QueueMessage[]): Promise<void> {
-  for (const part of chunk(bodies, SEND_BATCH_LIMIT)) {
-    await queue.sendBatch(part.map((body) => ({ body })));
+  const encoder = new TextEncoder();
+  let part: QueueMessage[] = [];
+  let bytes = 0;
+  for (const body of bodies) {
+    const size = encoder.encode(JSON.stringify(body)).byteLength;
+    if (part.length === SEND_BATCH_MESSAGES || (part.length > 0 && bytes + size > SEND_BATCH_BYTES)) {
+      await queue.sendBatch(part.map((message) => ({ body: message })));
+      part = [];
+      bytes = 0;
+    }
+    part.push(body);
+    bytes += size;
   }
+  if (part.length > 0) await queue.sendBatch(part.map((message) => ({ body: message })));
 }

@@ -68,6 +68,16 @@ describe("dead letters", () => {
     expect(mine.every((letter: { redrivenAt: string | null }) => letter.redrivenAt !== null)).toBe(true);
   });
 
+  it("re-drives 100 large letters, more than one queue send may carry", async () => {
+    const ids = Array.from({ length: 100 }, (_, i) => `large-${i}`);
+    // About 4 KB each: 400 KB in all, past the 256 KB one sendBatch takes.
+    const bodies = ids.map((id) => lifecycle(`${id}-${"x".repeat(4000)}`));
+    await deliver("dead-letters", bodies, { ids, attempts: 6 });
+    const redrive = await callJson("POST", "/admin/dead-letters/redrive", { token: await adminToken(), body: { deadLetterIds: ids } });
+    expect(redrive.status, JSON.stringify(redrive.body)).toBe(200);
+    expect([...redrive.body.redriven].sort()).toEqual([...ids].sort());
+  });
+
   it("is for admins only", async () => {
     expect((await callJson("GET", "/admin/dead-letters")).status).toBe(401);
     expect((await callJson("GET", "/admin/dead-letters", { token: await tokenFor(9, ["officer"]) })).status).toBe(403);

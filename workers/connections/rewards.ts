@@ -157,7 +157,8 @@ export async function listCharities(d1: D1Database, limit: number): Promise<Char
  * id, and a resend with the same `redemptionId` either finishes the redemption without debiting
  * again or, when the stock ran out meanwhile, refunds it. So a client-chosen id always goes
  * through the debit (replayed when it was paid before) even when the offer looks sold out: only
- * the wallet knows whether an earlier attempt paid. A fresh sold-out id is debited and refunded.
+ * the wallet knows whether an earlier attempt paid. A new client-chosen id for a sold-out offer is
+ * debited and refunded (or refused at once when the points are short).
  */
 export async function redeemOffer(
   env: Env,
