@@ -95,11 +95,14 @@ export async function run(): Promise<Record<string, unknown>> {
     }
     const connectSeconds = (performance.now() - openedAt) / 1000;
 
-    const citizen = await benchToken("7", ["citizen"]);
-    const headers = { authorization: `Bearer ${citizen}` };
+    // GET /officers/nearby allows RATE_NEARBY_PER_MINUTE (60) per citizen: spread the load over enough
+    // citizens that none comes near it, so the run measures the search, not 429 answers.
+    const citizens = await Promise.all(Array.from({ length: 2000 }, (_, i) => benchToken(String(700_000 + i), ["citizen"])));
+    let turn = 0;
+    const headers = () => ({ authorization: `Bearer ${citizens[turn++ % citizens.length]}` });
     const nearbyUrl = (radius: number) =>
       `${server.url}/officers/nearby?zip=${ZIP}&lat=${CENTER.lat}&lng=${CENTER.lng}&radius=${radius}&limit=100`;
-    const check = (await (await fetch(nearbyUrl(1000), { headers })).json()) as { officers: unknown[] };
+    const check = (await (await fetch(nearbyUrl(1000), { headers: headers() })).json()) as { officers: unknown[] };
 
     const health = await loadHealth(server.url, DURATION_SECONDS);
     const near = await load({ name: "GET /officers/nearby r=1000", url: nearbyUrl(1000), headers, durationSeconds: DURATION_SECONDS });

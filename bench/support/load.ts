@@ -20,7 +20,8 @@ export interface LoadOptions {
   name: string;
   url: string;
   method?: "GET" | "POST" | "PUT";
-  headers?: Record<string, string>;
+  /** Fixed headers, or headers made per request (to spread load over callers a per-caller rate limit counts). */
+  headers?: Record<string, string> | (() => Record<string, string>);
   /** A fixed body, or one made per request (for distinct event ids). */
   body?: string | (() => string);
   connections?: number;
@@ -29,14 +30,27 @@ export interface LoadOptions {
 
 export async function load(options: LoadOptions): Promise<LoadResult> {
   const makeBody = typeof options.body === "function" ? options.body : undefined;
+  const makeHeaders = typeof options.headers === "function" ? options.headers : undefined;
+  const fixedHeaders = typeof options.headers === "function" ? {} : options.headers;
   const result = await autocannon({
     url: options.url,
     method: options.method ?? "GET",
-    headers: { ...(options.body ? { "content-type": "application/json" } : {}), ...options.headers },
+    headers: { ...(options.body ? { "content-type": "application/json" } : {}), ...fixedHeaders },
     body: typeof options.body === "string" ? options.body : undefined,
     connections: options.connections ?? 32,
     duration: options.durationSeconds ?? 10,
-    requests: makeBody ? [{ setupRequest: (request) => ({ ...request, body: makeBody() }) }] : undefined,
+    requests:
+      makeBody || makeHeaders
+        ? [
+            {
+              setupRequest: (request) => ({
+                ...request,
+                ...(makeBody ? { body: makeBody() } : {}),
+                ...(makeHeaders ? { headers: { ...request.headers, ...makeHeaders() } } : {}),
+              }),
+            },
+          ]
+        : undefined,
   });
   return {
     name: options.name,

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { adminToken, call, callJson, serviceToken, tokenFor } from "../support/http.ts";
 import { attach, createIncentive } from "./helpers.ts";
 
-const employerToken = (employerId: string) => tokenFor(`boss-${employerId}`, ["employer"], { employerId });
+const employerToken = (employerId: string) => tokenFor(`9${employerId}`, ["employer"], { employerId });
 /** The distinct fields a problem names (one field may carry several messages). */
 const paths = (errors: Array<{ path: string }>) => [...new Set(errors.map((e) => e.path))];
 

@@ -24,7 +24,7 @@ export async function createIncentive(rule: Rule, name = `${rule.kind} ${rule.ev
 /** Attaches an incentive to an employer's program as that employer and returns the employer incentive id. */
 export async function attach(employerId: string, programId: string, incentiveId: string, reward: string): Promise<string> {
   const { status, body } = await callJson("POST", `/employers/${employerId}/programs/${programId}/incentives`, {
-    token: await tokenFor(`boss-${employerId}`, ["employer"], { employerId }),
+    token: await tokenFor(`9${employerId}`, ["employer"], { employerId }),
     body: { incentiveId, reward: { description: reward } },
   });
   expect(status).toBe(201);
