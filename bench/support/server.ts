@@ -160,6 +160,12 @@ async function startMiniflare(port: number, state: string, options: ServerOption
       cf: false,
       logRequests: false,
       log: new miniflare.Log(options.verbose ? miniflare.LogLevel.INFO : miniflare.LogLevel.WARN),
+      // Quiet, like wrangler dev at --log-level warn with its stdout ignored: only the Worker's errors.
+      ...(options.verbose ? {} : {
+            handleStructuredLogs: ({ level, message }: { level: string; message: string }) => {
+              if (level === "error") process.stderr.write(`${message}\n`);
+            },
+          }),
       // `/cdn-cgi/handler/scheduled` and friends, as under wrangler dev, to run the cron by hand.
       unsafeTriggerHandlers: true,
       resourcePersistencePath: join(state, "v3"),
