@@ -4,6 +4,8 @@
  * and file watcher (about four times the throughput of `npm start` on `/health`). D1 migrations are
  * applied on start; secrets come from `.dev.vars`. State persists in `.tally-serve/` unless
  * `--fresh` (a new directory on tmpfs, removed on exit). `--demo` loads the demo data `npm start` loads.
+ * For benchmarks (bench/support/server.ts): `--state DIR` keeps state there, `--var KEY:VALUE` (repeatable, as
+ * wrangler dev takes it) overrides a var or secret, `--quiet` shows only the Worker's errors.
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -16,8 +18,18 @@ const { values } = parseArgs({
     port: { type: "string", default: process.env.PORT ?? "8787" },
     fresh: { type: "boolean", default: false },
     demo: { type: "boolean", default: false },
+    state: { type: "string" },
+    var: { type: "string", multiple: true, default: [] },
+    quiet: { type: "boolean", default: false },
   },
 });
+const overrides = Object.fromEntries(
+  values.var.map((pair) => {
+    const at = pair.indexOf(":");
+    if (at <= 0) throw new Error(`--var takes KEY:VALUE, not ${pair}`);
+    return [pair.slice(0, at), pair.slice(at + 1)];
+  }),
+);
 
 // Creates `.dev.vars` from the example on a fresh clone; the server reads it through wrangler's config.
 const vars = devVars();
@@ -30,17 +42,20 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   });
 }
 
-console.log(`tally: building the bundle and applying migrations (${values.fresh ? "fresh state on tmpfs" : "state in .tally-serve/"})…`);
+const stateDir = values.fresh ? undefined : (values.state ?? join(root, ".tally-serve"));
+console.log(`tally: building the bundle and applying migrations (state ${stateDir ?? "fresh on tmpfs"})…`);
 const server = await startServer({
   mode: "serve",
+  inProcess: true,
   port: Number(values.port),
-  stateDir: values.fresh ? undefined : join(root, ".tally-serve"),
-  verbose: true,
+  stateDir,
+  vars: overrides,
+  verbose: !values.quiet,
 });
 
 if (values.demo) {
   try {
-    console.log(await loadDemoData(server.url, vars.JWT_SECRET!));
+    console.log(await loadDemoData(server.url, overrides.JWT_SECRET ?? vars.JWT_SECRET!));
   } catch (error) {
     console.error("demo data could not be loaded:", error);
   }
