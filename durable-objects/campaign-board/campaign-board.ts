@@ -5,6 +5,7 @@ import { database, schema } from "../../shared/db/client.ts";
 import { fail, ok, type Result } from "../../shared/errors.ts";
 import type { CampaignLifecycleMessage } from "../../shared/messages.ts";
 import { toMoneyJson } from "../../shared/money.ts";
+import { toIso } from "../../shared/time.ts";
 import { userStub } from "../user/user.ts";
 import { firstRow, migrate, rows } from "../sql.ts";
 import { NEW_LIFECYCLE, planLifecycle, retryDelayMs, settleDelayMs, withDefaults, type Lifecycle } from "./lifecycle.ts";
@@ -200,7 +201,7 @@ export class CampaignBoard extends DurableObject<Env> {
       this.lifecycle.failedAttempts++;
       this.writeMeta("lifecycle", this.lifecycle);
       const retryAt = now + retryDelayMs(this.lifecycle.failedAttempts);
-      console.error(`campaign ${terms.campaignId}: lifecycle step failed (attempt ${this.lifecycle.failedAttempts}); retrying at ${new Date(retryAt).toISOString()}`, error);
+      console.error(`campaign ${terms.campaignId}: lifecycle step failed (attempt ${this.lifecycle.failedAttempts}); retrying at ${toIso(retryAt)}`, error);
       await this.ctx.storage.setAlarm(retryAt);
       return;
     }
