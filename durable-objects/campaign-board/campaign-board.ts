@@ -5,9 +5,10 @@ import { database, schema } from "../../shared/db/client.ts";
 import { fail, ok, type Result } from "../../shared/errors.ts";
 import type { CampaignLifecycleMessage } from "../../shared/messages.ts";
 import { toMoneyJson } from "../../shared/money.ts";
+import { toIso } from "../../shared/time.ts";
 import { userStub } from "../user/user.ts";
 import { firstRow, migrate, rows } from "../sql.ts";
-import { NEW_LIFECYCLE, planLifecycle, settleDelayMs, type Lifecycle } from "./lifecycle.ts";
+import { NEW_LIFECYCLE, planLifecycle, retryDelayMs, settleDelayMs, withDefaults, type Lifecycle } from "./lifecycle.ts";
 import { LiveFeed } from "./live-feed.ts";
 import { Ranking } from "./ranking.ts";
 
@@ -70,7 +71,7 @@ export class CampaignBoard extends DurableObject<Env> {
     ctx.blockConcurrencyWhile(async () => {
       migrate(ctx.storage.sql, "board", BOARD_SCHEMA);
       this.terms = this.readMeta<CampaignTerms>("terms");
-      this.lifecycle = this.readMeta<Lifecycle>("lifecycle") ?? this.lifecycle;
+      this.lifecycle = withDefaults(this.readMeta<Partial<Lifecycle>>("lifecycle"));
       this.rebuildRanking();
     });
   }
@@ -108,7 +109,8 @@ export class CampaignBoard extends DurableObject<Env> {
     const wrongCurrency = purchases.find((p) => p.amount.currency !== terms.prize.currency);
     if (wrongCurrency) return fail("unprocessable", `purchase ${wrongCurrency.purchaseId} is not in ${terms.prize.currency}`);
     const outcome: ApplyOutcome = { applied: 0, duplicates: 0, afterSettlement: 0 };
-    const settled = this.lifecycle.settledAt !== null;
+    // Once the winner is decided the ranking stops, so a retried settlement pays the same user.
+    const settled = this.lifecycle.decidedAt !== null || this.lifecycle.settledAt !== null;
     try {
       this.ctx.storage.transactionSync(() => this.record(purchases, settled, outcome));
     } catch (error) {
@@ -180,16 +182,31 @@ export class CampaignBoard extends DurableObject<Env> {
     const terms = this.terms;
     if (!terms) return;
     const now = Date.now();
-    for (const step of planLifecycle(terms, this.lifecycle, now, this.settleDelay()).due) {
-      if (step === "start") {
-        await this.publish("Start", terms.startAt);
-        this.lifecycle.startPublished = true;
-      } else if (step === "end") {
-        await this.publish("End", this.effectiveEnd());
-        this.lifecycle.endPublished = true;
-      } else {
-        await this.settle(now);
+    try {
+      for (const step of planLifecycle(terms, this.lifecycle, now, this.settleDelay()).due) {
+        if (step === "start") {
+          await this.publish("Start", terms.startAt);
+          this.lifecycle.startPublished = true;
+        } else if (step === "end") {
+          await this.publish("End", this.effectiveEnd());
+          this.lifecycle.endPublished = true;
+        } else {
+          await this.settle(now);
+        }
+        this.writeMeta("lifecycle", this.lifecycle);
       }
+    } catch (error) {
+      // The runtime retries a throwing alarm only a few times and then drops it; a settlement must
+      // never be abandoned, so the board re-arms its own alarm with backoff until the step completes.
+      this.lifecycle.failedAttempts++;
+      this.writeMeta("lifecycle", this.lifecycle);
+      const retryAt = now + retryDelayMs(this.lifecycle.failedAttempts);
+      console.error(`campaign ${terms.campaignId}: lifecycle step failed (attempt ${this.lifecycle.failedAttempts}); retrying at ${toIso(retryAt)}`, error);
+      await this.ctx.storage.setAlarm(retryAt);
+      return;
+    }
+    if (this.lifecycle.failedAttempts > 0) {
+      this.lifecycle.failedAttempts = 0;
       this.writeMeta("lifecycle", this.lifecycle);
     }
     await this.scheduleNextPhase();
@@ -279,35 +296,43 @@ export class CampaignBoard extends DurableObject<Env> {
   }
 
   /**
-   * Decides the winner once. Each write is idempotent (the winner row by campaign, the credit by
-   * the prize's ref), so an alarm retried after a partial failure completes the same settlement.
+   * Decides the winner once, storing it (and stopping the ranking) before any outside write.
+   * Each write after that is idempotent (the winner row by campaign, the credit by the prize's
+   * ref, D1's settledAt), so a retry after a partial failure completes the same settlement with
+   * the same winner, whatever purchases arrived in between.
    */
   private async settle(now: number): Promise<void> {
     const terms = this.terms!;
-    const winner = this.ranking.at(0);
+    if (this.lifecycle.decidedAt === null) {
+      const leader = this.ranking.at(0);
+      this.lifecycle.decidedAt = now;
+      this.lifecycle.winnerUserId = leader ? String(leader.userId) : null;
+      this.lifecycle.winnerTotalMinor = leader ? leader.total : null;
+      this.writeMeta("lifecycle", this.lifecycle);
+    }
+    const { decidedAt, winnerUserId, winnerTotalMinor } = this.lifecycle;
     const db = database(this.env.DB);
-    if (winner) {
+    if (winnerUserId !== null && winnerTotalMinor !== null) {
       await db
         .insert(schema.campaignWinners)
         .values({
           campaignId: Number(terms.campaignId),
-          userId: winner.userId,
-          totalMinor: winner.total,
+          userId: Number(winnerUserId),
+          totalMinor: winnerTotalMinor,
           prizeMinor: terms.prize.minor,
           currency: terms.prize.currency,
-          decidedAt: now,
+          decidedAt,
         })
         .onConflictDoNothing();
-      const credited = await userStub(this.env, String(winner.userId)).credit({
+      const credited = await userStub(this.env, winnerUserId).credit({
         ref: `campaign-prize:${terms.campaignId}`,
         reason: `prize of campaign ${terms.campaignId}`,
         money: terms.prize,
       });
       if (!credited.ok) throw new Error(`prize credit failed: ${credited.detail}`);
     }
-    await db.update(schema.campaigns).set({ settledAt: now }).where(eq(schema.campaigns.campaignId, Number(terms.campaignId)));
-    this.lifecycle.settledAt = now;
-    this.lifecycle.winnerUserId = winner ? String(winner.userId) : null;
+    await db.update(schema.campaigns).set({ settledAt: decidedAt }).where(eq(schema.campaigns.campaignId, Number(terms.campaignId)));
+    this.lifecycle.settledAt = decidedAt;
     this.writeMeta("lifecycle", this.lifecycle);
   }
 

@@ -11,8 +11,17 @@ export interface Lifecycle {
   endPublished: boolean;
   /** Set by an early end; the campaign stops qualifying purchases from this moment. */
   endedAt: number | null;
-  settledAt: number | null;
+  /**
+   * When the winner was decided and stored, before any outside write of the settlement; from then
+   * on the ranking no longer moves and every retry pays this same winner.
+   */
+  decidedAt: number | null;
   winnerUserId: string | null;
+  winnerTotalMinor: number | null;
+  /** Set once the winner row, the prize and D1's `settledAt` are all written. */
+  settledAt: number | null;
+  /** Alarm runs in a row whose steps failed; the board re-arms itself with backoff meanwhile. */
+  failedAttempts: number;
 }
 
 export type LifecycleStep = "start" | "end" | "settle";
@@ -27,7 +36,29 @@ export interface LifecyclePlan {
 /** Used when `SETTLE_DELAY_SECONDS` is unset or not a non-negative number. */
 export const DEFAULT_SETTLE_DELAY_MS = 60_000;
 
-export const NEW_LIFECYCLE: Lifecycle = { startPublished: false, endPublished: false, endedAt: null, settledAt: null, winnerUserId: null };
+/** Longest wait between two attempts of a failing lifecycle step. */
+export const MAX_RETRY_DELAY_MS = 10 * 60_000;
+
+export const NEW_LIFECYCLE: Lifecycle = {
+  startPublished: false,
+  endPublished: false,
+  endedAt: null,
+  decidedAt: null,
+  winnerUserId: null,
+  winnerTotalMinor: null,
+  settledAt: null,
+  failedAttempts: 0,
+};
+
+/** A stored lifecycle, with the fields older boards did not store yet filled in. */
+export function withDefaults(stored: Partial<Lifecycle> | undefined): Lifecycle {
+  return { ...NEW_LIFECYCLE, ...stored };
+}
+
+/** Wait before the next attempt after `failedAttempts` failed runs in a row: 1 s, 2 s, 4 s, … at most 10 min. */
+export function retryDelayMs(failedAttempts: number): number {
+  return Math.min(MAX_RETRY_DELAY_MS, 1000 * 2 ** Math.max(0, failedAttempts - 1));
+}
 
 /** `SETTLE_DELAY_SECONDS` as milliseconds, or the default when it is unset or not a non-negative number. */
 export function settleDelayMs(setting: string | undefined): number {

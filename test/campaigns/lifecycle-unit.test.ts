@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_SETTLE_DELAY_MS, NEW_LIFECYCLE, planLifecycle, settleDelayMs, type Lifecycle } from "../../durable-objects/campaign-board/lifecycle.ts";
+import {
+  DEFAULT_SETTLE_DELAY_MS,
+  MAX_RETRY_DELAY_MS,
+  NEW_LIFECYCLE,
+  planLifecycle,
+  retryDelayMs,
+  settleDelayMs,
+  withDefaults,
+  type Lifecycle,
+} from "../../durable-objects/campaign-board/lifecycle.ts";
 import type { CampaignTerms } from "../../shared/campaigns.ts";
 
 const START = Date.parse("2026-03-01T00:00:00.000Z");
@@ -51,5 +60,20 @@ describe("settleDelayMs", () => {
     expect(settleDelayMs(undefined)).toBe(DEFAULT_SETTLE_DELAY_MS);
     expect(settleDelayMs("-1")).toBe(DEFAULT_SETTLE_DELAY_MS);
     expect(settleDelayMs("soon")).toBe(DEFAULT_SETTLE_DELAY_MS);
+  });
+});
+
+describe("retryDelayMs", () => {
+  it("doubles from one second and stops growing at the maximum", () => {
+    expect([1, 2, 3, 4].map(retryDelayMs)).toEqual([1000, 2000, 4000, 8000]);
+    expect(retryDelayMs(30)).toBe(MAX_RETRY_DELAY_MS);
+    expect(retryDelayMs(10_000)).toBe(MAX_RETRY_DELAY_MS);
+  });
+});
+
+describe("withDefaults", () => {
+  it("reads a lifecycle stored before the decided winner was kept as not yet decided", () => {
+    const stored = { startPublished: true, endPublished: true, endedAt: null, settledAt: null, winnerUserId: null };
+    expect(withDefaults(stored)).toEqual({ ...NEW_LIFECYCLE, ...stored, decidedAt: null, failedAttempts: 0 });
   });
 });

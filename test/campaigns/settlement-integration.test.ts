@@ -1,12 +1,44 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { CampaignBoard } from "../../durable-objects/campaign-board/campaign-board.ts";
+import { boardStub, type CampaignBoard } from "../../durable-objects/campaign-board/campaign-board.ts";
 import type { QualifiedPurchaseMessage } from "../../shared/messages.ts";
 import { adminToken, callJson, eventually, tokenFor } from "../support/http.ts";
 import { createCampaign, deliver, topOf } from "./support.ts";
 
-const board = (campaignId: string) => env.CAMPAIGN_BOARD.getByName(`campaign:${campaignId}`);
+const board = (campaignId: string) => boardStub(env, campaignId);
+
+/**
+ * Fault injection on the board's real D1 binding: statements whose SQL matches `pattern` fail,
+ * everything else goes to D1. Returns a function that puts the real binding back.
+ */
+async function failBoardD1(campaignId: string, pattern: RegExp): Promise<() => Promise<void>> {
+  await runInDurableObject(board(campaignId), (instance: CampaignBoard) => {
+    const holder = instance as unknown as { env: Env };
+    const real = holder.env;
+    const failing = (query: string): D1PreparedStatement => {
+      const refuse = () => Promise.reject(new Error(`injected D1 failure: ${query}`));
+      const statement = { bind: () => statement, run: refuse, all: refuse, raw: refuse, first: refuse };
+      return statement as unknown as D1PreparedStatement;
+    };
+    const db = new Proxy(real.DB, {
+      get(target, key) {
+        if (key === "prepare") return (query: string) => (pattern.test(query) ? failing(query) : target.prepare(query));
+        const value = Reflect.get(target, key) as unknown;
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    holder.env = Object.create(real, { DB: { value: db } }) as Env;
+    (holder as unknown as { realEnv: Env }).realEnv = real;
+  });
+  return () =>
+    runInDurableObject(board(campaignId), (instance: CampaignBoard) => {
+      const holder = instance as unknown as { env: Env; realEnv: Env };
+      holder.env = holder.realEnv;
+    });
+}
+
+const SETTLED_AT_UPDATE = /^update "campaigns" set "settled_at"/i;
 
 function qualified(campaignId: string, userId: string, minor: number, purchaseId = crypto.randomUUID()): QualifiedPurchaseMessage {
   return { kind: "qualified-purchase", purchaseId, campaignId, userId, amount: { minor, currency: "EUR" }, timestamp: Date.now() - 1000 };
@@ -113,6 +145,63 @@ describe("campaign lifecycle and settlement", () => {
     await settled(id);
     const end = await board(id).state();
     expect(end.ok && end.value.lifecycle.endPublished).toBe(true);
+    expect(await runInDurableObject(board(id), (_i, state) => state.storage.getAlarm())).toBeNull();
+  });
+
+  it("pays one winner when a settlement fails after the credit and a late purchase would change the lead", async () => {
+    const campaign = await createCampaign({ prize: { value: "10.00", currency: "EUR" } });
+    const id = campaign.campaignId;
+    await deliver("qualified-purchase-events", [qualified(id, "901", 700), qualified(id, "902", 300)]);
+    await callJson("POST", `/campaigns/${id}/end`, { token: await adminToken() });
+    const restore = await failBoardD1(id, SETTLED_AT_UPDATE);
+
+    await runDurableObjectAlarm(board(id));
+    expect((await callJson("GET", `/campaigns/${id}`)).body.campaign.status).toBe("ended");
+    // The alarm is armed again for the retry rather than abandoned (it may be running on its own at this moment).
+    await eventually(() => runInDurableObject(board(id), async (_i, state) => (await state.storage.getAlarm()) ?? undefined));
+
+    // A late purchase that would put 902 ahead arrives between the attempts.
+    await deliver("qualified-purchase-events", [qualified(id, "902", 5000, "late-lead")]);
+    await restore();
+    await settled(id);
+
+    const winner = await callJson("GET", `/campaigns/${id}/winner`);
+    expect(winner.body.winner).toMatchObject({ userId: "901", total: { value: "7.00", currency: "EUR" } });
+    const paid = await callJson("GET", "/users/901/wallet", { token: await tokenFor(901, ["citizen"]) });
+    expect(paid.body.money).toEqual([{ value: "10.00", currency: "EUR" }]);
+    const other = await callJson("GET", "/users/902/wallet", { token: await tokenFor(902, ["citizen"]) });
+    expect(other.body.money).toEqual([]);
+    const rows = await env.DB.prepare("SELECT user_id FROM campaign_winners WHERE campaign_id = ?").bind(Number(id)).all<{ user_id: number }>();
+    expect(rows.results).toEqual([{ user_id: 901 }]);
+  });
+
+  it("keeps re-arming the alarm with growing waits until a failing settlement completes", async () => {
+    const campaign = await createCampaign();
+    const id = campaign.campaignId;
+    await deliver("qualified-purchase-events", [qualified(id, "951", 400)]);
+    await callJson("POST", `/campaigns/${id}/end`, { token: await adminToken() });
+    const restore = await failBoardD1(id, SETTLED_AT_UPDATE);
+    const failures = async () => {
+      const state = await board(id).state();
+      return state.ok ? state.value.lifecycle.failedAttempts : 0;
+    };
+
+    // More failed runs than the runtime's own alarm retries (six). The short first waits may also
+    // fire on their own, so runs are counted by the board rather than by this loop.
+    for (let run = 0; run < 100 && (await failures()) < 8; run++) {
+      // False while the alarm is running on its own; give that run a moment to finish.
+      if (!(await runDurableObjectAlarm(board(id)))) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(await failures()).toBeGreaterThanOrEqual(8);
+    // After eight failures in a row the next attempt waits 2^7 s: still armed, and backing off.
+    const armed = await eventually(() => runInDurableObject(board(id), async (_i, state) => (await state.storage.getAlarm()) ?? undefined));
+    expect(armed - Date.now()).toBeGreaterThan(60_000);
+    expect((await callJson("GET", `/campaigns/${id}`)).body.campaign.status).toBe("ended");
+
+    await restore();
+    await settled(id);
+    expect((await callJson("GET", `/campaigns/${id}/winner`)).body.winner.userId).toBe("951");
+    expect(await failures()).toBe(0);
     expect(await runInDurableObject(board(id), (_i, state) => state.storage.getAlarm())).toBeNull();
   });
 });

@@ -74,6 +74,7 @@ export async function campaignsActiveAt(d1: D1Database, at: number): Promise<Cam
     .where(
       and(
         lte(schema.campaigns.startAt, at),
+        // effectiveEndAt (shared/campaigns.ts) in SQL, so D1 filters before rows are read.
         gt(sql`MIN(${schema.campaigns.endAt}, COALESCE(${schema.campaigns.endedAt}, ${schema.campaigns.endAt}))`, at),
       ),
     )
