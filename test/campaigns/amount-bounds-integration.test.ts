@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { MAX_AMOUNT_MINOR } from "../../shared/money.ts";
-import { adminToken, callJson } from "../support/http.ts";
+import { adminToken, callJson, serviceToken } from "../support/http.ts";
 import { createCampaign, deliver, topOf } from "./support.ts";
 
 const purchase = (value: string, currency = "EUR") => ({
@@ -12,14 +12,14 @@ const purchase = (value: string, currency = "EUR") => ({
 
 describe("amounts are bounded so every total stays exact", () => {
   it("answers 400 naming amount.value for a purchase above 10^12 minor units, and takes one at the bound", async () => {
-    const over = await callJson("POST", "/purchases", { body: purchase("10000000000.01") });
+    const over = await callJson("POST", "/purchases", { body: purchase("10000000000.01"), token: await serviceToken() });
     expect(over.status).toBe(400);
     expect(over.body.errors.map((e: { path: string }) => e.path)).toEqual(["amount.value"]);
-    const huge = await callJson("POST", "/purchases", { body: purchase("9007199254740993") });
+    const huge = await callJson("POST", "/purchases", { body: purchase("9007199254740993"), token: await serviceToken() });
     expect(huge.status).toBe(400);
-    const yen = await callJson("POST", "/purchases", { body: purchase("1000000000001", "JPY") });
+    const yen = await callJson("POST", "/purchases", { body: purchase("1000000000001", "JPY"), token: await serviceToken() });
     expect(yen.status).toBe(400);
-    expect((await callJson("POST", "/purchases", { body: purchase("10000000000.00") })).status).toBe(202);
+    expect((await callJson("POST", "/purchases", { body: purchase("10000000000.00"), token: await serviceToken() })).status).toBe(202);
   });
 
   it("answers 400 naming prize.value for a prize above the bound", async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { CURRENCY_DIGITS } from "../../shared/money.ts";
-import { adminToken, callJson, eventually, tokenFor } from "../support/http.ts";
+import { adminToken, callJson, eventually, serviceToken, tokenFor } from "../support/http.ts";
 import { createCampaign, topOf } from "./support.ts";
 
 const HOUR = 3_600_000;
@@ -50,6 +50,7 @@ describe("exchange rates", () => {
     // 60.00 CZK at 1 PLN = 6 CZK is 10.00 PLN (the first rate would have made it 12.00).
     const campaign = await createCampaign({ prize: { value: "50.00", currency: "PLN" } });
     const purchase = await callJson("POST", "/purchases", {
+      token: await serviceToken(),
       body: {
         userId: "77",
         itemId: campaign.itemId,
