@@ -4,6 +4,7 @@ import { database, schema } from "../../shared/db/client.ts";
 import { fail, ok, type Result } from "../../shared/errors.ts";
 import { toMoneyJson } from "../../shared/money.ts";
 import { DAY_MS, MINUTE_MS, utcDayNumber } from "../../shared/time.ts";
+import { sameTerms } from "../../shared/same-terms.ts";
 import { firstRow, migrate, rows } from "../sql.ts";
 import { AD_CAMPAIGN_SCHEMA, definitionFromD1, readLiveState, type EventRow, type LiveState, type MinuteRow } from "./rows.ts";
 import { StatusOutbox } from "./status-outbox.ts";
@@ -250,12 +251,9 @@ export class AdCampaign extends DurableObject<Env> {
       event.eventId,
     );
     if (previous) {
-      const same =
-        previous.type === event.type &&
-        previous.timestamp === event.timestamp &&
-        previous.user_id === event.userId &&
-        previous.ip === event.ip;
-      if (!same) return fail("idempotency_conflict", `event id ${event.eventId} was already used with a different payload`);
+      const stored = { type: previous.type, timestamp: previous.timestamp, userId: previous.user_id, ip: previous.ip };
+      const sent = { type: event.type, timestamp: event.timestamp, userId: event.userId, ip: event.ip };
+      if (!sameTerms(stored, sent)) return fail("idempotency_conflict", `event id ${event.eventId} was already used with a different payload`);
       return ok({ answer: this.answerOf(event.eventId, previous), statusChanged: false });
     }
 
@@ -407,17 +405,7 @@ export class AdCampaign extends DurableObject<Env> {
 
 /** Whether two definitions set the same terms (the creation time is not a term). */
 export function sameDefinition(a: AdCampaignDefinition, b: AdCampaignDefinition): boolean {
-  return (
-    a.adCampaignId === b.adCampaignId &&
-    a.advertiserId === b.advertiserId &&
-    a.name === b.name &&
-    a.currency === b.currency &&
-    a.cpcMinor === b.cpcMinor &&
-    a.dailyBudgetMinor === b.dailyBudgetMinor &&
-    a.totalBudgetMinor === b.totalBudgetMinor &&
-    a.startAt === b.startAt &&
-    a.endAt === b.endAt
-  );
+  return sameTerms({ ...a, createdAt: undefined }, { ...b, createdAt: undefined });
 }
 
 /** The object of an ad campaign. */

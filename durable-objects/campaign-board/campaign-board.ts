@@ -6,6 +6,7 @@ import { fail, ok, type Result } from "../../shared/errors.ts";
 import type { CampaignLifecycleMessage } from "../../shared/messages.ts";
 import { toMoneyJson } from "../../shared/money.ts";
 import { toIso } from "../../shared/time.ts";
+import { sameTerms } from "../../shared/same-terms.ts";
 import { userStub } from "../user/user.ts";
 import { firstRow, migrate, rows } from "../sql.ts";
 import { NEW_LIFECYCLE, planLifecycle, retryDelayMs, settleDelayMs, withDefaults, type Lifecycle } from "./lifecycle.ts";
@@ -79,8 +80,7 @@ export class CampaignBoard extends DurableObject<Env> {
   /** Sets the campaign this board scores and schedules its lifecycle. Safe to call again with the same terms. */
   async configure(terms: CampaignTerms): Promise<Result<void>> {
     if (this.terms) {
-      const same = JSON.stringify(this.terms) === JSON.stringify(terms);
-      return same ? ok(undefined) : fail("conflict", `board of campaign ${terms.campaignId} already has other terms`);
+      return sameTerms(this.terms, terms) ? ok(undefined) : fail("conflict", `board of campaign ${terms.campaignId} already has other terms`);
     }
     this.terms = terms;
     this.writeMeta("terms", terms);
@@ -232,7 +232,8 @@ export class CampaignBoard extends DurableObject<Env> {
 
   private addToTotal(userId: number, amountMinor: number, timestamp: number): void {
     const current = this.ranking.get(userId);
-    const total = (current?.total ?? 0) + amountMinor;
+    // Saturates rather than lose exactness: past 2^53 a float sum would silently round.
+    const total = Math.min((current?.total ?? 0) + amountMinor, Number.MAX_SAFE_INTEGER);
     // The total is reached once every purchase behind it has happened: at the latest event time,
     // whatever order the purchases arrived in.
     const reachedAt = Math.max(current?.reachedAt ?? timestamp, timestamp);

@@ -1,3 +1,4 @@
+import { sameTerms } from "../../shared/same-terms.ts";
 import { firstRow, rows } from "../sql.ts";
 
 /** How long a connection request waits for the officer's answer. */
@@ -78,13 +79,9 @@ export class ConnectionRequests {
 
   /** Whether a stored request carries the same payload as `input` (a resend rather than a reuse of the id). */
   static samePayload(row: RequestRow, input: ConnectionRequestInput): boolean {
-    return (
-      row.citizen_id === input.citizenId &&
-      row.officer_id === input.officerId &&
-      row.zip === input.zip &&
-      row.citizen_lat === input.lat &&
-      row.citizen_lng === input.lng
-    );
+    const stored = { citizenId: row.citizen_id, officerId: row.officer_id, zip: row.zip, lat: row.citizen_lat, lng: row.citizen_lng };
+    const sent = { citizenId: input.citizenId, officerId: input.officerId, zip: input.zip, lat: input.lat, lng: input.lng };
+    return sameTerms(stored, sent);
   }
 
   /** Opens a pending request; returns when it expires. */
