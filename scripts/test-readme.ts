@@ -242,8 +242,10 @@ async function main(): Promise<number> {
     console.error("test:readme:", error);
     return 1;
   } finally {
+    const stopping = Date.now();
     await server?.stop();
     rmSync(work, { recursive: true, force: true });
+    console.log(`test:readme: server stopped in ${((Date.now() - stopping) / 1000).toFixed(0)} s; ${(performance.now() / 1000).toFixed(0)} s in all`);
   }
 }
 
