@@ -11,7 +11,7 @@ import { termsOf } from "../../workers/campaigns/catalogue.ts";
 import { userStub } from "../user/user.ts";
 import { firstRow, migrate, rows } from "../sql.ts";
 import { NEW_LIFECYCLE, planLifecycle, retryDelayMs, settleDelayMs, withDefaults, type Lifecycle } from "./lifecycle.ts";
-import { LiveFeed } from "./live-feed.ts";
+import { LiveFeed, liveSocketsPerIp } from "./live-feed.ts";
 import { Ranking } from "./ranking.ts";
 
 const BOARD_SCHEMA = [
@@ -224,7 +224,7 @@ export class CampaignBoard extends DurableObject<Env> {
   /** Live leaderboard: the Worker forwards the upgrade with the caller's user id, if any. */
   override async fetch(request: Request): Promise<Response> {
     if (!(await this.ensureTerms())) return new Response("no such campaign", { status: 404 });
-    return this.live.accept(request);
+    return this.live.accept(request, liveSocketsPerIp(this.env.LIVE_SOCKETS_PER_IP));
   }
 
   override async webSocketMessage(): Promise<void> {

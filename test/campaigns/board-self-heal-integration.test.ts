@@ -12,7 +12,7 @@ import { deliver, freshId, topOf } from "./support.ts";
 const HOUR = 3_600_000;
 
 /** The real board namespace, with every board's `configure` failing as an outage between D1 and the object would. */
-function configureFails(namespace: DurableObjectNamespace): DurableObjectNamespace {
+function configureFails(namespace: Env["CAMPAIGN_BOARD"]): Env["CAMPAIGN_BOARD"] {
   return new Proxy(namespace, {
     get(target, property) {
       if (property === "getByName") {
