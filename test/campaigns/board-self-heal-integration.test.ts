@@ -110,3 +110,35 @@ describe("reading an unknown campaign", () => {
     expect(await tablesOf(campaignId)).toContain("meta");
   });
 });
+
+describe("asking for the winner of a campaign whose board was never configured", () => {
+  it("sets the board up, so the campaign settles even without purchases", async () => {
+    const campaignId = freshId();
+    const now = Date.now();
+    const request = new Request("https://tally.test/campaigns", {
+      method: "POST",
+      headers: { authorization: `Bearer ${await adminToken()}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        campaignId,
+        itemId: freshId(),
+        prize: { value: "5.00", currency: "EUR" },
+        startDateTime: new Date(now - 2 * HOUR).toISOString(),
+        endDateTime: new Date(now - HOUR).toISOString(),
+      }),
+    });
+    const ctx = createExecutionContext();
+    const failed = await app.fetch(request, { ...env, CAMPAIGN_BOARD: configureFails(env.CAMPAIGN_BOARD) }, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(failed.status).toBeGreaterThanOrEqual(500);
+    expect(await tablesOf(campaignId)).toEqual([]);
+
+    const winner = await callJson("GET", `/campaigns/${campaignId}/winner`);
+    expect(winner.status).toBe(404);
+    expect(await tablesOf(campaignId)).toContain("meta");
+    // Its lifecycle is under way: an alarm is armed, or it already ran through to settlement.
+    const alarmAt = await runInDurableObject(boardStub(env, campaignId), (_instance, state) => state.storage.getAlarm());
+    const board = await boardStub(env, campaignId).state();
+    expect(board.ok).toBe(true);
+    expect(alarmAt !== null || (board.ok && board.value.lifecycle.settledAt !== null)).toBe(true);
+  });
+});
