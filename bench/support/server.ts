@@ -74,7 +74,8 @@ function runWrangler(args: string[]): void {
   if (result.status !== 0) throw new Error(`wrangler ${args.join(" ")} failed:\n${result.stdout}\n${result.stderr}`);
 }
 
-async function waitForHealth(url: string, gaveUp: () => boolean): Promise<void> {
+/** Resolves once `/health` answers 200; throws after 180 s or as soon as `gaveUp()` says the server died. */
+export async function waitForHealth(url: string, gaveUp: () => boolean): Promise<void> {
   // Generous: building the bundle and applying migrations take a minute on a busy 2-core machine.
   const deadline = Date.now() + 180_000;
   for (;;) {

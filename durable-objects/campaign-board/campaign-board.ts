@@ -7,10 +7,11 @@ import type { CampaignLifecycleMessage } from "../../shared/messages.ts";
 import { toMoneyJson } from "../../shared/money.ts";
 import { toIso } from "../../shared/time.ts";
 import { sameTerms } from "../../shared/same-terms.ts";
+import { termsOf } from "../../workers/campaigns/catalogue.ts";
 import { userStub } from "../user/user.ts";
 import { firstRow, migrate, rows } from "../sql.ts";
 import { NEW_LIFECYCLE, planLifecycle, retryDelayMs, settleDelayMs, withDefaults, type Lifecycle } from "./lifecycle.ts";
-import { LiveFeed } from "./live-feed.ts";
+import { LiveFeed, liveSocketsPerIp } from "./live-feed.ts";
 import { Ranking } from "./ranking.ts";
 
 const BOARD_SCHEMA = [
@@ -70,6 +71,9 @@ export class CampaignBoard extends DurableObject<Env> {
       record: (userId) => this.recordOf(userId),
     });
     ctx.blockConcurrencyWhile(async () => {
+      // A board nobody has configured keeps no storage at all: reading an unknown campaign's
+      // leaderboard must not leave an object behind. Its tables are created on the first write.
+      if (!this.hasStorage()) return;
       migrate(ctx.storage.sql, "board", BOARD_SCHEMA);
       this.terms = this.readMeta<CampaignTerms>("terms");
       this.lifecycle = withDefaults(this.readMeta<Partial<Lifecycle>>("lifecycle"));
@@ -82,6 +86,7 @@ export class CampaignBoard extends DurableObject<Env> {
     if (this.terms) {
       return sameTerms(this.terms, terms) ? ok(undefined) : fail("conflict", `board of campaign ${terms.campaignId} already has other terms`);
     }
+    migrate(this.ctx.storage.sql, "board", BOARD_SCHEMA);
     this.terms = terms;
     this.writeMeta("terms", terms);
     await this.scheduleNextPhase();
@@ -90,8 +95,9 @@ export class CampaignBoard extends DurableObject<Env> {
 
   /** Ends the campaign now (an admin's early end); settlement follows after the usual delay. */
   async endNow(at: number): Promise<Result<void>> {
-    if (!this.terms) return fail("not_found", "campaign board is not configured");
-    if (this.lifecycle.endedAt === null && at < this.terms.endAt) {
+    const terms = await this.ensureTerms();
+    if (!terms) return fail("not_found", "campaign board is not configured");
+    if (this.lifecycle.endedAt === null && at < terms.endAt) {
       this.lifecycle.endedAt = at;
       this.writeMeta("lifecycle", this.lifecycle);
     }
@@ -104,7 +110,7 @@ export class CampaignBoard extends DurableObject<Env> {
    * settlement purchases are recorded but the ranking — and so the winner — no longer moves.
    */
   async apply(purchases: BoardPurchase[]): Promise<Result<ApplyOutcome>> {
-    const terms = this.terms;
+    const terms = await this.ensureTerms();
     if (!terms) return fail("not_found", "campaign board is not configured");
     const wrongCurrency = purchases.find((p) => p.amount.currency !== terms.prize.currency);
     if (wrongCurrency) return fail("unprocessable", `purchase ${wrongCurrency.purchaseId} is not in ${terms.prize.currency}`);
@@ -155,27 +161,30 @@ export class CampaignBoard extends DurableObject<Env> {
    * costs one string across RPC and no JSON work in the Worker.
    */
   async topBody(n: number): Promise<Result<string>> {
-    if (!this.terms) return fail("not_found", "no such campaign");
+    const terms = await this.ensureTerms();
+    if (!terms) return fail("not_found", "no such campaign");
     const { bodies } = this.currentTop();
     const cached = bodies.get(n);
     if (cached !== undefined) return ok(cached);
     if (bodies.size >= MAX_TOP_BODIES) bodies.clear();
-    const body = JSON.stringify({ headers: [], records: { campaignId: this.terms.campaignId, positions: this.topPositions(n) } });
+    const body = JSON.stringify({ headers: [], records: { campaignId: terms.campaignId, positions: this.topPositions(n) } });
     bodies.set(n, body);
     return ok(body);
   }
 
   /** One user's record, or not_found when the user has no qualified purchase. */
   async position(userId: string): Promise<Result<RankedRecord>> {
-    if (!this.terms) return fail("not_found", "no such campaign");
+    const terms = await this.ensureTerms();
+    if (!terms) return fail("not_found", "no such campaign");
     const record = this.recordOf(Number(userId));
-    return record ? ok(record) : fail("not_found", `user ${userId} has no record in campaign ${this.terms.campaignId}`);
+    return record ? ok(record) : fail("not_found", `user ${userId} has no record in campaign ${terms.campaignId}`);
   }
 
   /** The lifecycle as the board sees it, for the catalogue and for tests. */
   async state(): Promise<Result<{ terms: CampaignTerms; lifecycle: Lifecycle; users: number }>> {
-    if (!this.terms) return fail("not_found", "campaign board is not configured");
-    return ok({ terms: this.terms, lifecycle: { ...this.lifecycle }, users: this.ranking.size });
+    const terms = await this.ensureTerms();
+    if (!terms) return fail("not_found", "campaign board is not configured");
+    return ok({ terms, lifecycle: { ...this.lifecycle }, users: this.ranking.size });
   }
 
   override async alarm(): Promise<void> {
@@ -214,8 +223,8 @@ export class CampaignBoard extends DurableObject<Env> {
 
   /** Live leaderboard: the Worker forwards the upgrade with the caller's user id, if any. */
   override async fetch(request: Request): Promise<Response> {
-    if (!this.terms) return new Response("no such campaign", { status: 404 });
-    return this.live.accept(request);
+    if (!(await this.ensureTerms())) return new Response("no such campaign", { status: 404 });
+    return this.live.accept(request, liveSocketsPerIp(this.env.LIVE_SOCKETS_PER_IP));
   }
 
   override async webSocketMessage(): Promise<void> {
@@ -228,6 +237,34 @@ export class CampaignBoard extends DurableObject<Env> {
 
   override async webSocketError(ws: WebSocket): Promise<void> {
     this.live.failed(ws);
+  }
+
+  /**
+   * The board's terms; a board whose `configure` never arrived (the create call failed after the
+   * catalogue row was written) takes them from D1 on first contact, so purchases still count and
+   * the campaign still settles. An id D1 does not know stays unconfigured and stores nothing.
+   */
+  private async ensureTerms(): Promise<CampaignTerms | undefined> {
+    if (this.terms) return this.terms;
+    const campaignId = this.campaignIdFromName();
+    if (campaignId === undefined) return undefined;
+    const [row] = await database(this.env.DB)
+      .select()
+      .from(schema.campaigns)
+      .where(eq(schema.campaigns.campaignId, Number(campaignId)));
+    if (!row) return undefined;
+    await this.configure(termsOf(row));
+    if (row.endedAt !== null) await this.endNow(row.endedAt);
+    return this.terms;
+  }
+
+  /** The campaign id in this object's name (`campaign:<id>`, see `boardStub`). */
+  private campaignIdFromName(): string | undefined {
+    return this.ctx.id.name?.match(/^campaign:(\d+)$/)?.[1];
+  }
+
+  private hasStorage(): boolean {
+    return firstRow(this.ctx.storage.sql, "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'meta'") !== undefined;
   }
 
   private addToTotal(userId: number, amountMinor: number, timestamp: number): void {

@@ -5,6 +5,18 @@ import { answerClose, sendText } from "../sockets.ts";
 /** Header the Worker sets to the caller's user id when it forwards a live upgrade; the object is not public. */
 export const USER_ID_HEADER = "x-tally-user-id";
 
+/** Header the Worker sets to the caller's address (`cf-connecting-ip`) when it forwards a live upgrade. */
+export const CLIENT_ADDRESS_HEADER = "x-tally-client-address";
+
+/** Open live sockets per client address per campaign when `LIVE_SOCKETS_PER_IP` is unset or not a positive whole number. */
+export const DEFAULT_LIVE_SOCKETS_PER_IP = 20;
+
+/** The per-address socket limit a `LIVE_SOCKETS_PER_IP` setting stands for. */
+export function liveSocketsPerIp(setting: string | undefined): number {
+  const limit = Number(setting ?? Number.NaN);
+  return Number.isInteger(limit) && limit > 0 ? limit : DEFAULT_LIVE_SOCKETS_PER_IP;
+}
+
 /** A client's keep-alive and the answer, byte for byte. */
 export const LIVE_PING = "ping";
 export const LIVE_PONG = "pong";
@@ -45,10 +57,18 @@ export class LiveFeed {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(LIVE_PING, LIVE_PONG));
   }
 
-  /** Accepts a forwarded upgrade and sends the current top (and own position) at once. */
-  accept(request: Request): Response {
+  /**
+   * Accepts a forwarded upgrade and sends the current top (and own position) at once; 429 (before
+   * any upgrade) when the caller's address already holds `maxPerAddress` open sockets here. Each
+   * socket is tagged with its address, so the count survives hibernation.
+   */
+  accept(request: Request, maxPerAddress: number): Response {
+    const addressTag = `address:${request.headers.get(CLIENT_ADDRESS_HEADER) ?? "unknown"}`;
+    if (this.ctx.getWebSockets(addressTag).length >= maxPerAddress) {
+      return new Response(`at most ${maxPerAddress} live sockets per client address`, { status: 429 });
+    }
     const { 0: client, 1: server } = new WebSocketPair();
-    this.ctx.acceptWebSocket(server);
+    this.ctx.acceptWebSocket(server, [addressTag]);
     const identity: SocketIdentity = { userId: request.headers.get(USER_ID_HEADER) };
     server.serializeAttachment(identity);
     sendText(server, JSON.stringify(this.topMessage()));

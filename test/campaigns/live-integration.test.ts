@@ -72,3 +72,31 @@ describe("live leaderboard socket", () => {
     expect(unknown.status).toBe(404);
   });
 });
+
+describe("live leaderboard socket limit", () => {
+  const upgrade = (campaignId: string, address: string) =>
+    exports.default.fetch(new Request(`https://tally.test/records/live/${campaignId}`, { headers: { upgrade: "websocket", "cf-connecting-ip": address } }));
+
+  it("refuses the 21st open socket from one address with 429, while another address still connects", async () => {
+    const campaign = await createCampaign();
+    const sockets: WebSocket[] = [];
+    for (let i = 0; i < 20; i++) {
+      const response = await upgrade(campaign.campaignId, "203.0.113.7");
+      expect(response.status).toBe(101);
+      response.webSocket!.accept();
+      sockets.push(response.webSocket!);
+    }
+    const refused = await upgrade(campaign.campaignId, "203.0.113.7");
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("content-type")).toContain("application/problem+json");
+    expect(refused.headers.get("retry-after")).toMatch(/^\d+$/);
+    expect(((await refused.json()) as { code: string }).code).toBe("rate_limited");
+    const other = await upgrade(campaign.campaignId, "198.51.100.9");
+    expect(other.status).toBe(101);
+    other.webSocket!.accept();
+    const elsewhere = await upgrade((await createCampaign()).campaignId, "203.0.113.7");
+    expect(elsewhere.status).toBe(101);
+    elsewhere.webSocket!.accept();
+    for (const socket of [...sockets, other.webSocket!, elsewhere.webSocket!]) socket.close(1000, "done");
+  });
+});

@@ -122,6 +122,9 @@ campaignRoutes.openapi(
       .from(schema.campaignWinners)
       .where(eq(schema.campaignWinners.campaignId, Number(campaignId)));
     if (!winner) {
+      // Contact heals a board whose configure never arrived (it loads its terms from D1 and arms
+      // its alarm), so even a campaign nobody bought in settles once someone asks for its winner.
+      if (campaign.settledAt === null) unwrap(await boardStub(c.env, campaignId).state());
       const why = campaign.settledAt === null ? "is not settled yet" : "settled with no qualifying purchases";
       throw new ApiError("not_found", `campaign ${campaignId} ${why}`);
     }

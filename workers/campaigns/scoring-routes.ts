@@ -4,14 +4,17 @@ import { positionSchema, purchaseInputSchema, recordSchema } from "../../shared/
 import { idJsonSchema, idParamSchema } from "../../shared/ids.ts";
 import type { PurchaseMessage } from "../../shared/messages.ts";
 import { boardStub } from "../../durable-objects/campaign-board/campaign-board.ts";
-import { USER_ID_HEADER } from "../../durable-objects/campaign-board/live-feed.ts";
+import { CLIENT_ADDRESS_HEADER, USER_ID_HEADER, liveSocketsPerIp } from "../../durable-objects/campaign-board/live-feed.ts";
 import { requireRole } from "../http/auth.ts";
 import { requireSelfOrAdmin } from "../http/guards.ts";
 import { rememberFirstAnswer } from "../http/idempotency.ts";
-import { ApiError, unwrap } from "../http/problem.ts";
-import { bearer, createRouter, jsonBody, jsonResponse, preserializedJson, problemResponses, upgradeResponse } from "../http/router.ts";
+import { ApiError, problemResponse, unwrap } from "../http/problem.ts";
+import { bearer, createRouter, jsonBody, jsonResponse, preserializedJson, problemResponses, problemSchema, upgradeResponse } from "../http/router.ts";
 import { campaignIdParams, seedHeaders } from "./catalogue-routes.ts";
 import { cachedTop, rememberTop } from "./top-cache.ts";
+
+/** What a refused live socket is told to wait: sockets close at the client's pace, so a short while. */
+const LIVE_RETRY_AFTER_SECONDS = 10;
 
 /** Purchases coming in to be scored, mounted at `/purchases`. */
 export const purchaseRoutes = createRouter();
@@ -107,7 +110,14 @@ recordRoutes.openapi(
     tags: ["campaigns"],
     summary: "Live leaderboard WebSocket: top 100 on connect and on change; own position with ?token=",
     request: { params: campaignIdParams, query: z.object({ token: z.string().optional() }) },
-    responses: { 101: { description: "Switching to WebSocket" }, ...problemResponses },
+    responses: {
+      101: { description: "Switching to WebSocket" },
+      ...problemResponses,
+      429: {
+        description: "The caller's address already holds LIVE_SOCKETS_PER_IP open sockets on this campaign",
+        content: { "application/problem+json": { schema: problemSchema } },
+      },
+    },
   }),
   async (c) => {
     const { campaignId } = c.req.valid("param");
@@ -118,10 +128,18 @@ recordRoutes.openapi(
     }
     const headers = new Headers(c.req.raw.headers);
     headers.delete(USER_ID_HEADER);
+    headers.delete(CLIENT_ADDRESS_HEADER);
     const principal = c.get("principal");
     if (principal) headers.set(USER_ID_HEADER, principal.sub);
+    // Set by Cloudflare's edge on every request, so a client cannot pick its own address.
+    const address = c.req.header("cf-connecting-ip");
+    if (address) headers.set(CLIENT_ADDRESS_HEADER, address);
     const response = await boardStub(c.env, campaignId).fetch(new Request(c.req.raw.url, { headers }));
     if (response.status === 404) throw new ApiError("not_found", `no campaign ${campaignId}`);
+    if (response.status === 429) {
+      const detail = `at most ${liveSocketsPerIp(c.env.LIVE_SOCKETS_PER_IP)} open live sockets per client address per campaign; close one or retry later`;
+      return problemResponse(c, new ApiError("rate_limited", detail), { "retry-after": String(LIVE_RETRY_AFTER_SECONDS) });
+    }
     return upgradeResponse(c, response);
   },
 );
