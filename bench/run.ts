@@ -18,6 +18,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   ads: () => import("./ads.ts"),
   connections: () => import("./connections.ts"),
   "user-tags": () => import("./user-tags.ts"),
+  ingest: () => import("./ingest.ts"),
   modes: () => import("./modes.ts"),
 };
 

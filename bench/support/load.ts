@@ -71,6 +71,19 @@ export function ratio(subject: LoadResult, baseline: LoadResult) {
   };
 }
 
+/** The mean of two runs of one measure: a baseline taken before and after, since a shared machine's load drifts. */
+export function meanOf(name: string, a: LoadResult, b: LoadResult): LoadResult {
+  const mean = (x: number, y: number) => Number(((x + y) / 2).toFixed(2));
+  return {
+    name,
+    requestsPerSecond: mean(a.requestsPerSecond, b.requestsPerSecond),
+    p50Ms: mean(a.p50Ms, b.p50Ms),
+    p99Ms: mean(a.p99Ms, b.p99Ms),
+    non2xx: a.non2xx + b.non2xx,
+    errors: a.errors + b.errors,
+  };
+}
+
 /** Measures `GET /health` under the same settings, as the baseline of a run. */
 export function loadHealth(url: string, durationSeconds = 10, connections = 32): Promise<LoadResult> {
   return load({ name: "GET /health", url: `${url}/health`, durationSeconds, connections });
