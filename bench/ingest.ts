@@ -3,7 +3,9 @@
  * 32 connections, 10 s each after a 3 s warm-up of each): `POST /purchases`, `POST /incentives/events`,
  * `POST /ads/events` clicks and `POST /user_tags`, every request a distinct event id. The baseline is
  * the mean of `/health` before and after, since a shared machine's load drifts during a run; the
- * load average is recorded beside the figures, since only ratios in one run compare.
+ * load average is recorded beside the figures, since only ratios in one run compare. Between paths
+ * the bench waits for the queue consumers to drain, so each figure carries its own consumer's cost
+ * (the local runtime runs consumers on the same thread as requests) and not the previous path's.
  * Goals: purchases, incentive events and clicks ≥ 0.8×, tags ≥ 0.5×.
  */
 import { loadavg } from "node:os";
@@ -31,6 +33,21 @@ async function created(response: Promise<Response>, what: string): Promise<Recor
 }
 
 const load1 = () => Number(loadavg()[0]!.toFixed(2));
+
+/**
+ * Waits until the queue consumers have drained what the last path left behind (five `/health`
+ * answers in a row under 25 ms, at most 60 s), so no path pays for the backlog of the one before.
+ */
+async function settle(url: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  let quick = 0;
+  while (quick < 5 && Date.now() < deadline) {
+    const start = performance.now();
+    await (await fetch(`${url}/health`)).arrayBuffer();
+    quick = performance.now() - start < 25 ? quick + 1 : 0;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
 
 export async function run(): Promise<Record<string, unknown>> {
   const server = await benchServer(PORT);
@@ -111,6 +128,7 @@ export async function run(): Promise<Record<string, unknown>> {
     // Warm-up: neither side pays for first compilation or first object creation in the figures.
     await load({ name: "warm-up", url: `${url}/health`, durationSeconds: 3, connections: CONNECTIONS });
     for (const path of paths) await load({ ...path, name: "warm-up", durationSeconds: 3, connections: CONNECTIONS });
+    await settle(url);
 
     const loadBefore = load1();
     const healthBefore = await loadHealth(url, SECONDS, CONNECTIONS);
@@ -118,6 +136,7 @@ export async function run(): Promise<Record<string, unknown>> {
     for (const path of paths) {
       const result = await load({ ...path, durationSeconds: SECONDS, connections: CONNECTIONS });
       measured.push({ ...result, loadAverage: load1() });
+      await settle(url);
     }
     const healthAfter = await loadHealth(url, SECONDS, CONNECTIONS);
     const loadAfter = load1();
