@@ -14,11 +14,11 @@ const SCHEMA = [
      scope TEXT NOT NULL,
      event_id TEXT NOT NULL,
      terms_hash BLOB NOT NULL,
-     created_at INTEGER NOT NULL,
+     expires_at INTEGER,
      PRIMARY KEY (scope, event_id)
    ) WITHOUT ROWID`,
-  "CREATE INDEX event_ids_by_age ON event_ids (scope, created_at)",
-  "CREATE TABLE retention (scope TEXT PRIMARY KEY, keep_ms INTEGER NOT NULL) WITHOUT ROWID",
+  // Partial: ids kept for good (purchases) cost no index entry.
+  "CREATE INDEX event_ids_by_expiry ON event_ids (expires_at) WHERE expires_at IS NOT NULL",
 ] as const;
 
 /** What a shard answers about an event id: first sight, the same terms again, or other terms. */
@@ -27,75 +27,50 @@ export type Sighting = "first" | "replay" | "conflict";
 /**
  * One shard of the client event ids of the hot ingest paths (`POST /purchases`,
  * `POST /incentives/events`): "same id, same terms replays, other terms is 409" without a D1 write
- * per event. Each id is kept with a hash of its canonical terms for as long as its scope says
- * (forever when it says nothing); a daily alarm forgets older ones.
+ * per event. Each id is kept with a hash of its canonical terms for as long as its caller says
+ * (forever when it says nothing); a daily alarm forgets those whose time is up.
  */
 export class IdempotencyShard extends DurableObject<Env> {
   private alarmSet = false;
-  /** The retention table in memory, so a first sighting writes it only when a scope's changes. */
-  private readonly keptMs = new Map<string, number>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.blockConcurrencyWhile(async () => {
       migrate(ctx.storage.sql, "idempotency-shard", SCHEMA);
-      for (const { scope, keep_ms } of ctx.storage.sql.exec<{ scope: string; keep_ms: number }>("SELECT * FROM retention")) {
-        this.keptMs.set(scope, keep_ms);
-      }
       this.alarmSet = (await ctx.storage.getAlarm()) !== null;
     });
   }
 
   /**
    * Records `eventId` with the hash of its terms unless it is already there, and says which it
-   * was. `keepMs` (absent: forever) is how long ids of this scope are kept.
+   * was. `keepMs` (absent: forever) is how long the id is kept.
    */
   async sight(scope: string, eventId: string, termsHash: ArrayBuffer, keepMs?: number): Promise<Sighting> {
     const sql = this.ctx.storage.sql;
-    const inserted = sql
-      .exec("INSERT INTO event_ids VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", scope, eventId, termsHash, Date.now())
-      .rowsWritten;
+    const expiresAt = keepMs === undefined ? null : Date.now() + keepMs;
+    const inserted = sql.exec("INSERT INTO event_ids VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", scope, eventId, termsHash, expiresAt).rowsWritten;
     if (inserted > 0) {
-      if (keepMs !== undefined) await this.keepFor(scope, keepMs);
+      if (expiresAt !== null && !this.alarmSet) {
+        await this.ctx.storage.setAlarm(Date.now() + DAY_MS);
+        this.alarmSet = true;
+      }
       return "first";
     }
-    const first = firstRow<{ terms_hash: ArrayBuffer }>(
-      sql,
-      "SELECT terms_hash FROM event_ids WHERE scope = ? AND event_id = ?",
-      scope,
-      eventId,
-    );
+    const first = firstRow<{ terms_hash: ArrayBuffer }>(sql, "SELECT terms_hash FROM event_ids WHERE scope = ? AND event_id = ?", scope, eventId);
     return first && equalBytes(first.terms_hash, termsHash) ? "replay" : "conflict";
   }
 
-  /** Forgets the ids older than their scope keeps them, as of `now`; returns how many went. */
+  /** Forgets the ids whose time is up as of `now`; returns how many went. */
   prune(now = Date.now()): number {
-    const sql = this.ctx.storage.sql;
-    let forgotten = 0;
-    for (const [scope, keepMs] of this.keptMs) {
-      forgotten += sql.exec("DELETE FROM event_ids WHERE scope = ? AND created_at < ?", scope, now - keepMs).rowsWritten;
-    }
-    return forgotten;
+    return this.ctx.storage.sql.exec("DELETE FROM event_ids WHERE expires_at IS NOT NULL AND expires_at < ?", now).rowsWritten;
   }
 
+  /** Daily while the shard holds ids that expire. */
   override async alarm(): Promise<void> {
     this.prune();
-    await this.ctx.storage.setAlarm(Date.now() + DAY_MS);
-  }
-
-  private async keepFor(scope: string, keepMs: number): Promise<void> {
-    if (this.keptMs.get(scope) !== keepMs) {
-      this.ctx.storage.sql.exec(
-        "INSERT INTO retention VALUES (?, ?) ON CONFLICT (scope) DO UPDATE SET keep_ms = excluded.keep_ms",
-        scope,
-        keepMs,
-      );
-      this.keptMs.set(scope, keepMs);
-    }
-    if (!this.alarmSet) {
-      await this.ctx.storage.setAlarm(Date.now() + DAY_MS);
-      this.alarmSet = true;
-    }
+    const expiring = firstRow<{ n: number }>(this.ctx.storage.sql, "SELECT count(*) AS n FROM event_ids WHERE expires_at IS NOT NULL");
+    this.alarmSet = (expiring?.n ?? 0) > 0;
+    if (this.alarmSet) await this.ctx.storage.setAlarm(Date.now() + DAY_MS);
   }
 }
 
