@@ -6,8 +6,10 @@
  * load average is recorded beside the figures, since only ratios in one run compare. Between paths
  * the bench waits for the queue consumers to drain, so each figure carries its own consumer's cost
  * (the local runtime runs consumers on the same thread as requests) and not the previous path's.
+ * In serve mode it also reads workerd's CPU time from /proc: CPU ms per request, consumers included.
  * Goals: purchases, incentive events and clicks ≥ 0.8×, tags ≥ 0.5×.
  */
+import { readdirSync, readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { benchToken, load, loadHealth, meanOf, printTable, ratio, type LoadOptions } from "./support/load.ts";
 import { benchServer } from "./support/server.ts";
@@ -35,16 +37,43 @@ async function created(response: Promise<Response>, what: string): Promise<Recor
 const load1 = () => Number(loadavg()[0]!.toFixed(2));
 
 /**
- * Waits until the queue consumers have drained what the last path left behind (five `/health`
- * answers in a row under 25 ms, at most 60 s), so no path pays for the backlog of the one before.
+ * The workerd process serving `port` (serve mode runs every Worker, object and consumer in it), or
+ * undefined (wrangler dev, `--url`, no /proc): then no CPU figures.
+ */
+function workerdServing(port: number): number | undefined {
+  try {
+    for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+      try {
+        const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+        if (cmdline.includes("workerd") && cmdline.includes(`127.0.0.1:${port}`)) return Number(pid);
+      } catch {
+        // gone meanwhile
+      }
+    }
+  } catch {
+    // no /proc here
+  }
+  return undefined;
+}
+
+/** User plus system CPU of a process so far, in ms (the kernel counts in ticks of 10 ms). */
+function cpuMs(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/**
+ * Waits until the queue consumers have drained what the last path left behind (three `/health`
+ * answers in a row under 50 ms, at most 20 s), so no path pays for the backlog of the one before.
  */
 async function settle(url: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 20_000;
   let quick = 0;
-  while (quick < 5 && Date.now() < deadline) {
+  while (quick < 3 && Date.now() < deadline) {
     const start = performance.now();
     await (await fetch(`${url}/health`)).arrayBuffer();
-    quick = performance.now() - start < 25 ? quick + 1 : 0;
+    quick = performance.now() - start < 50 ? quick + 1 : 0;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
@@ -130,21 +159,29 @@ export async function run(): Promise<Record<string, unknown>> {
     for (const path of paths) await load({ ...path, name: "warm-up", durationSeconds: 3, connections: CONNECTIONS });
     await settle(url);
 
+    // CPU of the runtime per request, counted until the consumers have drained what it queued.
+    const workerd = workerdServing(Number(new URL(url).port));
+    const cpuPerRequest = (startMs: number, requests: number) => Number(((cpuMs(workerd) - startMs) / requests).toFixed(2));
     const loadBefore = load1();
+    const healthCpu = cpuMs(workerd);
     const healthBefore = await loadHealth(url, SECONDS, CONNECTIONS);
+    const healthCpuMs = cpuPerRequest(healthCpu, healthBefore.requests);
+    await settle(url);
     const measured = [];
     for (const path of paths) {
+      const start = cpuMs(workerd);
       const result = await load({ ...path, durationSeconds: SECONDS, connections: CONNECTIONS });
-      measured.push({ ...result, loadAverage: load1() });
+      const loadAverage = load1();
       await settle(url);
+      measured.push({ ...result, loadAverage, cpuMsPerRequest: cpuPerRequest(start, result.requests) });
     }
     const healthAfter = await loadHealth(url, SECONDS, CONNECTIONS);
     const loadAfter = load1();
     const health = meanOf("GET /health (before and after)", healthBefore, healthAfter);
-    printTable([{ ...healthBefore, loadAverage: loadBefore }, ...measured, { ...healthAfter, loadAverage: loadAfter }]);
+    printTable([{ ...healthBefore, loadAverage: loadBefore, cpuMsPerRequest: healthCpuMs }, ...measured, { ...healthAfter, loadAverage: loadAfter }]);
     const ratios = measured.map((m) => ratio(m, health));
     printTable(ratios);
-    return { mode: server.mode, connections: CONNECTIONS, seconds: SECONDS, health, healthBefore, healthAfter, measured, ratios, loadBefore, loadAfter };
+    return { mode: server.mode, connections: CONNECTIONS, seconds: SECONDS, health, healthBefore, healthAfter, healthCpuMs, measured, ratios, loadBefore, loadAfter };
   } finally {
     await server.stop();
   }

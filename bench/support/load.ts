@@ -10,6 +10,8 @@ import { BENCH_VARS } from "./server.ts";
 export type LoadResult = {
   name: string;
   requestsPerSecond: number;
+  /** Requests completed in the whole run. */
+  requests: number;
   p50Ms: number;
   p99Ms: number;
   non2xx: number;
@@ -55,6 +57,7 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
   return {
     name: options.name,
     requestsPerSecond: result.requests.average,
+    requests: result.requests.total,
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     non2xx: result.non2xx,
@@ -77,6 +80,7 @@ export function meanOf(name: string, a: LoadResult, b: LoadResult): LoadResult {
   return {
     name,
     requestsPerSecond: mean(a.requestsPerSecond, b.requestsPerSecond),
+    requests: a.requests + b.requests,
     p50Ms: mean(a.p50Ms, b.p50Ms),
     p99Ms: mean(a.p99Ms, b.p99Ms),
     non2xx: a.non2xx + b.non2xx,
