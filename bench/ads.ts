@@ -5,7 +5,7 @@
  * report is read back, so the figures are checked against what was actually charged. The
  * baseline is the mean of `/health` measured before and after, since a shared machine's load drifts.
  */
-import { benchToken, load, loadHealth, printTable, ratio, type LoadResult } from "./support/load.ts";
+import { benchToken, load, loadHealth, meanOf, printTable, ratio } from "./support/load.ts";
 import { benchServer } from "./support/server.ts";
 
 const PORT = 8794;
@@ -33,18 +33,6 @@ async function totalsOf(url: string, adCampaignId: string, from: number): Promis
   const response = await fetch(`${url}/ads/campaigns/${adCampaignId}/performance?time_range=${start}_${end}&granularity=hour`);
   if (response.status !== 200) throw new Error(`performance: ${response.status}`);
   return ((await response.json()) as { totals: PerformanceTotals }).totals;
-}
-
-function meanOf(name: string, a: LoadResult, b: LoadResult): LoadResult {
-  const mean = (x: number, y: number) => Number(((x + y) / 2).toFixed(2));
-  return {
-    name,
-    requestsPerSecond: mean(a.requestsPerSecond, b.requestsPerSecond),
-    p50Ms: mean(a.p50Ms, b.p50Ms),
-    p99Ms: mean(a.p99Ms, b.p99Ms),
-    non2xx: a.non2xx + b.non2xx,
-    errors: a.errors + b.errors,
-  };
 }
 
 export async function run(): Promise<Record<string, unknown>> {

@@ -19,6 +19,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   connections: () => import("./connections.ts"),
   "user-tags": () => import("./user-tags.ts"),
   durability: () => import("./durability.ts"),
+  ingest: () => import("./ingest.ts"),
   modes: () => import("./modes.ts"),
 };
 

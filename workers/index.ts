@@ -1,14 +1,14 @@
 /**
  * The Worker entry point and Durable Object export surface: HTTP through the Hono app, queue
- * batches through the dispatcher, the daily cron through `scheduled`.
+ * batches through the dispatcher.
  */
 import type { QueueMessage } from "../shared/messages.ts";
 import { app } from "./app.ts";
-import { pruneIdempotencyKeys } from "./admin/maintenance.ts";
 import { queue } from "./queues.ts";
 
 export { AdCampaign } from "../durable-objects/ad-campaign/ad-campaign.ts";
 export { CampaignBoard } from "../durable-objects/campaign-board/campaign-board.ts";
+export { IdempotencyShard } from "../durable-objects/idempotency-shard/idempotency-shard.ts";
 export { TagAggregates } from "../durable-objects/tag-aggregates/tag-aggregates.ts";
 export { User } from "../durable-objects/user/user.ts";
 export { ZipArea } from "../durable-objects/zip-area/zip-area.ts";
@@ -16,7 +16,4 @@ export { ZipArea } from "../durable-objects/zip-area/zip-area.ts";
 export default {
   fetch: app.fetch,
   queue,
-  async scheduled(_controller, env, ctx) {
-    ctx.waitUntil(pruneIdempotencyKeys(env));
-  },
 } satisfies ExportedHandler<Env, QueueMessage>;

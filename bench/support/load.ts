@@ -10,6 +10,8 @@ import { BENCH_VARS } from "./server.ts";
 export type LoadResult = {
   name: string;
   requestsPerSecond: number;
+  /** Requests completed in the whole run. */
+  requests: number;
   p50Ms: number;
   p99Ms: number;
   non2xx: number;
@@ -55,6 +57,7 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
   return {
     name: options.name,
     requestsPerSecond: result.requests.average,
+    requests: result.requests.total,
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     non2xx: result.non2xx,
@@ -68,6 +71,20 @@ export function ratio(subject: LoadResult, baseline: LoadResult) {
     name: subject.name,
     throughputRatio: Number((subject.requestsPerSecond / baseline.requestsPerSecond).toFixed(3)),
     p99Ratio: Number((subject.p99Ms / Math.max(baseline.p99Ms, 0.001)).toFixed(3)),
+  };
+}
+
+/** The mean of two runs of one measure: a baseline taken before and after, since a shared machine's load drifts. */
+export function meanOf(name: string, a: LoadResult, b: LoadResult): LoadResult {
+  const mean = (x: number, y: number) => Number(((x + y) / 2).toFixed(2));
+  return {
+    name,
+    requestsPerSecond: mean(a.requestsPerSecond, b.requestsPerSecond),
+    requests: a.requests + b.requests,
+    p50Ms: mean(a.p50Ms, b.p50Ms),
+    p99Ms: mean(a.p99Ms, b.p99Ms),
+    non2xx: a.non2xx + b.non2xx,
+    errors: a.errors + b.errors,
   };
 }
 

@@ -7,19 +7,6 @@ import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from
 
 // ---- Cross-cutting -------------------------------------------------------------------------
 
-/** First answers to client-supplied event ids, so a resend returns the same and a changed payload is 409. */
-export const idempotencyKeys = sqliteTable(
-  "idempotency_keys",
-  {
-    scope: text("scope").notNull(),
-    key: text("key").notNull(),
-    requestHash: text("request_hash").notNull(),
-    response: text("response").notNull(),
-    createdAt: integer("created_at").notNull(),
-  },
-  (t) => [primaryKey({ columns: [t.scope, t.key] })],
-);
-
 /** Queue messages whose retries ran out, kept for an admin to inspect and re-drive. */
 export const deadLetters = sqliteTable(
   "dead_letters",

@@ -124,6 +124,27 @@ async function verifyOidc(token: string, oidc: OidcConfig): Promise<Principal> {
 }
 
 /**
+ * HS256 tokens this isolate has verified, until their `exp`: a backend sends the same service token
+ * with every event, and verifying it anew (key import, HMAC, claims) was a large share of an ingest
+ * request's CPU. Keyed by the secret too, so a rotated secret verifies afresh; bounded, oldest out.
+ */
+const verifiedTokens = new Map<string, { principal: Principal; expiresAt: number }>();
+const MAX_VERIFIED_TOKENS = 1_000;
+
+async function verifyHs256(token: string, secret: string): Promise<Principal> {
+  const cacheKey = `${secret}\n${token}`;
+  const known = verifiedTokens.get(cacheKey);
+  if (known && known.expiresAt > Date.now()) return known.principal;
+  verifiedTokens.delete(cacheKey);
+  const payload = await verified(() => jwtVerify(token, new TextEncoder().encode(secret), { algorithms: HS256, requiredClaims: ["exp"] }));
+  const principal = principalFrom(payload, payload.roles ?? []);
+  if (verifiedTokens.size >= MAX_VERIFIED_TOKENS) verifiedTokens.delete(verifiedTokens.keys().next().value!);
+  // jwtVerify required `exp` and checked `nbf`: once valid, a token stays valid until it expires.
+  verifiedTokens.set(cacheKey, { principal, expiresAt: payload.exp! * 1000 });
+  return principal;
+}
+
+/**
  * Verifies a bearer token: HS256 under `JWT_SECRET`, or RS256/ES256 of the OIDC issuer when
  * `OIDC_ISSUER` is set. Any other algorithm (`none` included) is refused, and the algorithm in the
  * header only picks which key to try: an HS256 token is never checked against an issuer's public key.
@@ -135,11 +156,7 @@ async function verifyToken(token: string, c: Context<AppEnv>): Promise<Principal
   } catch {
     throw unauthorized("token is malformed");
   }
-  if (alg === "HS256") {
-    const key = new TextEncoder().encode(secretFor(c.env, c.req.url, "JWT_SECRET"));
-    const payload = await verified(() => jwtVerify(token, key, { algorithms: HS256, requiredClaims: ["exp"] }));
-    return principalFrom(payload, payload.roles ?? []);
-  }
+  if (alg === "HS256") return verifyHs256(token, secretFor(c.env, c.req.url, "JWT_SECRET"));
   if (alg !== undefined && OIDC_ALGORITHMS.includes(alg)) {
     const oidc = oidcConfig(c.env);
     if (!oidc) throw unauthorized(`${alg} tokens are accepted only when an OIDC issuer is configured`);

@@ -6,7 +6,7 @@ import type { IncentiveEventMessage } from "../../shared/messages.ts";
 import { DAY_MS } from "../../shared/time.ts";
 import { requireRole } from "../http/auth.ts";
 import { requireEmployerOrAdmin, requireSelfOrAdmin } from "../http/guards.ts";
-import { rememberFirstAnswer } from "../http/idempotency.ts";
+import { admitEventId } from "../http/idempotency.ts";
 import { ApiError } from "../http/problem.ts";
 import { bearer, createRouter, jsonBody, jsonResponse, problemResponses } from "../http/router.ts";
 import {
@@ -39,6 +39,11 @@ export const userIncentiveRoutes = createRouter();
 
 /** How far ahead of the server's clock an event may be dated; more is a client clock gone wrong. */
 const MAX_FUTURE_MS = DAY_MS;
+/**
+ * How long an incentive event id is remembered: a reuse later than this is a new event. Honest
+ * either way, since a user's streak is a set of days that an event adds to at most once.
+ */
+export const INCENTIVE_EVENT_ID_RETENTION_MS = 30 * DAY_MS;
 
 const limitQuery = z.coerce.number().int().min(1).max(1000).default(100);
 
@@ -222,11 +227,11 @@ incentiveRoutes.openapi(
       timestamp: body.timestamp,
       utcOffsetMinutes: body.utcOffsetMinutes,
     };
-    const { answer } = await rememberFirstAnswer(c.env.DB, "incentive-event", eventId, message, { eventId });
-    // Sent again on a replay too: downstream is keyed by the event id, and a send that failed the
-    // first time is healed by the client's retry.
+    await admitEventId(c.env, "incentive-event", eventId, message, INCENTIVE_EVENT_ID_RETENTION_MS);
+    // Sent again on a replay too: a send that failed the first time is healed by the client's
+    // retry, and a user's streak counts a day once however often its event arrives.
     await c.env.INCENTIVE_EVENTS.send(message);
-    return c.json(answer, 202);
+    return c.json({ eventId }, 202);
   },
 );
 
