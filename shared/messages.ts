@@ -85,6 +85,8 @@ export interface UserTagMessage {
   price: number;
   /** The tag as stored and echoed by /user_profiles. */
   json: string;
+  /** When Tally accepted it (epoch ms): an erase of the cookie drops the tags accepted up to then. */
+  acceptedAt: number;
 }
 
 export type QueueMessage =

@@ -4,27 +4,42 @@ import { rows } from "../sql.ts";
 export const PROFILE_KEEP_PER_ACTION = 200;
 
 /**
- * One B-tree in the order the profile is read. The tag id is derived from the whole tag, time and
- * action included, so `(action, time, tag_id)` is unique exactly when the tag id is.
+ * Erase marks are kept this long: longer than a tag can wait in the queue (its retention is at
+ * most 14 days), so every tag accepted before an erase has arrived, and been dropped, by then.
+ */
+export const ERASE_MARK_KEEP_MS = 15 * 86_400_000;
+
+/**
+ * One B-tree per cookie and action in the order the profile is read. The tag id is derived from
+ * the whole tag, cookie, time and action included, so the key is unique exactly when the tag id is.
+ * `erased` holds each erased cookie's erase time, so tags accepted before it that arrive later
+ * from the queue are dropped instead of bringing the profile back.
  */
 export const PROFILE_SCHEMA = [
   `CREATE TABLE profile_tags (
+     cookie TEXT NOT NULL,
      action TEXT NOT NULL,
      time INTEGER NOT NULL,
      tag_id TEXT NOT NULL,
      tag TEXT NOT NULL,
-     PRIMARY KEY (action, time, tag_id)
+     PRIMARY KEY (cookie, action, time, tag_id)
    ) WITHOUT ROWID`,
+  "CREATE TABLE erased (cookie TEXT PRIMARY KEY, erased_at INTEGER NOT NULL) WITHOUT ROWID",
 ] as const;
 
 export type ProfileAction = "VIEW" | "BUY";
 
-/** A tag as the profile keeps it: its stable id, action, event time and the JSON it is echoed as. */
+/**
+ * A tag as the profile keeps it: its stable id, cookie, action, event time, the JSON it is echoed
+ * as, and when Tally accepted it (answered 204), which decides whether an erase covers it.
+ */
 export interface ProfileTag {
   tagId: string;
+  cookie: string;
   action: ProfileAction;
   time: number;
   json: string;
+  acceptedAt: number;
 }
 
 /** Tags of one action newest first, as the JSON texts they were stored as. */
@@ -43,50 +58,71 @@ export function profileBody(cookie: string, lists: ProfileLists): string {
 }
 
 /**
- * The tag history of one cookie: the most recent tags of each action, newest first by event
- * time (ties by tag id). Tags are keyed by their content-derived id, so a resent or redelivered
- * tag is stored once; a redelivered tag that is older than the kept window is trimmed again.
+ * The tag histories of many cookies in one SQLite database: per cookie, the most recent tags of
+ * each action, newest first by event time (ties by tag id). Tags are keyed by their content-derived
+ * id, so a resent or redelivered tag is stored once; one older than the kept window is trimmed again.
  */
-export class TagProfile {
-  private readonly counts = new Map<ProfileAction, number>();
+export class TagProfiles {
+  constructor(private readonly sql: SqlStorage) {}
 
-  constructor(private readonly sql: SqlStorage) {
-    for (const row of rows<{ action: ProfileAction; n: number }>(sql, "SELECT action, COUNT(*) AS n FROM profile_tags GROUP BY action")) {
-      this.counts.set(row.action, row.n);
-    }
-  }
-
-  /** Stores the tags not seen before and trims each action to the kept window; returns how many were new. */
+  /** Stores the tags not seen before (and not covered by an erase); trims each touched list; returns how many were new. */
   add(tags: readonly ProfileTag[]): number {
     let added = 0;
-    const touched = new Set<ProfileAction>();
+    const touched = new Map<string, ProfileTag>();
+    const erasedAt = this.eraseMarks(tags);
     for (const tag of tags) {
+      if (tag.acceptedAt <= (erasedAt.get(tag.cookie) ?? -Infinity)) continue;
       const cursor = this.sql.exec(
-        "INSERT INTO profile_tags (action, time, tag_id, tag) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        "INSERT INTO profile_tags (cookie, action, time, tag_id, tag) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        tag.cookie,
         tag.action,
         tag.time,
         tag.tagId,
         tag.json,
       );
-      if (cursor.rowsWritten > 0) {
-        added++;
-        touched.add(tag.action);
-        this.counts.set(tag.action, (this.counts.get(tag.action) ?? 0) + 1);
-      }
+      if (cursor.rowsWritten === 0) continue;
+      added++;
+      touched.set(`${tag.action}:${tag.cookie}`, tag);
     }
-    for (const action of touched) this.trim(action);
+    for (const tag of touched.values()) this.trim(tag.cookie, tag.action);
     return added;
   }
 
-  /** Tags with `from <= time < to`, newest first, at most `limit` per action. */
-  lists(from: number, to: number, limit: number): ProfileLists {
-    return { views: this.list("VIEW", from, to, limit), buys: this.list("BUY", from, to, limit) };
+  /** The cookie's tags with `from <= time < to`, newest first, at most `limit` per action. */
+  lists(cookie: string, from: number, to: number, limit: number): ProfileLists {
+    return { views: this.list(cookie, "VIEW", from, to, limit), buys: this.list(cookie, "BUY", from, to, limit) };
   }
 
-  private list(action: ProfileAction, from: number, to: number, limit: number): string[] {
+  /**
+   * Erases the cookie's profile and marks it erased at `at`: tags accepted up to then that are
+   * still on their way are dropped on arrival; later ones start a new profile.
+   */
+  erase(cookie: string, at: number): void {
+    this.sql.exec("DELETE FROM profile_tags WHERE cookie = ?", cookie);
+    this.sql.exec(
+      "INSERT INTO erased (cookie, erased_at) VALUES (?, ?) ON CONFLICT (cookie) DO UPDATE SET erased_at = MAX(erased_at, excluded.erased_at)",
+      cookie,
+      at,
+    );
+    this.sql.exec("DELETE FROM erased WHERE erased_at < ?", at - ERASE_MARK_KEEP_MS);
+  }
+
+  private eraseMarks(tags: readonly ProfileTag[]): Map<string, number> {
+    const marks = new Map<string, number>();
+    // Nearly every batch meets no erased cookie; one look at the (usually empty) table decides.
+    if (rows(this.sql, "SELECT 1 FROM erased LIMIT 1").length === 0) return marks;
+    for (const cookie of new Set(tags.map((t) => t.cookie))) {
+      const row = rows<{ erased_at: number }>(this.sql, "SELECT erased_at FROM erased WHERE cookie = ?", cookie)[0];
+      if (row) marks.set(cookie, row.erased_at);
+    }
+    return marks;
+  }
+
+  private list(cookie: string, action: ProfileAction, from: number, to: number, limit: number): string[] {
     return rows<{ tag: string }>(
       this.sql,
-      "SELECT tag FROM profile_tags WHERE action = ? AND time >= ? AND time < ? ORDER BY time DESC, tag_id DESC LIMIT ?",
+      "SELECT tag FROM profile_tags WHERE cookie = ? AND action = ? AND time >= ? AND time < ? ORDER BY time DESC, tag_id DESC LIMIT ?",
+      cookie,
       action,
       from,
       to,
@@ -94,16 +130,16 @@ export class TagProfile {
     ).map((row) => row.tag);
   }
 
-  private trim(action: ProfileAction): void {
-    if ((this.counts.get(action) ?? 0) <= PROFILE_KEEP_PER_ACTION) return;
+  private trim(cookie: string, action: ProfileAction): void {
     this.sql.exec(
-      `DELETE FROM profile_tags WHERE action = ? AND (time, tag_id) IN (
-         SELECT time, tag_id FROM profile_tags WHERE action = ? ORDER BY time DESC, tag_id DESC LIMIT -1 OFFSET ?
+      `DELETE FROM profile_tags WHERE cookie = ? AND action = ? AND (time, tag_id) IN (
+         SELECT time, tag_id FROM profile_tags WHERE cookie = ? AND action = ? ORDER BY time DESC, tag_id DESC LIMIT -1 OFFSET ?
        )`,
+      cookie,
       action,
+      cookie,
       action,
       PROFILE_KEEP_PER_ACTION,
     );
-    this.counts.set(action, PROFILE_KEEP_PER_ACTION);
   }
 }

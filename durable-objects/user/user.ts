@@ -2,37 +2,26 @@ import { DurableObject } from "cloudflare:workers";
 import { fail, ok, type Result } from "../../shared/errors.ts";
 import type { Money } from "../../shared/money.ts";
 import { migrate } from "../sql.ts";
-import { PROFILE_SCHEMA, TagProfile, type ProfileLists, type ProfileTag } from "./profile.ts";
 import type { Activity, StoredAward, StreakView } from "./streak-rules.ts";
 import { STREAK_SCHEMA, StreakStore } from "./streaks.ts";
 import { WALLET_SCHEMA, WalletLedger, type WalletEntry, type WalletView } from "./wallet.ts";
 
 /**
- * One per user id (`user:42`) or Allezon cookie (`cookie:abc`), the single writer of that
- * entity's state: the wallet ledger, the tag profile and the incentive streaks. Each part keeps
- * its own tables and migrates on its own.
+ * One per user id (`user:42`), the single writer of that user's state: the wallet ledger and the
+ * incentive streaks. Each part keeps its own tables and migrates on its own. (Allezon cookies'
+ * profiles live in `ProfileStore` shards.)
  */
 export class User extends DurableObject<Env> {
   private wallet!: WalletLedger;
-  private profile!: TagProfile;
   private streakStore!: StreakStore;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.blockConcurrencyWhile(async () => {
-      // A cookie's object only ever holds a tag profile and a user's never does; skipping the
-      // other parts keeps the million cookie objects of the Allezon stream cheap to create.
-      const kind = ctx.id.name?.split(":")[0];
-      if (kind !== "user") {
-        migrate(ctx.storage.sql, "profile", PROFILE_SCHEMA);
-        this.profile = new TagProfile(ctx.storage.sql);
-      }
-      if (kind !== "cookie") {
-        migrate(ctx.storage.sql, "wallet", WALLET_SCHEMA);
-        this.wallet = new WalletLedger(ctx.storage.sql);
-        migrate(ctx.storage.sql, "streaks", STREAK_SCHEMA);
-        this.streakStore = new StreakStore(ctx.storage);
-      }
+      migrate(ctx.storage.sql, "wallet", WALLET_SCHEMA);
+      this.wallet = new WalletLedger(ctx.storage.sql);
+      migrate(ctx.storage.sql, "streaks", STREAK_SCHEMA);
+      this.streakStore = new StreakStore(ctx.storage);
     });
   }
 
@@ -74,24 +63,9 @@ export class User extends DurableObject<Env> {
   async streaks(): Promise<StreakView[]> {
     return this.streakStore.streaks();
   }
-
-  /** Stores Allezon tags of this cookie once each (keyed by tag id); returns how many were new. */
-  async addProfileTags(tags: ProfileTag[]): Promise<number> {
-    return this.profile.add(tags);
-  }
-
-  /** The cookie's tags with `from <= time < to`, newest first, at most `limit` per action. */
-  async profileLists(range: { from: number; to: number; limit: number }): Promise<ProfileLists> {
-    return this.profile.lists(range.from, range.to, range.limit);
-  }
 }
 
 /** The object of a user id. */
 export function userStub(env: Env, userId: string): DurableObjectStub<User> {
   return env.USER.getByName(`user:${userId}`);
-}
-
-/** The object of an Allezon cookie: a name of its own kind, so it never meets a user id. */
-export function cookieStub(env: Env, cookie: string): DurableObjectStub<User> {
-  return env.USER.getByName(`cookie:${cookie}`);
 }

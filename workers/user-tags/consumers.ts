@@ -8,12 +8,13 @@ function isUserTag(body: unknown): body is UserTagMessage {
     b !== undefined &&
     typeof b.tagId === "string" && Number.isFinite(b.time) && typeof b.cookie === "string" &&
     (b.action === "VIEW" || b.action === "BUY") && typeof b.origin === "string" && typeof b.brandId === "string" &&
-    typeof b.categoryId === "string" && Number.isFinite(b.price) && typeof b.json === "string"
+    typeof b.categoryId === "string" && Number.isFinite(b.price) && typeof b.json === "string" &&
+    Number.isFinite(b.acceptedAt)
   );
 }
 
 /**
- * Consumer of `user-tags`: applies the batch with one call per cookie and one per hour shard,
+ * Consumer of `user-tags`: applies the batch with one call per profile shard and one per hour shard,
  * acks every message whose writes committed and retries, with backoff, those whose writes
  * failed. A redelivered message carries the same tag id, so it is counted once.
  */

@@ -1,6 +1,6 @@
+import { profileShardOf, profileShardStub } from "../../durable-objects/profile-store/profile-store.ts";
 import { tagAggregatesStub, shardStartOf, type ShardTag } from "../../durable-objects/tag-aggregates/tag-aggregates.ts";
 import type { ProfileTag } from "../../durable-objects/user/profile.ts";
-import { cookieStub } from "../../durable-objects/user/user.ts";
 import type { UserTagMessage } from "../../shared/messages.ts";
 import type { UserTag, UserTagInput } from "./schemas.ts";
 
@@ -36,8 +36,8 @@ export async function tagIdOf(time: number, tag: UserTag): Promise<string> {
   return hex;
 }
 
-/** Normalizes a validated tag and derives its id: the message that carries it to storage. */
-export async function acceptTag(input: UserTagInput): Promise<UserTagMessage> {
+/** Normalizes a validated tag and derives its id: the message that carries it to storage, stamped `acceptedAt`. */
+export async function acceptTag(input: UserTagInput, acceptedAt = Date.now()): Promise<UserTagMessage> {
   const { time, tag } = normalizeTag(input);
   return {
     kind: "user-tag",
@@ -50,6 +50,7 @@ export async function acceptTag(input: UserTagInput): Promise<UserTagMessage> {
     categoryId: tag.product_info.category_id,
     price: tag.product_info.price,
     json: JSON.stringify(tag),
+    acceptedAt,
   };
 }
 
@@ -65,14 +66,14 @@ function groupBy<K, V>(items: readonly V[], key: (item: V) => K): Map<K, V[]> {
 }
 
 /**
- * Makes tags durable: one call per hour shard (its `TagAggregates` object) and one per cookie
- * (its profile in the `User` object), all in parallel. Both sides ignore tag ids they already
- * hold, so applying a tag again is harmless. Returns the ids of the tags whose profile or
+ * Makes tags durable: one call per hour shard (its `TagAggregates` object) and one per profile
+ * shard (the `ProfileStore` of its cookies), all in parallel. Both sides ignore tag ids they
+ * already hold, so applying a tag again is harmless. Returns the ids of the tags whose profile or
  * aggregate write failed (to be retried); the rest are stored.
  */
 export async function ingestTags(env: Env, tags: readonly UserTagMessage[]): Promise<Set<string>> {
   const shardGroups = [...groupBy(tags, (t) => shardStartOf(t.time))];
-  const cookieGroups = [...groupBy(tags, (t) => t.cookie)];
+  const profileGroups = [...groupBy(tags, (t) => profileShardOf(t.cookie))];
   const writes: Promise<number>[] = [
     ...shardGroups.map(([shardStart, group]) => {
       const shardTags: ShardTag[] = group.map((t) => ({
@@ -86,12 +87,19 @@ export async function ingestTags(env: Env, tags: readonly UserTagMessage[]): Pro
       }));
       return tagAggregatesStub(env, shardStart).record(shardTags);
     }),
-    ...cookieGroups.map(([cookie, group]) => {
-      const profileTags: ProfileTag[] = group.map((t) => ({ tagId: t.tagId, action: t.action, time: t.time, json: t.json }));
-      return cookieStub(env, cookie).addProfileTags(profileTags);
+    ...profileGroups.map(([shard, group]) => {
+      const profileTags: ProfileTag[] = group.map((t) => ({
+        tagId: t.tagId,
+        cookie: t.cookie,
+        action: t.action,
+        time: t.time,
+        json: t.json,
+        acceptedAt: t.acceptedAt,
+      }));
+      return profileShardStub(env, shard).addTags(profileTags);
     }),
   ];
-  const groups = [...shardGroups, ...cookieGroups].map(([, group]) => group);
+  const groups = [...shardGroups, ...profileGroups].map(([, group]) => group);
   const outcomes = await Promise.allSettled(writes);
   const failed = new Set<string>();
   outcomes.forEach((outcome, i) => {

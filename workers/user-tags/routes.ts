@@ -1,8 +1,9 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { z } from "zod";
+import { profileStoreStub } from "../../durable-objects/profile-store/profile-store.ts";
 import { profileBody } from "../../durable-objects/user/profile.ts";
-import { cookieStub } from "../../durable-objects/user/user.ts";
-import { createRouter, jsonBody, jsonResponse, preserializedJson, problemResponses } from "../http/router.ts";
+import { requireRole } from "../http/auth.ts";
+import { bearer, createRouter, jsonBody, jsonResponse, preserializedJson, problemResponses } from "../http/router.ts";
 import { queryAggregates } from "./aggregates.ts";
 import { checkExpected } from "./debug.ts";
 import { acceptTag } from "./ingest.ts";
@@ -60,11 +61,38 @@ userProfileRoutes.openapi(
   async (c) => {
     const { cookie } = c.req.valid("param");
     const { time_range: range, limit } = c.req.valid("query");
-    const lists = await cookieStub(c.env, cookie).profileLists({ from: range.from, to: range.to, limit });
+    const lists = await profileStoreStub(c.env, cookie).lists(cookie, { from: range.from, to: range.to, limit });
     const profile = profileBody(cookie, lists);
     const body = await c.req.text();
     if (body) checkExpected(`POST /user_profiles/${cookie}`, body, JSON.parse(profile));
     return preserializedJson<z.infer<typeof profileSchema>>(c, profile);
+  },
+);
+
+userProfileRoutes.openapi(
+  createRoute({
+    method: "delete",
+    path: "/{cookie}",
+    operationId: "deleteUserProfile",
+    tags: ["Allezon"],
+    summary: "Erase a cookie's profile",
+    description:
+      "Erases the profile, including tags of the cookie accepted before the erase and still queued: they are dropped " +
+      "when they arrive. Tags accepted after it start a new profile. Aggregates keep their counts (they hold no cookie).",
+    security: bearer,
+    middleware: [requireRole("admin")],
+    request: { params: cookieParamSchema },
+    responses: {
+      204: { description: "Erased (also when the cookie had no profile)" },
+      400: problemResponses[400],
+      401: problemResponses[401],
+      403: problemResponses[403],
+    },
+  }),
+  async (c) => {
+    const { cookie } = c.req.valid("param");
+    await profileStoreStub(c.env, cookie).erase(cookie, Date.now());
+    return c.body(null, 204);
   },
 );
 

@@ -1,0 +1,71 @@
+import { DurableObject } from "cloudflare:workers";
+import { PROFILE_SCHEMA, TagProfiles, type ProfileLists, type ProfileTag } from "../user/profile.ts";
+import { migrate, rows } from "../sql.ts";
+
+/**
+ * Profiles are spread over this many objects by a hash of the cookie. Fixed for good: a cookie's
+ * shard must never change, or its stored tags would be lost to reads. 64 keeps 1M cookies × 400
+ * tags at about 2 GB per object (the limit is 10 GB) and 1,000 tags/s at about 16 per object,
+ * while a queue batch of 100 tags reaches about 50 objects instead of 100 (docs/capacity.md).
+ */
+export const PROFILE_SHARDS = 64;
+
+/** FNV-1a over the cookie's UTF-8 bytes: stable across releases and runtimes, unlike any built-in. */
+export function profileShardOf(cookie: string): number {
+  let hash = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(cookie)) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % PROFILE_SHARDS;
+}
+
+/** The object holding the profile of `cookie`. */
+export function profileStoreStub(env: Env, cookie: string): DurableObjectStub<ProfileStore> {
+  return profileShardStub(env, profileShardOf(cookie));
+}
+
+/** The profile shard number `shard` (`profiles:7`). */
+export function profileShardStub(env: Env, shard: number): DurableObjectStub<ProfileStore> {
+  return env.PROFILE_STORE.getByName(`profiles:${shard}`);
+}
+
+/**
+ * The Allezon profiles of the cookies that hash to this shard. One object per cookie cost a new
+ * object and a call for nearly every tag of a 1M-cookie stream; a shard takes a whole batch's
+ * tags for its cookies in one call. Its tables are created by the first write, so a read of an
+ * unknown cookie on an empty shard stores nothing.
+ */
+export class ProfileStore extends DurableObject<Env> {
+  private profiles: TagProfiles | undefined;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    ctx.blockConcurrencyWhile(async () => {
+      if (rows(ctx.storage.sql, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_schema'").length > 0) this.open();
+    });
+  }
+
+  /** Stores the tags (any of this shard's cookies) once each by tag id; returns how many were new. */
+  async addTags(tags: ProfileTag[]): Promise<number> {
+    return this.open().add(tags);
+  }
+
+  /** The cookie's tags with `from <= time < to`, newest first, at most `limit` per action. */
+  async lists(cookie: string, range: { from: number; to: number; limit: number }): Promise<ProfileLists> {
+    return this.profiles?.lists(cookie, range.from, range.to, range.limit) ?? { views: [], buys: [] };
+  }
+
+  /** Erases the cookie's profile, and every tag of it accepted up to `at` that arrives later. */
+  async erase(cookie: string, at: number): Promise<void> {
+    this.open().erase(cookie, at);
+  }
+
+  private open(): TagProfiles {
+    if (!this.profiles) {
+      migrate(this.ctx.storage.sql, "profile", PROFILE_SCHEMA);
+      this.profiles = new TagProfiles(this.ctx.storage.sql);
+    }
+    return this.profiles;
+  }
+}
