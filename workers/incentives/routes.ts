@@ -51,6 +51,7 @@ incentiveRoutes.openapi(
   createRoute({
     method: "post",
     path: "/",
+    operationId: "createIncentive",
     tags: ["incentives"],
     summary: "Add an incentive to the global catalogue",
     description: "With a client-chosen `incentiveId`, sending the same incentive again returns it; different content is 409.",
@@ -72,8 +73,10 @@ incentiveRoutes.openapi(
   createRoute({
     method: "get",
     path: "/",
+    operationId: "listIncentives",
     tags: ["incentives"],
     summary: "The incentive catalogue",
+    security: [],
     request: {
       query: z.object({
         active: z.enum(["true", "false"]).optional(),
@@ -99,6 +102,7 @@ incentiveRoutes.openapi(
   createRoute({
     method: "patch",
     path: "/{incentiveId}",
+    operationId: "updateIncentive",
     tags: ["incentives"],
     summary: "Retire or reinstate a catalogue incentive",
     description:
@@ -126,6 +130,7 @@ employerIncentiveRoutes.openapi(
   createRoute({
     method: "post",
     path: "/{employerId}/programs/{programId}/incentives",
+    operationId: "attachProgramIncentive",
     tags: ["incentives"],
     summary: "Attach a catalogue incentive to one of the employer's programs, with its reward",
     description:
@@ -160,6 +165,7 @@ employerIncentiveRoutes.openapi(
   createRoute({
     method: "get",
     path: "/{employerId}/incentives",
+    operationId: "listEmployerIncentives",
     tags: ["incentives"],
     summary: "The incentives an employer attached to its programs",
     security: bearer,
@@ -191,6 +197,7 @@ incentiveRoutes.openapi(
   createRoute({
     method: "post",
     path: "/events",
+    operationId: "createIncentiveEvent",
     tags: ["incentives"],
     summary: "Report a user's event (data-logged, birth-reported, …); streaks and awards follow through the queue (service or admin)",
     description:
@@ -234,6 +241,7 @@ userIncentiveRoutes.openapi(
   createRoute({
     method: "get",
     path: "/{userId}/streaks",
+    operationId: "listUserStreaks",
     tags: ["incentives"],
     summary: "The user's current and longest streak per employer and event",
     security: bearer,
@@ -261,6 +269,7 @@ userIncentiveRoutes.openapi(
   createRoute({
     method: "get",
     path: "/{userId}/awards",
+    operationId: "listUserAwards",
     tags: ["incentives"],
     summary: "The user's incentive awards, newest first",
     security: bearer,
@@ -282,6 +291,7 @@ employerIncentiveRoutes.openapi(
   createRoute({
     method: "get",
     path: "/{employerId}/awards",
+    operationId: "listEmployerAwards",
     tags: ["incentives"],
     summary: "Awards made under the employer's incentives, newest first",
     security: bearer,
