@@ -51,6 +51,20 @@ export const problemResponses = {
 } as const;
 
 /**
+ * The problems the app-wide middleware can answer any route with: a bad token (even on a public
+ * route), a body that is not JSON or too large, a misconfigured secret, a failure. For routes that
+ * answer none of the others in `problemResponses`; a test checks every operation declares these.
+ */
+export const middlewareProblemResponses = {
+  400: problemResponses[400],
+  401: problemResponses[401],
+  413: problemResponses[413],
+  415: problemResponses[415],
+  500: problemResponses[500],
+  503: problemResponses[503],
+} as const;
+
+/**
  * The answer of the rate limits `workers/app.ts` mounts (`rateLimit`), for the routes behind one;
  * a test checks that every rate-limited operation declares it.
  */

@@ -2,7 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import type { z } from "zod";
 import { profileBody } from "../../durable-objects/user/profile.ts";
 import { cookieStub } from "../../durable-objects/user/user.ts";
-import { createRouter, jsonBody, jsonResponse, preserializedJson, problemResponses } from "../http/router.ts";
+import { createRouter, jsonBody, jsonResponse, middlewareProblemResponses, preserializedJson, problemResponses } from "../http/router.ts";
 import { queryAggregates } from "./aggregates.ts";
 import { checkExpected } from "./debug.ts";
 import { acceptTag } from "./ingest.ts";
@@ -40,7 +40,7 @@ userTagRoutes.openapi(
       "seconds. A resent tag (same content) counts once.",
     security: [],
     request: { body: jsonBody(userTagSchema) },
-    responses: { 204: { description: "Accepted durably (queued; applied within seconds)" }, 400: problemResponses[400] },
+    responses: { 204: { description: "Accepted durably (queued; applied within seconds)" }, ...middlewareProblemResponses },
   }),
   async (c) => {
     const tag = await acceptTag(c.req.valid("json"));
@@ -59,7 +59,7 @@ userProfileRoutes.openapi(
     description: `Each list newest first, \`from <= time < to\`, at most \`limit\`. ${DEBUG_NOTE}`,
     security: [],
     request: { params: cookieParamSchema, query: profileQuerySchema },
-    responses: { 200: jsonResponse(profileSchema, "The profile"), 400: problemResponses[400], 422: problemResponses[422] },
+    responses: { 200: jsonResponse(profileSchema, "The profile"), ...middlewareProblemResponses, 422: problemResponses[422] },
   }),
   async (c) => {
     const { cookie } = c.req.valid("param");
@@ -84,7 +84,7 @@ aggregateRoutes.openapi(
       DEBUG_NOTE,
     security: [],
     request: { query: aggregatesQuerySchema },
-    responses: { 200: jsonResponse(aggregatesSchema, "The table"), 400: problemResponses[400], 422: problemResponses[422] },
+    responses: { 200: jsonResponse(aggregatesSchema, "The table"), ...middlewareProblemResponses, 422: problemResponses[422] },
   }),
   async (c) => {
     const table = await queryAggregates(c.env, c.req.valid("query"));
