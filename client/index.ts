@@ -13,7 +13,7 @@ export type { components, paths };
 export type TallyClient = Client<paths>;
 
 /** A client for the Tally at `baseUrl`, sending `token` (when given) as the bearer token. */
-export function tallyClient(baseUrl: string, token?: string, init: { fetch?: typeof fetch } = {}): TallyClient {
+export function tallyClient(baseUrl: string, token?: string, init: { fetch?: (request: Request) => Promise<Response> } = {}): TallyClient {
   return createClient<paths>({
     baseUrl,
     headers: token ? { authorization: `Bearer ${token}` } : {},
