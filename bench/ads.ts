@@ -6,33 +6,23 @@
  * baseline is the mean of `/health` measured before and after, since a shared machine's load drifts.
  */
 import { benchToken, load, loadHealth, meanOf, printTable, ratio } from "./support/load.ts";
+import { tallyClient, type components, type TallyClient } from "../client/index.ts";
 import { benchServer } from "./support/server.ts";
 
 const PORT = 8794;
 const DURATION_SECONDS = 8;
 
-async function post(url: string, path: string, body: unknown, token?: string): Promise<Response> {
-  return fetch(`${url}${path}`, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify(body),
-  });
-}
+type PerformanceTotals = components["schemas"]["AdPerformance"]["totals"];
 
-interface PerformanceTotals {
-  impressions: number;
-  clicks: number;
-  chargedClicks: number;
-  spend: { value: string; currency: string };
-}
-
-async function totalsOf(url: string, adCampaignId: string, from: number): Promise<PerformanceTotals> {
+async function totalsOf(api: TallyClient, adCampaignId: string, from: number): Promise<PerformanceTotals> {
   const hour = 3_600_000;
   const start = new Date(Math.floor(from / hour) * hour).toISOString();
   const end = new Date(Math.floor(Date.now() / hour + 2) * hour).toISOString();
-  const response = await fetch(`${url}/ads/campaigns/${adCampaignId}/performance?time_range=${start}_${end}&granularity=hour`);
-  if (response.status !== 200) throw new Error(`performance: ${response.status}`);
-  return ((await response.json()) as { totals: PerformanceTotals }).totals;
+  const { data, response } = await api.GET("/ads/campaigns/{id}/performance", {
+    params: { path: { id: adCampaignId }, query: { time_range: `${start}_${end}`, granularity: "hour" } },
+  });
+  if (!data) throw new Error(`performance: ${response.status}`);
+  return data.totals;
 }
 
 export async function run(): Promise<Record<string, unknown>> {
@@ -41,21 +31,18 @@ export async function run(): Promise<Record<string, unknown>> {
     const admin = await benchToken("1", ["admin"]);
     const service = { authorization: `Bearer ${await benchToken("shop", ["service"])}` };
     const startedAt = Date.now();
-    const created = await post(
-      server.url,
-      "/ads/campaigns",
-      {
+    const api = tallyClient(server.url, admin);
+    const created = await api.POST("/ads/campaigns", {
+      body: {
         advertiserId: "1",
         name: "Bench",
         cpc: { value: "0.01", currency: "EUR" },
         totalBudget: { value: "10000000.00", currency: "EUR" },
         startDateTime: new Date(startedAt - 60_000).toISOString(),
       },
-      admin,
-    );
-    if (created.status !== 201) throw new Error(`create: ${created.status} ${await created.text()}`);
-    const { adCampaign } = (await created.json()) as { adCampaign: { adCampaignId: string } };
-    const adCampaignId = adCampaign.adCampaignId;
+    });
+    if (!created.data) throw new Error(`create: ${created.response.status} ${JSON.stringify(created.error)}`);
+    const adCampaignId = created.data.adCampaign.adCampaignId;
 
     const healthBefore = await loadHealth(server.url, DURATION_SECONDS);
     let nextUser = 0;
@@ -80,7 +67,7 @@ export async function run(): Promise<Record<string, unknown>> {
     // The machine's load drifts during a run; the baseline is /health measured before and after.
     const health = meanOf("GET /health (before and after)", healthBefore, healthAfter);
 
-    const totals = await totalsOf(server.url, adCampaignId, startedAt);
+    const totals = await totalsOf(api, adCampaignId, startedAt);
     const results = [healthBefore, clicks, impressions, healthAfter];
     printTable(results.map((r) => ({ ...r })));
     const ratios = [ratio(clicks, health), ratio(impressions, health)];

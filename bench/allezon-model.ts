@@ -17,7 +17,7 @@ export interface Tag {
   time: string;
   cookie: string;
   country: string;
-  device: string;
+  device: (typeof DEVICES)[number];
   action: Action;
   origin: string;
   product_info: { product_id: string | number; brand_id: string; category_id: string; price: number };

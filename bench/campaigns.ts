@@ -3,18 +3,11 @@
  * run: `GET /records/top/100/{id}` and `GET /records/position/{id}/{userId}`.
  */
 import { benchToken, load, loadHealth, printTable, ratio } from "./support/load.ts";
+import { tallyClient } from "../client/index.ts";
 import { benchServer } from "./support/server.ts";
 
 const USERS = 5_000;
 const DURATION_SECONDS = 10;
-
-async function call(url: string, token: string, method: string, path: string, body?: unknown): Promise<Response> {
-  return fetch(`${url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-}
 
 export async function run(): Promise<Record<string, unknown>> {
   const server = await benchServer(8791);
@@ -22,31 +15,37 @@ export async function run(): Promise<Record<string, unknown>> {
     const admin = await benchToken("1", ["admin"]);
     const service = await benchToken("shop", ["service"]);
     const now = Date.now();
-    const created = await call(server.url, admin, "POST", "/campaigns", {
-      campaignId: "1",
-      itemId: "1",
-      prize: { value: "100.00", currency: "EUR" },
-      startDateTime: new Date(now - 3_600_000).toISOString(),
-      endDateTime: new Date(now + 3_600_000).toISOString(),
+    const api = tallyClient(server.url, admin);
+    const ingest = tallyClient(server.url, service);
+    const created = await api.POST("/campaigns", {
+      body: {
+        campaignId: "1",
+        itemId: "1",
+        prize: { value: "100.00", currency: "EUR" },
+        startDateTime: new Date(now - 3_600_000).toISOString(),
+        endDateTime: new Date(now + 3_600_000).toISOString(),
+      },
     });
-    if (created.status !== 201) throw new Error(`campaign: ${created.status}`);
+    if (created.response.status !== 201) throw new Error(`campaign: ${created.response.status}`);
     // Fill the board through the real pipeline: purchases → queues → board.
     for (let start = 0; start < USERS; start += 100) {
       await Promise.all(
         Array.from({ length: 100 }, (_, i) =>
-          call(server.url, service, "POST", "/purchases", {
-            purchaseId: `bench-${start + i}`,
-            userId: String(start + i + 1),
-            itemId: "1",
-            amount: { value: String(((start + i) % 997) + 1), currency: "EUR" },
-            timestamp: new Date(now - 60_000 + start + i).toISOString(),
+          ingest.POST("/purchases", {
+            body: {
+              purchaseId: `bench-${start + i}`,
+              userId: String(start + i + 1),
+              itemId: "1",
+              amount: { value: String(((start + i) % 997) + 1), currency: "EUR" },
+              timestamp: new Date(now - 60_000 + start + i).toISOString(),
+            },
           }),
         ),
       );
     }
     for (let i = 0; i < 120; i++) {
-      const top = (await (await fetch(`${server.url}/records/top/1000/1`)).json()) as { records: { positions: unknown[] } };
-      if (top.records.positions.length >= Math.min(USERS, 1000)) break;
+      const top = await api.GET("/records/top/{n}/{campaignId}", { params: { path: { n: 1000, campaignId: "1" } } });
+      if ((top.data?.records.positions.length ?? 0) >= Math.min(USERS, 1000)) break;
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
     const user = await benchToken("42", ["citizen"]);

@@ -6,6 +6,7 @@
  */
 import { summarizeDays } from "../durable-objects/user/streak-rules.ts";
 import { benchToken, load, loadHealth, printTable, ratio } from "./support/load.ts";
+import { tallyClient, type TallyClient } from "../client/index.ts";
 import { benchServer } from "./support/server.ts";
 
 const PORT = 18795;
@@ -16,26 +17,21 @@ const EMPLOYER = "1";
 const DAY_MS = 86_400_000;
 
 /**
- * POSTs as a careful client does: a 503 (wrangler dev restarts the worker when a file in the tree
+ * Fetches as a careful client does: a 503 (wrangler dev restarts the worker when a file in the tree
  * changes) is sent again, which is safe because every body carries its id.
  */
-async function post(url: string, path: string, body: unknown, token?: string): Promise<Response> {
+async function retrying503(request: Request): Promise<Response> {
   for (let attempt = 1; ; attempt++) {
-    const response = await fetch(`${url}${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body: JSON.stringify(body),
-    });
+    const response = await fetch(request.clone());
     if (response.status !== 503 || attempt === 5) return response;
     await response.body?.cancel();
     await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
   }
 }
 
-async function awardCount(url: string, admin: string): Promise<number> {
-  const response = await fetch(`${url}/employers/${EMPLOYER}/awards?limit=1000`, { headers: { authorization: `Bearer ${admin}` } });
-  const body = (await response.json()) as { awards: unknown[] };
-  return body.awards.length;
+async function awardCount(api: TallyClient): Promise<number> {
+  const { data } = await api.GET("/employers/{employerId}/awards", { params: { path: { employerId: EMPLOYER }, query: { limit: 1000 } } });
+  return data?.awards.length ?? 0;
 }
 
 function streakSummaryMicroseconds(): number {
@@ -51,42 +47,44 @@ export async function run(): Promise<Record<string, unknown>> {
   try {
     const admin = await benchToken("1", ["admin"]);
     const service = await benchToken("shop", ["service"]);
-    const created = await post(server.url, "/incentives", { incentiveId: "1", name: "Five days", rule: { kind: "streak", event: "data-logged", days: STREAK_DAYS } }, admin);
-    if (created.status !== 201) throw new Error(`incentive: ${created.status}`);
-    const { incentive } = (await created.json()) as { incentive: { incentiveId: string } };
-    const linked = await post(
-      server.url,
-      `/employers/${EMPLOYER}/programs/1/incentives`,
-      { incentiveId: incentive.incentiveId, reward: { description: "Pillow" } },
-      admin,
-    );
-    if (linked.status !== 201) throw new Error(`link: ${linked.status}`);
+    const api = tallyClient(server.url, admin, { fetch: retrying503 });
+    const events = tallyClient(server.url, service, { fetch: retrying503 });
+    const created = await api.POST("/incentives", { body: { incentiveId: "1", name: "Five days", rule: { kind: "streak", event: "data-logged", days: STREAK_DAYS } } });
+    if (!created.data) throw new Error(`incentive: ${created.response.status}`);
+    const { incentive } = created.data;
+    const linked = await api.POST("/employers/{employerId}/programs/{programId}/incentives", {
+      params: { path: { employerId: EMPLOYER, programId: "1" } },
+      body: { incentiveId: incentive.incentiveId, reward: { description: "Pillow" } },
+    });
+    if (linked.response.status !== 201) throw new Error(`link: ${linked.response.status}`);
 
     // Pipeline: every user logs five consecutive days (sent newest first, so order cannot help).
     const today = Math.floor(Date.now() / DAY_MS);
     const pipelineStart = performance.now();
     for (let start = 0; start < PIPELINE_USERS; start += 20) {
-      const sends: Promise<Response>[] = [];
+      const sends: Promise<{ response: Response; error?: unknown }>[] = [];
       for (let user = start; user < start + 20; user++) {
         for (let d = 0; d < STREAK_DAYS; d++) {
           sends.push(
-            post(server.url, "/incentives/events", {
-              eventId: `pipeline-${user}-${d}`,
-              userId: String(10_000 + user),
-              employerId: EMPLOYER,
-              event: "data-logged",
-              timestamp: new Date((today - 1 - d) * DAY_MS + 12 * 3_600_000).toISOString(),
-            }, service),
+            events.POST("/incentives/events", {
+              body: {
+                eventId: `pipeline-${user}-${d}`,
+                userId: String(10_000 + user),
+                employerId: EMPLOYER,
+                event: "data-logged",
+                timestamp: new Date((today - 1 - d) * DAY_MS + 12 * 3_600_000).toISOString(),
+              },
+            }),
           );
         }
       }
-      const refused = (await Promise.all(sends)).find((r) => r.status !== 202);
-      if (refused) throw new Error(`events: ${refused.status} ${await refused.text()}`);
+      const refused = (await Promise.all(sends)).find((r) => r.response.status !== 202);
+      if (refused) throw new Error(`events: ${refused.response.status} ${JSON.stringify(refused.error)}`);
     }
     const acceptedSeconds = (performance.now() - pipelineStart) / 1000;
     let awards = 0;
     const deadline = Date.now() + 60_000;
-    while ((awards = await awardCount(server.url, admin)) < PIPELINE_USERS && Date.now() < deadline) {
+    while ((awards = await awardCount(api)) < PIPELINE_USERS && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
     const pipelineSeconds = (performance.now() - pipelineStart) / 1000;

@@ -3,37 +3,32 @@
  * clients. Fixed ids make it safe to load again: a second run finds everything in place.
  */
 import { sign } from "hono/jwt";
+import { tallyClient, type paths, type TallyClient } from "../client/index.ts";
 
-/** Loose on purpose: the demo only reads a few fields back. */
-type Answer = { status: number; body: { campaign: { startDateTime: string } } & Record<string, unknown> };
-type Api = (method: string, path: string, body?: unknown) => Promise<Answer>;
+type Api = TallyClient;
 
-function client(url: string, token: string): Api {
-  return async (method, path, body) => {
-    const response = await fetch(`${url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? (JSON.parse(text) as Answer["body"]) : ({} as Answer["body"]) };
-  };
+/** Fails unless the call answered one of the statuses `ok`; returns its result. */
+async function expect<T extends { response: Response; error?: unknown }>(call: Promise<T>, what: string, ok: number[]): Promise<T> {
+  const result = await call;
+  if (!ok.includes(result.response.status)) throw new Error(`${what}: ${result.response.status} ${JSON.stringify(result.error)}`);
+  return result;
 }
 
 const HOUR = 3_600_000;
 const iso = (ms: number) => new Date(ms).toISOString();
 
-async function ensureCampaign(api: Api, campaignId: string, make: () => Record<string, unknown>) {
-  const existing = await api("GET", `/campaigns/${campaignId}`);
-  if (existing.status === 200) return existing.body.campaign;
-  const created = await api("POST", "/campaigns", { campaignId, ...make() });
-  if (created.status !== 201) throw new Error(`campaign ${campaignId}: ${created.status} ${JSON.stringify(created.body)}`);
-  return created.body.campaign;
+type NewCampaign = Omit<paths["/campaigns"]["post"]["requestBody"]["content"]["application/json"], "campaignId">;
+
+async function ensureCampaign(api: Api, campaignId: string, make: () => NewCampaign) {
+  const existing = await api.GET("/campaigns/{campaignId}", { params: { path: { campaignId } } });
+  if (existing.data) return existing.data.campaign;
+  const created = await expect(api.POST("/campaigns", { body: { campaignId, ...make() } }), `campaign ${campaignId}`, [201]);
+  return created.data!.campaign;
 }
 
 async function loadCampaigns(api: Api, ingest: Api): Promise<string> {
   const now = Date.now();
-  await api("PUT", "/exchange-rates", { base: "EUR", rates: { USD: "1.0850", GBP: "0.8610", JPY: "161.20" }, effectiveFrom: "2026-01-01T00:00:00Z" });
+  await api.PUT("/exchange-rates", { body: { base: "EUR", rates: { USD: "1.0850", GBP: "0.8610", JPY: "161.20" }, effectiveFrom: "2026-01-01T00:00:00Z" } });
   const weekly = await ensureCampaign(api, "1", () => ({
     itemId: "1001",
     prize: { value: "500.00", currency: "EUR" },
@@ -64,14 +59,8 @@ async function loadCampaigns(api: Api, ingest: Api): Promise<string> {
     { userId: "44", itemId: "1003", amount: { value: "9.00", currency: "GBP" }, at: sprintStart + 90_000 },
   ];
   for (const [i, p] of purchases.entries()) {
-    const answer = await ingest("POST", "/purchases", {
-      purchaseId: `demo-purchase-${i + 1}`,
-      userId: p.userId,
-      itemId: p.itemId,
-      amount: p.amount,
-      timestamp: iso(p.at),
-    });
-    if (answer.status !== 202) throw new Error(`purchase ${i + 1}: ${answer.status} ${JSON.stringify(answer.body)}`);
+    const body = { purchaseId: `demo-purchase-${i + 1}`, userId: p.userId, itemId: p.itemId, amount: p.amount, timestamp: iso(p.at) };
+    await expect(ingest.POST("/purchases", { body }), `purchase ${i + 1}`, [202]);
   }
   return [
     "Campaigns: 1 (active a week, EUR), 2 (scheduled, USD), 3 (ends two minutes after the first start, then settles).",
@@ -79,17 +68,11 @@ async function loadCampaigns(api: Api, ingest: Api): Promise<string> {
   ].join("\n");
 }
 
-async function expect(answer: Promise<Answer>, what: string, ok: number[]): Promise<Answer> {
-  const result = await answer;
-  if (!ok.includes(result.status)) throw new Error(`${what}: ${result.status} ${JSON.stringify(result.body)}`);
-  return result;
-}
-
 async function loadUserTags(api: Api): Promise<string> {
   const base = Date.now() - 10 * 60_000;
   for (let i = 0; i < 20; i++) {
     await expect(
-      api("POST", "/user_tags", {
+      api.POST("/user_tags", { body: {
         time: iso(base + i * 15_000),
         cookie: `demo-cookie-${i % 3}`,
         country: "PL",
@@ -97,7 +80,7 @@ async function loadUserTags(api: Api): Promise<string> {
         action: i % 4 === 0 ? "BUY" : "VIEW",
         origin: `origin-${i % 2}`,
         product_info: { product_id: String(100 + i), brand_id: `brand-${i % 3}`, category_id: "shoes", price: 1000 + i * 10 },
-      }),
+      } }),
       `user tag ${i}`,
       [204],
     );
@@ -107,7 +90,7 @@ async function loadUserTags(api: Api): Promise<string> {
 
 async function loadAds(api: Api, ingest: Api): Promise<string> {
   await expect(
-    api("POST", "/ads/campaigns", {
+    api.POST("/ads/campaigns", { body: {
       adCampaignId: "1",
       advertiserId: "9",
       name: "Winter boots",
@@ -115,14 +98,14 @@ async function loadAds(api: Api, ingest: Api): Promise<string> {
       dailyBudget: { value: "10.00", currency: "EUR" },
       totalBudget: { value: "50.00", currency: "EUR" },
       startDateTime: "2026-01-01T00:00:00Z",
-    }),
+    } }),
     "ad campaign",
     [201, 409],
   );
   const now = Date.now();
   for (let i = 0; i < 10; i++) {
     await expect(
-      ingest("POST", "/ads/events", { eventId: `demo-ad-${i}`, type: i % 3 === 2 ? "click" : "impression", adCampaignId: "1", userId: String(40 + i), timestamp: iso(now - i * 1000) }),
+      ingest.POST("/ads/events", { body: { eventId: `demo-ad-${i}`, type: i % 3 === 2 ? "click" : "impression", adCampaignId: "1", userId: String(40 + i), timestamp: iso(now - i * 1000) } }),
       `ad event ${i}`,
       [202, 409],
     );
@@ -132,18 +115,21 @@ async function loadAds(api: Api, ingest: Api): Promise<string> {
 
 async function loadIncentives(api: Api, ingest: Api): Promise<string> {
   await expect(
-    api("POST", "/incentives", { incentiveId: "1", name: "Five days of logging", description: "Log data five days in a row", rule: { kind: "streak", event: "data-logged", days: 5 } }),
+    api.POST("/incentives", { body: { incentiveId: "1", name: "Five days of logging", description: "Log data five days in a row", rule: { kind: "streak", event: "data-logged", days: 5 } } }),
     "incentive 1",
     [201, 409],
   );
   await expect(
-    api("POST", "/incentives", { incentiveId: "2", name: "New parent", description: "Report a birth", rule: { kind: "once", event: "birth-reported" } }),
+    api.POST("/incentives", { body: { incentiveId: "2", name: "New parent", description: "Report a birth", rule: { kind: "once", event: "birth-reported" } } }),
     "incentive 2",
     [201, 409],
   );
   for (const incentiveId of ["1", "2"]) {
     await expect(
-      api("POST", `/employers/7/programs/1/incentives`, { incentiveId, reward: { description: incentiveId === "1" ? "Pregnancy pillow" : "Baby blanket" } }),
+      api.POST("/employers/{employerId}/programs/{programId}/incentives", {
+        params: { path: { employerId: "7", programId: "1" } },
+        body: { incentiveId, reward: { description: incentiveId === "1" ? "Pregnancy pillow" : "Baby blanket" } },
+      }),
       `employer incentive ${incentiveId}`,
       [201, 409],
     );
@@ -152,7 +138,7 @@ async function loadIncentives(api: Api, ingest: Api): Promise<string> {
   const start = Date.UTC(2026, 0, 1, 9);
   for (let d = 0; d < 5; d++) {
     await expect(
-      ingest("POST", "/incentives/events", { eventId: `demo-log-42-${d}`, userId: "42", employerId: "7", event: "data-logged", timestamp: iso(start + d * day) }),
+      ingest.POST("/incentives/events", { body: { eventId: `demo-log-42-${d}`, userId: "42", employerId: "7", event: "data-logged", timestamp: iso(start + d * day) } }),
       `incentive event ${d}`,
       [202, 409],
     );
@@ -161,17 +147,17 @@ async function loadIncentives(api: Api, ingest: Api): Promise<string> {
 }
 
 async function loadRewards(api: Api): Promise<string> {
-  await expect(api("POST", "/offers", { offerId: "coffee", retailer: "Corner Cafe", title: "Free coffee", pointsCost: 5, stock: 100 }), "offer", [201, 409]);
-  await expect(api("POST", "/charities", { charityId: "food-bank", name: "City Food Bank" }), "charity", [201, 409]);
+  await expect(api.POST("/offers", { body: { offerId: "coffee", retailer: "Corner Cafe", title: "Free coffee", pointsCost: 5, stock: 100 } }), "offer", [201, 409]);
+  await expect(api.POST("/charities", { body: { charityId: "food-bank", name: "City Food Bank" } }), "charity", [201, 409]);
   return "Rewards: offer coffee (5 points), charity food-bank.\n  curl localhost:8787/offers";
 }
 
 /** Loads every system's demo data; returns a short summary for the console. */
 export async function loadDemoData(url: string, jwtSecret: string): Promise<string> {
   const exp = Math.floor(Date.now() / 1000) + 3600;
-  const api = client(url, await sign({ sub: "1", roles: ["admin"], exp }, jwtSecret, "HS256"));
+  const api = tallyClient(url, await sign({ sub: "1", roles: ["admin"], exp }, jwtSecret, "HS256"));
   // Purchases, ad events and incentive events come from a trusted backend, as in production.
-  const ingest = client(url, await sign({ sub: "shop", roles: ["service"], exp }, jwtSecret, "HS256"));
+  const ingest = tallyClient(url, await sign({ sub: "shop", roles: ["service"], exp }, jwtSecret, "HS256"));
   const parts = [
     await loadCampaigns(api, ingest),
     await loadUserTags(api),

@@ -111,6 +111,13 @@ export const moneyJsonSchema = z
   .object({ value: z.string(), currency: z.string() })
   .meta({ id: "Money", example: { value: "12.50", currency: "EUR" } });
 
+/**
+ * Money or null in a response. A union rather than `moneyJsonSchema.nullable()`: on a named schema
+ * the OpenAPI generator renders `.nullable()` as `allOf: [Money, {type: [object, null]}]`, which
+ * null never satisfies; the union is `anyOf: [Money, {type: null}]`.
+ */
+export const nullableMoneyJsonSchema = z.union([moneyJsonSchema, z.null()]);
+
 /** An exchange rate as a decimal string, kept exact: "1.0850". */
 export const rateSchema = z
   .union([z.string(), z.number().finite()])

@@ -1,7 +1,8 @@
 import { swaggerUI } from "@hono/swagger-ui";
-import { OpenAPIHono } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
+import { z } from "zod";
 import { adminRoutes } from "./admin/routes.ts";
 import { adRoutes } from "./ads/routes.ts";
 import { campaignRoutes } from "./campaigns/catalogue-routes.ts";
@@ -18,9 +19,21 @@ import { corsFromEnv, securityHeaders } from "./http/headers.ts";
 import { ApiError, handleError, problemResponse } from "./http/problem.ts";
 import { rateLimit } from "./http/rate-limit.ts";
 import { requireSecret } from "./http/secrets.ts";
+import { jsonResponse, problemResponses } from "./http/router.ts";
 import { validationHook } from "./http/validation.ts";
 import { employerIncentiveRoutes, incentiveRoutes, userIncentiveRoutes } from "./incentives/routes.ts";
 import { aggregateRoutes, userProfileRoutes, userTagRoutes } from "./user-tags/routes.ts";
+
+/**
+ * The per-caller rate limits, as data so that a test can check that each limited operation declares
+ * its 429 (`rateLimitedResponses`).
+ */
+export const rateLimits = [
+  { path: "/officers/nearby", method: "GET", binding: "NEARBY_RATE_LIMIT", perMinute: "RATE_NEARBY_PER_MINUTE" },
+  { path: "/connections", method: "POST", binding: "CONNECTIONS_RATE_LIMIT", perMinute: "RATE_CONNECTIONS_PER_MINUTE" },
+  { path: "/redemptions", method: "POST", binding: "REWARDS_RATE_LIMIT", perMinute: "RATE_REWARDS_PER_MINUTE" },
+  { path: "/donations", method: "POST", binding: "REWARDS_RATE_LIMIT", perMinute: "RATE_REWARDS_PER_MINUTE" },
+] as const;
 
 /** The Hono app: cross-cutting middleware, then one router per resource. */
 export const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
@@ -42,12 +55,20 @@ app.use("/redemptions", requireSecret("VOUCHER_SECRET"));
 app.use("/vouchers/*", requireSecret("VOUCHER_SECRET"));
 app.use(authenticate());
 // Per caller (token sub), after authentication and before the routes' own checks.
-app.use("/officers/nearby", rateLimit("GET", "NEARBY_RATE_LIMIT", "RATE_NEARBY_PER_MINUTE"));
-app.use("/connections", rateLimit("POST", "CONNECTIONS_RATE_LIMIT", "RATE_CONNECTIONS_PER_MINUTE"));
-app.use("/redemptions", rateLimit("POST", "REWARDS_RATE_LIMIT", "RATE_REWARDS_PER_MINUTE"));
-app.use("/donations", rateLimit("POST", "REWARDS_RATE_LIMIT", "RATE_REWARDS_PER_MINUTE"));
+for (const limit of rateLimits) app.use(limit.path, rateLimit(limit.method, limit.binding, limit.perMinute));
 
-app.get("/health", (c) => c.json({ status: "ok" }));
+app.openapi(
+  createRoute({
+    method: "get",
+    path: "/health",
+    operationId: "getHealth",
+    tags: ["operations"],
+    summary: "Liveness: the Worker answers",
+    security: [],
+    responses: { 200: jsonResponse(z.object({ status: z.literal("ok") }), "Up"), ...problemResponses },
+  }),
+  (c) => c.json({ status: "ok" as const }, 200),
+);
 
 // One router per resource, each mounted at its own prefix; its routes' paths are relative to it.
 // Several features own paths under `/users/{userId}`, so that prefix has one router per feature.
@@ -90,7 +111,8 @@ app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     "(admin, officer, citizen, employer, retailer, service), employerId, retailerId, exp (required). " +
     "?token= is read only on WebSocket routes.",
 });
-app.doc31("/openapi.json", {
+/** What /openapi.json says beyond the routes; `npm run lint:api` and `npm run api:client` read the same. */
+export const openApiConfig: Parameters<typeof app.getOpenAPI31Document>[0] = {
   openapi: "3.1.0",
   info: {
     title: "Tally",
@@ -99,7 +121,20 @@ app.doc31("/openapi.json", {
       "Edge engagement engine: campaign leaderboards, Allezon analytics, ad budgets, employee incentives and " +
       "officer-citizen connections. Errors are application/problem+json (RFC 9457).",
   },
-});
+  servers: [{ url: "http://localhost:8787", description: "Local: npm start or npm run serve" }],
+  tags: [
+    { name: "campaigns", description: "Scoring campaigns: catalogue, purchases, leaderboards" },
+    { name: "wallet", description: "A user's points and prize money" },
+    { name: "Allezon", description: "Allezon analytics: user tags, profiles, aggregates" },
+    { name: "ads", description: "Ad campaigns and the events they are charged for" },
+    { name: "incentives", description: "Employee incentives" },
+    { name: "connections", description: "Officer-citizen presence, connections and reports" },
+    { name: "rewards", description: "Offers, charities, redemptions, vouchers and donations" },
+    { name: "admin", description: "Operators" },
+    { name: "operations", description: "Health of the Worker" },
+  ],
+};
+app.doc31("/openapi.json", openApiConfig);
 app.get("/docs", swaggerUI({ url: "/openapi.json", title: "Tally API" }));
 
 app.notFound((c) => problemResponse(c, new ApiError("not_found", `no route for ${c.req.method} ${c.req.path}`)));

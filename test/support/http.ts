@@ -1,5 +1,6 @@
 import { sign } from "hono/jwt";
 import { env, exports } from "cloudflare:workers";
+import { expectDeclaredResponse } from "./openapi-validate.ts";
 
 /** Mints an HS256 token the app accepts, as `npm run token` does. */
 export async function tokenFor(sub: string | number, roles: string[] = [], extra: Record<string, unknown> = {}): Promise<string> {
@@ -18,7 +19,10 @@ export interface CallOptions {
   headers?: Record<string, string>;
 }
 
-/** Sends a request through the Worker's own fetch handler, as a client would. */
+/**
+ * Sends a request through the Worker's own fetch handler, as a client would, and fails unless
+ * /openapi.json declares the answer (status, content type and body; see `expectDeclaredResponse`).
+ */
 export async function call(method: string, path: string, options: CallOptions = {}): Promise<Response> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
@@ -27,7 +31,9 @@ export async function call(method: string, path: string, options: CallOptions = 
     body = typeof options.body === "string" ? options.body : JSON.stringify(options.body);
     headers["content-type"] ??= "application/json";
   }
-  return exports.default.fetch(new Request(`https://tally.test${path}`, { method, headers, body }));
+  const response = await exports.default.fetch(new Request(`https://tally.test${path}`, { method, headers, body }));
+  await expectDeclaredResponse(method, path, response);
+  return response;
 }
 
 /** The same as `call`, returning the status and the parsed JSON body. */

@@ -26,6 +26,7 @@ adminRoutes.openapi(
   createRoute({
     method: "get",
     path: "/dead-letters",
+    operationId: "listDeadLetters",
     tags: ["admin"],
     summary: "Queue messages whose retries ran out (pending first; `all=true` includes re-driven ones)",
     security: bearer,
@@ -57,6 +58,7 @@ adminRoutes.openapi(
   createRoute({
     method: "post",
     path: "/dead-letters/redrive",
+    operationId: "redriveDeadLetters",
     tags: ["admin"],
     summary: "Send pending dead letters back to their queues (all, or the ids given)",
     security: bearer,

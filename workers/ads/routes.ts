@@ -41,6 +41,7 @@ adRoutes.openapi(
   createRoute({
     method: "post",
     path: "/campaigns",
+    operationId: "createAdCampaign",
     tags: ["ads"],
     summary: "Define an ad campaign",
     description:
@@ -66,9 +67,11 @@ adRoutes.openapi(
   createRoute({
     method: "get",
     path: "/campaigns/active",
+    operationId: "getActiveAdCampaigns",
     tags: ["ads"],
     summary: "Ad campaigns that may be served now",
     description: "Status `active` and inside the schedule, by adCampaignId. A campaign leaves this list the moment a budget runs out.",
+    security: [],
     request: { query: activeQuerySchema },
     responses: {
       200: jsonResponse(z.object({ adCampaigns: z.array(adCampaignSchema) }), "Servable campaigns"),
@@ -94,8 +97,10 @@ adRoutes.openapi(
   createRoute({
     method: "get",
     path: "/campaigns/{id}",
+    operationId: "getAdCampaign",
     tags: ["ads"],
     summary: "An ad campaign with its live status and spend",
+    security: [],
     request: { params: idParams },
     responses: viewResponses,
   }),
@@ -111,6 +116,7 @@ for (const action of ["pause", "resume"] as const) {
     createRoute({
       method: "post",
       path: `/campaigns/{id}/${action}`,
+      operationId: `${action}AdCampaign`,
       tags: ["ads"],
       summary: action === "pause" ? "Stop charging and serving until resumed" : "Serve again after a pause",
       description: "Repeating it changes nothing; an `ended` or `exhausted` campaign is 409.",
@@ -131,6 +137,7 @@ adRoutes.openapi(
   createRoute({
     method: "post",
     path: "/events",
+    operationId: "createAdEvent",
     tags: ["ads"],
     summary: "Record an impression, view or click; a click may be charged (service or admin)",
     description:
@@ -165,11 +172,13 @@ adRoutes.openapi(
   createRoute({
     method: "get",
     path: "/campaigns/{id}/performance",
+    operationId: "getAdCampaignPerformance",
     tags: ["ads"],
     summary: "Performance by minute, hour or day of event time",
     description:
       "Buckets are aligned to UTC and zero-filled; a bucket cut by the range starts at `from`. At most 1440 buckets. " +
       "`clicks` counts every recorded click; `chargedClicks` and `spend` only the charged ones.",
+    security: [],
     request: { params: idParams, query: performanceQuerySchema },
     responses: {
       200: jsonResponse(performanceSchema, "Totals and buckets, oldest first"),

@@ -6,7 +6,7 @@ import { z } from "zod";
 import { AD_CAMPAIGN_STATUSES, AD_EVENT_TYPES } from "../../durable-objects/ad-campaign/budget.ts";
 import { bucketCount, GRANULARITIES, MAX_BUCKETS } from "../../durable-objects/ad-campaign/performance.ts";
 import { eventIdSchema, idJsonSchema, idSchema } from "../../shared/ids.ts";
-import { moneyJsonSchema, positiveMoneySchema } from "../../shared/money.ts";
+import { moneyJsonSchema, nullableMoneyJsonSchema, positiveMoneySchema } from "../../shared/money.ts";
 import { isoTimeRangeSchema, isoUtcSchema, MINUTE_MS } from "../../shared/time.ts";
 import { unprocessableIssue } from "../../shared/validation.ts";
 
@@ -44,7 +44,8 @@ export const adEventSchema = z.object({
   type: z.enum(AD_EVENT_TYPES),
   adCampaignId: idSchema,
   userId: idSchema.optional(),
-  ip: z.union([z.ipv4(), z.ipv6()], { error: "must be an IPv4 or IPv6 address" }).optional(),
+  // Formats stated: the generator writes `ip` for both, a union of one schema twice to a reader.
+  ip: z.union([z.ipv4().meta({ format: "ipv4" }), z.ipv6().meta({ format: "ipv6" })], { error: "must be an IPv4 or IPv6 address" }).optional(),
   timestamp: isoUtcSchema
     .meta({ description: "Event time: it places the event in the performance buckets and the duplicate-click window" })
     .superRefine((timestamp, ctx) => {
@@ -99,7 +100,7 @@ export const adCampaignViewSchema = adCampaignSchema
   .extend({
     spentToday: moneyJsonSchema,
     spentTotal: moneyJsonSchema,
-    remainingToday: moneyJsonSchema.nullable().meta({ description: "null when the campaign has no daily budget" }),
+    remainingToday: nullableMoneyJsonSchema.meta({ description: "null when the campaign has no daily budget" }),
     remainingTotal: moneyJsonSchema,
   })
   .meta({ id: "AdCampaignView" });
@@ -107,7 +108,7 @@ export const adCampaignViewSchema = adCampaignSchema
 export const adEventAnswerSchema = z
   .object({
     eventId: z.string(),
-    charged: moneyJsonSchema.nullable(),
+    charged: nullableMoneyJsonSchema,
     reason: z.enum(["duplicate_click", "inactive", "budget_exhausted"]).optional(),
   })
   .meta({ id: "AdEventAnswer" });

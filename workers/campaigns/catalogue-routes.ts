@@ -27,6 +27,7 @@ campaignRoutes.openapi(
   createRoute({
     method: "post",
     path: "/",
+    operationId: "createCampaign",
     tags: ["campaigns"],
     summary: "Create a scoring campaign (admin)",
     security: bearer,
@@ -54,8 +55,10 @@ campaignRoutes.openapi(
   createRoute({
     method: "get",
     path: "/active",
+    operationId: "getActiveCampaigns",
     tags: ["campaigns"],
     summary: "Campaigns active at a moment (seed)",
+    security: [],
     request: { query: z.object({ at: isoUtcSchema.optional() }) },
     responses: {
       200: jsonResponse(z.object({ headers: seedHeaders, campaigns: z.array(campaignSchema) }), "Active campaigns"),
@@ -73,8 +76,10 @@ campaignRoutes.openapi(
   createRoute({
     method: "get",
     path: "/{campaignId}",
+    operationId: "getCampaign",
     tags: ["campaigns"],
     summary: "One campaign with its current status",
+    security: [],
     request: { params: campaignIdParams },
     responses: { 200: jsonResponse(campaignResponse, "The campaign"), ...problemResponses },
   }),
@@ -88,6 +93,7 @@ campaignRoutes.openapi(
   createRoute({
     method: "post",
     path: "/{campaignId}/end",
+    operationId: "endCampaign",
     tags: ["campaigns"],
     summary: "End a campaign now (admin); settlement follows after SETTLE_DELAY_SECONDS",
     security: bearer,
@@ -109,8 +115,10 @@ campaignRoutes.openapi(
   createRoute({
     method: "get",
     path: "/{campaignId}/winner",
+    operationId: "getCampaignWinner",
     tags: ["campaigns"],
     summary: "The settled winner; 404 before settlement (or when it settled with no purchases)",
+    security: [],
     request: { params: campaignIdParams },
     responses: { 200: jsonResponse(z.object({ winner: winnerSchema }), "The winner"), ...problemResponses },
   }),

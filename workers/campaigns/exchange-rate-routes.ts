@@ -24,6 +24,7 @@ exchangeRateRoutes.openapi(
   createRoute({
     method: "put",
     path: "/",
+    operationId: "setExchangeRates",
     tags: ["campaigns"],
     summary: "Store rates `1 base = rate quote` from effectiveFrom (admin)",
     security: bearer,
@@ -55,8 +56,10 @@ exchangeRateRoutes.openapi(
   createRoute({
     method: "get",
     path: "/",
+    operationId: "getExchangeRates",
     tags: ["campaigns"],
     summary: "The rates of a base currency in force at a moment",
+    security: [],
     request: {
       query: z.object({
         base: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as EUR"),

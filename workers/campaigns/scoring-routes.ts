@@ -26,6 +26,7 @@ purchaseRoutes.openapi(
   createRoute({
     method: "post",
     path: "/",
+    operationId: "createPurchase",
     tags: ["campaigns"],
     summary: "Record a purchase; it is scored for every campaign it qualifies for (service or admin)",
     description:
@@ -60,8 +61,10 @@ recordRoutes.openapi(
   createRoute({
     method: "get",
     path: "/top/{n}/{campaignId}",
+    operationId: "getTopRecords",
     tags: ["campaigns"],
     summary: "Top n positions of a campaign (seed); at most 250 ms behind the board",
+    security: [],
     request: {
       params: z.object({
         n: z.coerce.number().int("must be a whole number").min(1).max(1000),
@@ -88,6 +91,7 @@ recordRoutes.openapi(
   createRoute({
     method: "get",
     path: "/position/{campaignId}/{userId}",
+    operationId: "getPosition",
     tags: ["campaigns"],
     summary: "A user's position in a campaign (seed); the user or an admin",
     security: bearer,
@@ -109,11 +113,13 @@ recordRoutes.openapi(
   createRoute({
     method: "get",
     path: "/live/{campaignId}",
+    operationId: "openLiveLeaderboard",
     tags: ["campaigns"],
     summary: "Live leaderboard WebSocket: top 100 on connect and on change; own position with ?token=",
+    security: [],
     request: { params: campaignIdParams, query: z.object({ token: z.string().optional() }) },
     responses: {
-      101: { description: "Switching to WebSocket" },
+      101: { description: "Switching Protocols: the WebSocket is open; its messages are described in docs/sockets.md" },
       ...problemResponses,
       429: {
         description: "The caller's address already holds LIVE_SOCKETS_PER_IP open sockets on this campaign",

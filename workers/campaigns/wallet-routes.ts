@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { idJsonSchema, idParamSchema } from "../../shared/ids.ts";
-import { moneyJsonSchema } from "../../shared/money.ts";
+import { moneyJsonSchema, nullableMoneyJsonSchema } from "../../shared/money.ts";
 import { userStub } from "../../durable-objects/user/user.ts";
 import { requireSelfOrAdmin } from "../http/guards.ts";
 import { bearer, createRouter, jsonResponse, problemResponses } from "../http/router.ts";
@@ -15,7 +15,7 @@ const walletSchema = z
     points: z.number().int(),
     money: z.array(moneyJsonSchema),
     entries: z.array(
-      z.object({ ref: z.string(), points: z.number().int(), money: moneyJsonSchema.nullable(), reason: z.string(), createdAt: z.string() }),
+      z.object({ ref: z.string(), points: z.number().int(), money: nullableMoneyJsonSchema, reason: z.string(), createdAt: z.string() }),
     ),
   })
   .meta({ id: "Wallet" });
@@ -24,6 +24,7 @@ walletRoutes.openapi(
   createRoute({
     method: "get",
     path: "/{userId}/wallet",
+    operationId: "getWallet",
     tags: ["wallet"],
     summary: "Points and prize money, with the latest entries first (the user or an admin)",
     security: bearer,

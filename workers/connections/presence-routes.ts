@@ -4,7 +4,7 @@ import { byDistance, type Neighbour } from "../../durable-objects/zip-area/geo.t
 import { OFFICER_ID_HEADER, ZIP_HEADER, zipAreaStub } from "../../durable-objects/zip-area/zip-area.ts";
 import { principalOf, requireRole } from "../http/auth.ts";
 import { ApiError } from "../http/problem.ts";
-import { bearer, createRouter, jsonResponse, problemResponses, upgradeResponse } from "../http/router.ts";
+import { bearer, createRouter, jsonResponse, problemResponses, rateLimitedResponses, upgradeResponse } from "../http/router.ts";
 import { nearbyQuerySchema, nearbyResponseSchema, zipSchema } from "./schemas.ts";
 
 /** Officers' presence sockets, mounted at `/presence`. */
@@ -17,6 +17,7 @@ presenceRoutes.openapi(
   createRoute({
     method: "get",
     path: "/{zip}",
+    operationId: "openPresence",
     tags: ["connections"],
     summary: "An officer's presence socket: available in this zip for 15 minutes",
     description:
@@ -28,7 +29,7 @@ presenceRoutes.openapi(
     middleware: [requireRole("officer")],
     request: { params: z.object({ zip: zipSchema }) },
     responses: {
-      101: { description: "Switching protocols: the socket is open" },
+      101: { description: "Switching Protocols: the WebSocket is open; its messages are described in docs/sockets.md" },
       ...problemResponses,
     },
   }),
@@ -50,6 +51,7 @@ officerRoutes.openapi(
   createRoute({
     method: "get",
     path: "/nearby",
+    operationId: "getNearbyOfficers",
     tags: ["connections"],
     summary: "Available officers near a point in the zips given, nearest first",
     security: bearer,
@@ -58,6 +60,7 @@ officerRoutes.openapi(
     responses: {
       200: jsonResponse(nearbyResponseSchema, "Officers within the radius, nearest first"),
       ...problemResponses,
+      ...rateLimitedResponses,
     },
   }),
   async (c) => {

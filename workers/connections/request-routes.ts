@@ -8,7 +8,7 @@ import { toIso } from "../../shared/time.ts";
 import { principalOf, requireRole } from "../http/auth.ts";
 import { requireSignedIn } from "../http/guards.ts";
 import { ApiError, unwrap } from "../http/problem.ts";
-import { bearer, createRouter, jsonBody, jsonResponse, problemResponses } from "../http/router.ts";
+import { bearer, createRouter, jsonBody, jsonResponse, problemResponses, rateLimitedResponses } from "../http/router.ts";
 import {
   clientIdParamSchema,
   connectionRequestSchema,
@@ -28,6 +28,7 @@ connectionRoutes.openapi(
   createRoute({
     method: "post",
     path: "/",
+    operationId: "createConnection",
     tags: ["connections"],
     summary: "Ask an available officer to connect",
     description:
@@ -40,6 +41,7 @@ connectionRoutes.openapi(
     responses: {
       202: jsonResponse(z.object({ requestId: z.string(), status: z.literal("pending") }), "The request is waiting for the officer"),
       ...problemResponses,
+      ...rateLimitedResponses,
     },
   }),
   async (c) => {
@@ -84,6 +86,7 @@ connectionRoutes.openapi(
   createRoute({
     method: "get",
     path: "/{requestId}",
+    operationId: "getConnection",
     tags: ["connections"],
     summary: "A connection request's status (the citizen, the officer, or an admin)",
     security: bearer,
@@ -114,6 +117,7 @@ reportRoutes.openapi(
   createRoute({
     method: "get",
     path: "/connections",
+    operationId: "getConnectionReport",
     tags: ["connections"],
     summary: "Established connections counted by zip or by UTC day",
     description: "`time_range=<from>_<to>` (ISO 8601 UTC, `from` inclusive, `to` exclusive) limits it; default all time.",

@@ -2,7 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { toIso } from "../../shared/time.ts";
 import { principalOf, requireRole } from "../http/auth.ts";
-import { bearer, createRouter, jsonBody, jsonResponse, problemResponses } from "../http/router.ts";
+import { bearer, createRouter, jsonBody, jsonResponse, problemResponses, rateLimitedResponses } from "../http/router.ts";
 import { createCharity, createOffer, donate, listCharities, listOffers, redeemOffer } from "./rewards.ts";
 import {
   charitySchema,
@@ -38,6 +38,7 @@ offerRoutes.openapi(
   createRoute({
     method: "post",
     path: "/",
+    operationId: "createOffer",
     tags: ["rewards"],
     summary: "Add a retailer offer bought with points",
     description: "With a client-chosen `offerId`, the same offer again returns it; different content is 409.",
@@ -53,8 +54,10 @@ offerRoutes.openapi(
   createRoute({
     method: "get",
     path: "/",
+    operationId: "listOffers",
     tags: ["rewards"],
     summary: "The offers catalogue, oldest first, with the stock left",
+    security: [],
     request: { query: listQuery },
     responses: { 200: jsonResponse(z.object({ offers: z.array(offerSchema) }), "Offers"), ...problemResponses },
   }),
@@ -65,6 +68,7 @@ charityRoutes.openapi(
   createRoute({
     method: "post",
     path: "/",
+    operationId: "createCharity",
     tags: ["rewards"],
     summary: "Add a charity that points can be donated to",
     security: bearer,
@@ -79,8 +83,10 @@ charityRoutes.openapi(
   createRoute({
     method: "get",
     path: "/",
+    operationId: "listCharities",
     tags: ["rewards"],
     summary: "The charities, oldest first, with the points donated to each",
+    security: [],
     request: { query: listQuery },
     responses: { 200: jsonResponse(z.object({ charities: z.array(charitySchema) }), "Charities"), ...problemResponses },
   }),
@@ -91,6 +97,7 @@ redemptionRoutes.openapi(
   createRoute({
     method: "post",
     path: "/",
+    operationId: "createRedemption",
     tags: ["rewards"],
     summary: "Spend points on an offer and get a signed voucher code",
     description:
@@ -99,7 +106,7 @@ redemptionRoutes.openapi(
     security: bearer,
     middleware: [pointHolder],
     request: { body: jsonBody(redemptionRequestSchema) },
-    responses: { 201: jsonResponse(redemptionSchema, "The redemption and its voucher code"), ...problemResponses },
+    responses: { 201: jsonResponse(redemptionSchema, "The redemption and its voucher code"), ...problemResponses, ...rateLimitedResponses },
   }),
   async (c) => {
     const body = c.req.valid("json");
@@ -111,9 +118,11 @@ voucherRoutes.openapi(
   createRoute({
     method: "get",
     path: "/{code}",
+    operationId: "getVoucher",
     tags: ["rewards"],
     summary: "Check a voucher code (for retailers)",
     description: "A forged, altered or malformed code is `valid: false` with nulls, not an error.",
+    security: [],
     request: { params: z.object({ code: z.string().max(2048) }) },
     responses: { 200: jsonResponse(voucherCheckSchema, "Whether Tally issued this code, and for what"), ...problemResponses },
   }),
@@ -137,13 +146,14 @@ donationRoutes.openapi(
   createRoute({
     method: "post",
     path: "/",
+    operationId: "createDonation",
     tags: ["rewards"],
     summary: "Donate points to a charity",
     description: "Debits the caller's wallet (409 `insufficient_points` when short). A resend with the same `donationId` changes nothing.",
     security: bearer,
     middleware: [pointHolder],
     request: { body: jsonBody(donationRequestSchema) },
-    responses: { 201: jsonResponse(donationSchema, "The donation"), ...problemResponses },
+    responses: { 201: jsonResponse(donationSchema, "The donation"), ...problemResponses, ...rateLimitedResponses },
   }),
   async (c) => {
     const body = c.req.valid("json");

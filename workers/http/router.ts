@@ -46,6 +46,33 @@ export const problemResponses = {
   413: problem("Body over 64 KiB"),
   415: problem("Body is not JSON"),
   422: problem("Well-formed but impossible"),
+  500: problem("Unexpected failure on Tally's side; `requestId` identifies it in the logs"),
+  503: problem("Server misconfigured (a secret unset, or the public example value off localhost) or its identity provider unreachable"),
+} as const;
+
+/**
+ * The problems the app-wide middleware can answer any route with: a bad token (even on a public
+ * route), a body that is not JSON or too large, a misconfigured secret, a failure. For routes that
+ * answer none of the others in `problemResponses`; a test checks every operation declares these.
+ */
+export const middlewareProblemResponses = {
+  400: problemResponses[400],
+  401: problemResponses[401],
+  413: problemResponses[413],
+  415: problemResponses[415],
+  500: problemResponses[500],
+  503: problemResponses[503],
+} as const;
+
+/**
+ * The answer of the rate limits `workers/app.ts` mounts (`rateLimit`), for the routes behind one;
+ * a test checks that every rate-limited operation declares it.
+ */
+export const rateLimitedResponses = {
+  429: {
+    ...problem("Over the per-caller limit a minute; retry after the seconds in `Retry-After`"),
+    headers: { "retry-after": { description: "Seconds to wait", schema: { type: "integer" } } },
+  },
 } as const;
 
 /** Bearer auth as declared in the OpenAPI document. */

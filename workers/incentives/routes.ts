@@ -56,6 +56,7 @@ incentiveRoutes.openapi(
   createRoute({
     method: "post",
     path: "/",
+    operationId: "createIncentive",
     tags: ["incentives"],
     summary: "Add an incentive to the global catalogue",
     description: "With a client-chosen `incentiveId`, sending the same incentive again returns it; different content is 409.",
@@ -77,8 +78,10 @@ incentiveRoutes.openapi(
   createRoute({
     method: "get",
     path: "/",
+    operationId: "listIncentives",
     tags: ["incentives"],
     summary: "The incentive catalogue",
+    security: [],
     request: {
       query: z.object({
         active: z.enum(["true", "false"]).optional(),
@@ -104,6 +107,7 @@ incentiveRoutes.openapi(
   createRoute({
     method: "patch",
     path: "/{incentiveId}",
+    operationId: "updateIncentive",
     tags: ["incentives"],
     summary: "Retire or reinstate a catalogue incentive",
     description:
@@ -131,6 +135,7 @@ employerIncentiveRoutes.openapi(
   createRoute({
     method: "post",
     path: "/{employerId}/programs/{programId}/incentives",
+    operationId: "attachProgramIncentive",
     tags: ["incentives"],
     summary: "Attach a catalogue incentive to one of the employer's programs, with its reward",
     description:
@@ -165,6 +170,7 @@ employerIncentiveRoutes.openapi(
   createRoute({
     method: "get",
     path: "/{employerId}/incentives",
+    operationId: "listEmployerIncentives",
     tags: ["incentives"],
     summary: "The incentives an employer attached to its programs",
     security: bearer,
@@ -196,6 +202,7 @@ incentiveRoutes.openapi(
   createRoute({
     method: "post",
     path: "/events",
+    operationId: "createIncentiveEvent",
     tags: ["incentives"],
     summary: "Report a user's event (data-logged, birth-reported, …); streaks and awards follow through the queue (service or admin)",
     description:
@@ -239,6 +246,7 @@ userIncentiveRoutes.openapi(
   createRoute({
     method: "get",
     path: "/{userId}/streaks",
+    operationId: "listUserStreaks",
     tags: ["incentives"],
     summary: "The user's current and longest streak per employer and event",
     security: bearer,
@@ -266,6 +274,7 @@ userIncentiveRoutes.openapi(
   createRoute({
     method: "get",
     path: "/{userId}/awards",
+    operationId: "listUserAwards",
     tags: ["incentives"],
     summary: "The user's incentive awards, newest first",
     security: bearer,
@@ -287,6 +296,7 @@ employerIncentiveRoutes.openapi(
   createRoute({
     method: "get",
     path: "/{employerId}/awards",
+    operationId: "listEmployerAwards",
     tags: ["incentives"],
     summary: "Awards made under the employer's incentives, newest first",
     security: bearer,

@@ -3,7 +3,7 @@ import type { z } from "zod";
 import { profileStoreStub } from "../../durable-objects/profile-store/profile-store.ts";
 import { profileBody } from "../../durable-objects/user/profile.ts";
 import { requireRole } from "../http/auth.ts";
-import { bearer, createRouter, jsonBody, jsonResponse, preserializedJson, problemResponses } from "../http/router.ts";
+import { bearer, createRouter, jsonBody, jsonResponse, middlewareProblemResponses, preserializedJson, problemResponses } from "../http/router.ts";
 import { queryAggregates } from "./aggregates.ts";
 import { checkExpected } from "./debug.ts";
 import { acceptTag } from "./ingest.ts";
@@ -33,13 +33,15 @@ userTagRoutes.openapi(
   createRoute({
     method: "post",
     path: "/",
+    operationId: "createUserTag",
     tags: ["Allezon"],
     summary: "Record a user tag",
     description:
       "Answers 204 once the tag is durably queued; it reaches its cookie's profile and its hour's aggregates within " +
       "seconds. A resent tag (same content) counts once.",
+    security: [],
     request: { body: jsonBody(userTagSchema) },
-    responses: { 204: { description: "Accepted durably (queued; applied within seconds)" }, 400: problemResponses[400] },
+    responses: { 204: { description: "Accepted durably (queued; applied within seconds)" }, ...middlewareProblemResponses },
   }),
   async (c) => {
     const tag = await acceptTag(c.req.valid("json"));
@@ -52,11 +54,13 @@ userProfileRoutes.openapi(
   createRoute({
     method: "post",
     path: "/{cookie}",
+    operationId: "getUserProfile",
     tags: ["Allezon"],
     summary: "A cookie's most recent VIEWs and BUYs",
     description: `Each list newest first, \`from <= time < to\`, at most \`limit\`. ${DEBUG_NOTE}`,
+    security: [],
     request: { params: cookieParamSchema, query: profileQuerySchema },
-    responses: { 200: jsonResponse(profileSchema, "The profile"), 400: problemResponses[400], 422: problemResponses[422] },
+    responses: { 200: jsonResponse(profileSchema, "The profile"), ...middlewareProblemResponses, 422: problemResponses[422] },
   }),
   async (c) => {
     const { cookie } = c.req.valid("param");
@@ -100,13 +104,15 @@ aggregateRoutes.openapi(
   createRoute({
     method: "post",
     path: "/",
+    operationId: "queryAggregates",
     tags: ["Allezon"],
     summary: "Exact COUNT / SUM_PRICE per 1-minute bucket",
     description:
       "Whole minutes, at most 10. One row per minute of `[from, to)`, oldest first, zeros included; every value a string. " +
       DEBUG_NOTE,
+    security: [],
     request: { query: aggregatesQuerySchema },
-    responses: { 200: jsonResponse(aggregatesSchema, "The table"), 400: problemResponses[400], 422: problemResponses[422] },
+    responses: { 200: jsonResponse(aggregatesSchema, "The table"), ...middlewareProblemResponses, 422: problemResponses[422] },
   }),
   async (c) => {
     const table = await queryAggregates(c.env, c.req.valid("query"));
