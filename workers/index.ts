@@ -5,6 +5,7 @@
 import type { QueueMessage } from "../shared/messages.ts";
 import { app } from "./app.ts";
 import { pruneIdempotencyKeys } from "./admin/maintenance.ts";
+import { closeAdBillingDays } from "./ads/billing.ts";
 import { queue } from "./queues.ts";
 
 export { AdCampaign } from "../durable-objects/ad-campaign/ad-campaign.ts";
@@ -16,7 +17,8 @@ export { ZipArea } from "../durable-objects/zip-area/zip-area.ts";
 export default {
   fetch: app.fetch,
   queue,
-  async scheduled(_controller, env, ctx) {
+  async scheduled(controller, env, ctx) {
     ctx.waitUntil(pruneIdempotencyKeys(env));
+    ctx.waitUntil(closeAdBillingDays(env, controller.scheduledTime));
   },
 } satisfies ExportedHandler<Env, QueueMessage>;

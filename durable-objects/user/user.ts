@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { fail, ok, type Result } from "../../shared/errors.ts";
 import type { Money } from "../../shared/money.ts";
 import { migrate } from "../sql.ts";
+import { AD_IMPRESSIONS_SCHEMA, AdImpressionCounts, type AdImpression } from "./ad-impressions.ts";
 import { PROFILE_SCHEMA, TagProfile, type ProfileLists, type ProfileTag } from "./profile.ts";
 import type { Activity, StoredAward, StreakView } from "./streak-rules.ts";
 import { STREAK_SCHEMA, StreakStore } from "./streaks.ts";
@@ -16,6 +17,7 @@ export class User extends DurableObject<Env> {
   private wallet!: WalletLedger;
   private profile!: TagProfile;
   private streakStore!: StreakStore;
+  private adImpressions: AdImpressionCounts | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -73,6 +75,27 @@ export class User extends DurableObject<Env> {
   /** Current and longest streak per (employer, event). */
   async streaks(): Promise<StreakView[]> {
     return this.streakStore.streaks();
+  }
+
+  /** Counts an ad impression of this user once per event id (frequency caps). */
+  async recordAdImpression(impression: AdImpression): Promise<boolean> {
+    return this.adImpressionCounts().record(impression);
+  }
+
+  /** This user's impressions per ad campaign on a UTC day (days since the epoch). */
+  async adImpressionsOn(day: number): Promise<Record<string, number>> {
+    // Serving reads and changes nothing: a user who never saw an ad gets no ad tables from it.
+    const exists = this.ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE name = 'ad_impressions'").toArray().length > 0;
+    return exists ? this.adImpressionCounts().countsOn(day) : {};
+  }
+
+  /** Created on first use, so users who never see an ad carry no ad tables. */
+  private adImpressionCounts(): AdImpressionCounts {
+    if (!this.adImpressions) {
+      migrate(this.ctx.storage.sql, "ad-impressions", AD_IMPRESSIONS_SCHEMA);
+      this.adImpressions = new AdImpressionCounts(this.ctx.storage.sql);
+    }
+    return this.adImpressions;
   }
 
   /** Stores Allezon tags of this cookie once each (keyed by tag id); returns how many were new. */
