@@ -113,6 +113,7 @@ adRoutes.openapi(
   }),
   async (c) => {
     const { id } = c.req.valid("param");
+    await requireKnownAdCampaign(c.env.DB, id);
     const adCampaign = unwrap(await adCampaignStub(c.env, id).view());
     return c.json({ adCampaign }, 200);
   },
@@ -133,7 +134,8 @@ for (const action of ["pause", "resume"] as const) {
     }),
     async (c) => {
       const { id } = c.req.valid("param");
-      const adCampaign = unwrap(await adCampaignStub(c.env, id).setPaused(action === "pause"));
+      await requireKnownAdCampaign(c.env.DB, id);
+    const adCampaign = unwrap(await adCampaignStub(c.env, id).setPaused(action === "pause"));
       return c.json({ adCampaign }, 200);
     },
   );
@@ -160,6 +162,7 @@ adRoutes.openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     const { endDateTime, frequencyCap, ...rest } = c.req.valid("json");
+    await requireKnownAdCampaign(c.env.DB, id);
     const adCampaign = unwrap(
       await adCampaignStub(c.env, id).update({
         ...rest,
@@ -188,6 +191,7 @@ adRoutes.openapi(
   }),
   async (c) => {
     const { id } = c.req.valid("param");
+    await requireKnownAdCampaign(c.env.DB, id);
     const adCampaign = unwrap(await adCampaignStub(c.env, id).stop());
     return c.json({ adCampaign }, 200);
   },
@@ -287,6 +291,7 @@ adRoutes.openapi(
   async (c) => {
     const event = c.req.valid("json");
     const eventId = event.eventId ?? crypto.randomUUID();
+    await requireKnownAdCampaign(c.env.DB, event.adCampaignId);
     const answer = unwrap(
       await adCampaignStub(c.env, event.adCampaignId).record({
         eventId,
@@ -328,12 +333,33 @@ adRoutes.openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     const { time_range: range, granularity } = c.req.valid("query");
+    await requireKnownAdCampaign(c.env.DB, id);
     const report = unwrap(
       await adCampaignStub(c.env, id).performance({ from: range.from, to: range.to, granularity }),
     );
     return c.json(report, 200);
   },
 );
+
+/**
+ * Ad campaign ids this isolate has seen in D1's catalogue. Campaigns are never deleted, so a hit
+ * stays true: each isolate reads D1 at most once per known campaign.
+ */
+const knownAdCampaigns = new Set<string>();
+
+/**
+ * Answers 404 for an id D1's catalogue does not hold, before its object is touched: a request
+ * naming an unknown id (a typo, a probe) must not create and store a Durable Object.
+ */
+async function requireKnownAdCampaign(d1: D1Database, adCampaignId: string): Promise<void> {
+  if (knownAdCampaigns.has(adCampaignId)) return;
+  const [row] = await database(d1)
+    .select({ adCampaignId: schema.adCampaigns.adCampaignId })
+    .from(schema.adCampaigns)
+    .where(eq(schema.adCampaigns.adCampaignId, Number(adCampaignId)));
+  if (!row) throw new ApiError("not_found", `no ad campaign ${adCampaignId}`);
+  knownAdCampaigns.add(adCampaignId);
+}
 
 /**
  * Writes a new campaign's D1 row, or finds the one a resend of the same campaign wrote. Its
