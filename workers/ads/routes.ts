@@ -259,9 +259,14 @@ adRoutes.openapi(
       .orderBy(asc(table.date), asc(table.adCampaignId));
     const days = found.map(billingMessage).map(({ kind: _kind, spend, ...row }) => ({ ...row, spend: toMoneyJson(spend) }));
     if ((c.req.header("accept") ?? "").includes("text/csv")) {
+      const columns = ["date", "adCampaignId", "advertiserId", "impressions", "clicks", "chargedClicks", "spend", "currency"];
+      // fields + data rows, so the header is written even when no day matches.
       const csv = Papa.unparse(
-        days.map(({ spend, ...row }) => ({ ...row, spend: spend.value, currency: spend.currency })),
-        { columns: ["date", "adCampaignId", "advertiserId", "impressions", "clicks", "chargedClicks", "spend", "currency"], newline: "\r\n" },
+        {
+          fields: columns,
+          data: days.map((d) => [d.date, d.adCampaignId, d.advertiserId, d.impressions, d.clicks, d.chargedClicks, d.spend.value, d.spend.currency]),
+        },
+        { newline: "\r\n" },
       );
       return c.body(`${csv}\r\n`, 200, { "content-type": "text/csv; charset=utf-8" }) as unknown as TypedResponse<{ days: typeof days }, 200, "json">;
     }
