@@ -87,8 +87,4 @@ export class StatusOutbox {
     this.sql.exec("UPDATE status_changes SET synced_at = ? WHERE changed_at <= ? AND synced_at IS NULL", Date.now(), latest.changed_at);
   }
 
-  /** Whether anything waits to be synced. */
-  hasPending(live: LiveState): boolean {
-    return live.version > live.publishedVersion || rows(this.sql, "SELECT 1 AS one FROM status_changes WHERE synced_at IS NULL LIMIT 1").length > 0;
-  }
 }
