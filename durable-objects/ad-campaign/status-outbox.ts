@@ -86,5 +86,4 @@ export class StatusOutbox {
     );
     this.sql.exec("UPDATE status_changes SET synced_at = ? WHERE changed_at <= ? AND synced_at IS NULL", Date.now(), latest.changed_at);
   }
-
 }
