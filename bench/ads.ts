@@ -2,7 +2,8 @@
  * Ad campaign performance against the local runtime, beside `GET /health` in the same run: the
  * clicks per second one `AdCampaign` object charges over HTTP (every click a distinct user, so
  * each is charged) and the impressions per second it records. Afterwards the campaign's own
- * report is read back, so the figures are checked against what was actually charged. The
+ * report is read back, so the figures are checked against what was actually charged. Then
+ * `GET /ads/serve` with 200 active campaigns (a fifth of them capped, a fifth even-paced). The
  * baseline is the mean of `/health` measured before and after, since a shared machine's load drifts.
  */
 import { benchToken, load, loadHealth, meanOf, printTable, ratio } from "./support/load.ts";
@@ -11,6 +12,7 @@ import { benchServer } from "./support/server.ts";
 
 const PORT = 8794;
 const DURATION_SECONDS = 8;
+const SERVE_CAMPAIGNS = 200;
 
 type PerformanceTotals = components["schemas"]["AdPerformance"]["totals"];
 
@@ -63,14 +65,44 @@ export async function run(): Promise<Record<string, unknown>> {
       durationSeconds: DURATION_SECONDS,
     });
 
+    for (let i = 0; i < SERVE_CAMPAIGNS; i++) {
+      const response = await post(
+        server.url,
+        "/ads/campaigns",
+        {
+          advertiserId: "2",
+          name: `Serve ${i}`,
+          cpc: { value: (0.05 + (i % 50) / 100).toFixed(2), currency: "EUR" },
+          dailyBudget: { value: "100.00", currency: "EUR" },
+          totalBudget: { value: "1000.00", currency: "EUR" },
+          startDateTime: new Date(startedAt - 60_000).toISOString(),
+          ...(i % 5 === 0 ? { frequencyCap: { impressionsPerUserPerDay: 3 } } : {}),
+          ...(i % 5 === 1 ? { pacing: "even" } : {}),
+        },
+        admin,
+      );
+      if (response.status !== 201) throw new Error(`create serve campaign: ${response.status} ${await response.text()}`);
+    }
+    // One viewer with impressions of the capped campaigns, so the cap is read, not skipped.
+    for (let i = 0; i < 3; i++) {
+      await post(server.url, "/ads/events", { type: "impression", adCampaignId, userId: "77", timestamp: new Date().toISOString() }, service.authorization.slice(7));
+    }
+    const serve = await load({
+      name: `GET /ads/serve slots=5 (${SERVE_CAMPAIGNS + 1} active campaigns)`,
+      url: `${server.url}/ads/serve?userId=77&slots=5`,
+      method: "GET",
+      headers: service,
+      durationSeconds: DURATION_SECONDS,
+    });
+
     const healthAfter = await loadHealth(server.url, DURATION_SECONDS);
     // The machine's load drifts during a run; the baseline is /health measured before and after.
     const health = meanOf("GET /health (before and after)", healthBefore, healthAfter);
 
     const totals = await totalsOf(api, adCampaignId, startedAt);
-    const results = [healthBefore, clicks, impressions, healthAfter];
+    const results = [healthBefore, clicks, impressions, serve, healthAfter];
     printTable(results.map((r) => ({ ...r })));
-    const ratios = [ratio(clicks, health), ratio(impressions, health)];
+    const ratios = [ratio(clicks, health), ratio(impressions, health), ratio(serve, health)];
     printTable(ratios);
     const check = {
       clicksRecorded: totals.clicks,
@@ -80,7 +112,7 @@ export async function run(): Promise<Record<string, unknown>> {
       everyClickCharged: totals.clicks === totals.chargedClicks,
     };
     printTable([check]);
-    return { health, clicks, impressions, ratios, check };
+    return { health, clicks, impressions, serve, ratios, check };
   } finally {
     await server.stop();
   }

@@ -110,7 +110,34 @@ async function loadAds(api: Api, ingest: Api): Promise<string> {
       [202, 409],
     );
   }
-  return "Ads: campaign 1 with a few impressions and clicks.\n  curl localhost:8787/ads/campaigns/1";
+  // Even pacing and a frequency cap of 2: user 40 has seen it twice today, so serving skips it for them.
+  await expect(
+    api("POST", "/ads/campaigns", {
+      adCampaignId: "2",
+      advertiserId: "9",
+      name: "Rain jackets (even pacing, 2 a day per user)",
+      cpc: { value: "0.40", currency: "EUR" },
+      dailyBudget: { value: "5.00", currency: "EUR" },
+      totalBudget: { value: "100.00", currency: "EUR" },
+      startDateTime: "2026-01-01T00:00:00Z",
+      frequencyCap: { impressionsPerUserPerDay: 2 },
+      pacing: "even",
+    }),
+    "ad campaign 2",
+    [201, 409],
+  );
+  for (let i = 0; i < 2; i++) {
+    await expect(
+      ingest("POST", "/ads/events", { eventId: `demo-ad2-${i}`, type: "impression", adCampaignId: "2", userId: "40", timestamp: iso(now - i * 1000) }),
+      `ad 2 impression ${i}`,
+      [202, 409],
+    );
+  }
+  return (
+    "Ads: campaign 1 with a few impressions and clicks; campaign 2 even-paced and capped at 2 impressions per user a day.\n" +
+    "  curl localhost:8787/ads/campaigns/1\n" +
+    "  curl -H \"authorization: Bearer $SHOP\" 'localhost:8787/ads/serve?userId=40&slots=5'   # 1 only: user 40 saw 2 twice today; userId=41 gets 2 and 1"
+  );
 }
 
 async function loadIncentives(api: Api, ingest: Api): Promise<string> {

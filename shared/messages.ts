@@ -37,6 +37,18 @@ export interface AdCampaignLifecycleMessage {
   at: number;
 }
 
+/** A closed UTC day of one ad campaign, for the payments service; `(date, adCampaignId)` is unique. */
+export interface AdBillingDayMessage {
+  kind: "ad-billing-day";
+  date: string;
+  adCampaignId: string;
+  advertiserId: string;
+  impressions: number;
+  clicks: number;
+  chargedClicks: number;
+  spend: Money;
+}
+
 export interface IncentiveEventMessage {
   kind: "incentive-event";
   eventId: string;
@@ -94,6 +106,7 @@ export type QueueMessage =
   | QualifiedPurchaseMessage
   | CampaignLifecycleMessage
   | AdCampaignLifecycleMessage
+  | AdBillingDayMessage
   | IncentiveEventMessage
   | IncentiveAwardMessage
   | EstablishedConnectionMessage
@@ -107,6 +120,7 @@ export const QUEUE_BINDING_OF_KIND = {
   "qualified-purchase": "QUALIFIED_PURCHASE_EVENTS",
   "campaign-lifecycle": "CAMPAIGN_LIFECYCLE",
   "ad-campaign-lifecycle": "CAMPAIGN_LIFECYCLE",
+  "ad-billing-day": "AD_BILLING",
   "incentive-event": "INCENTIVE_EVENTS",
   "incentive-award": "INCENTIVE_AWARDS",
   "established-connection": "ESTABLISHED_CONNECTIONS",

@@ -4,6 +4,7 @@
  */
 import type { QueueMessage } from "../shared/messages.ts";
 import { app } from "./app.ts";
+import { closeAdBillingDays } from "./ads/billing.ts";
 import { queue } from "./queues.ts";
 
 export { AdCampaign } from "../durable-objects/ad-campaign/ad-campaign.ts";
@@ -17,4 +18,7 @@ export { ZipArea } from "../durable-objects/zip-area/zip-area.ts";
 export default {
   fetch: app.fetch,
   queue,
+  async scheduled(controller, env, ctx) {
+    ctx.waitUntil(closeAdBillingDays(env, controller.scheduledTime));
+  },
 } satisfies ExportedHandler<Env, QueueMessage>;

@@ -1,5 +1,6 @@
 import type { QueueMessage } from "../shared/messages.ts";
 import { recordDeadLetters } from "./admin/dead-letters.ts";
+import { handOverAdBilling } from "./ads/billing.ts";
 import { applyQualifiedPurchases, onCampaignLifecycle, qualifyPurchases } from "./campaigns/consumers.ts";
 import { recordEstablishedConnections } from "./connections/consumers.ts";
 import { consumeIncentiveEvents, fulfilIncentiveAwards } from "./incentives/consumers.ts";
@@ -16,6 +17,7 @@ const CONSUMERS: Record<string, QueueConsumer> = {
   "incentive-awards": fulfilIncentiveAwards,
   "established-connections": recordEstablishedConnections,
   "user-tags": consumeUserTags,
+  "ad-billing": handOverAdBilling,
   "dead-letters": recordDeadLetters,
 };
 

@@ -2,8 +2,8 @@ import { DurableObject } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { database, schema } from "../../shared/db/client.ts";
 import { fail, ok, type Result } from "../../shared/errors.ts";
-import { toMoneyJson } from "../../shared/money.ts";
-import { DAY_MS, MINUTE_MS, utcDayNumber } from "../../shared/time.ts";
+import { toMoneyJson, type Money } from "../../shared/money.ts";
+import { DAY_MS, MINUTE_MS, utcDate, utcDayNumber } from "../../shared/time.ts";
 import { sameTerms } from "../../shared/same-terms.ts";
 import { firstRow, migrate, rows } from "../sql.ts";
 import { AD_CAMPAIGN_SCHEMA, definitionFromD1, readLiveState, type EventRow, type LiveState, type MinuteRow } from "./rows.ts";
@@ -22,8 +22,9 @@ import {
   type AdCampaignDefinition,
   type AdEventType,
   type NoChargeReason,
+  type Pacing,
 } from "./budget.ts";
-import { rollUp, sumCounters, type Granularity } from "./performance.ts";
+import { GRANULARITY_MS, rollUp, sumCounters, type Counters, type Granularity } from "./performance.ts";
 import {
   adCampaignJson,
   adCampaignView,
@@ -49,6 +50,29 @@ export interface AdEventInput {
   timestamp: number;
 }
 
+/** A `PATCH`: each present field replaces the term; null removes an optional one. */
+export interface AdCampaignPatch {
+  name?: string;
+  cpc?: Money;
+  dailyBudget?: Money | null;
+  totalBudget?: Money;
+  endAt?: number | null;
+  frequencyCap?: number | null;
+  pacing?: Pacing;
+}
+
+/** One closed UTC day of a campaign, summed from the events that arrived that day. */
+export interface BillingDay {
+  date: string;
+  adCampaignId: string;
+  advertiserId: string;
+  currency: string;
+  impressions: number;
+  clicks: number;
+  chargedClicks: number;
+  spendMinor: number;
+}
+
 export interface PerformanceQuery {
   from: number;
   to: number;
@@ -70,10 +94,14 @@ export class AdCampaign extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.outbox = new StatusOutbox(ctx.storage.sql, env);
+    this.outbox = new StatusOutbox(ctx.storage.sql, env, () => this.live);
     ctx.blockConcurrencyWhile(async () => {
-      migrate(ctx.storage.sql, "ad-campaign", AD_CAMPAIGN_SCHEMA);
-      this.live = readLiveState(this.ctx.storage.sql);
+      // Storage is created only when a campaign is installed: a request naming an unknown id
+      // (a typo, a probe) must not leave an object behind.
+      if (firstRow(ctx.storage.sql, "SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = '_schema'")) {
+        migrate(ctx.storage.sql, "ad-campaign", AD_CAMPAIGN_SCHEMA);
+        this.live = readLiveState(this.ctx.storage.sql);
+      }
     });
   }
 
@@ -97,7 +125,8 @@ export class AdCampaign extends DurableObject<Env> {
     if (!loaded.ok) return loaded;
     const outcome = this.transaction(() => this.recordNow(event, Date.now()));
     if (!outcome.ok) return outcome;
-    if (outcome.value.statusChanged) await this.syncStatusAndAlarm();
+    // A charge (or a new event day) is published before the answer, so serving sees the spend.
+    if (outcome.value.statusChanged || this.live!.version > this.live!.publishedVersion) await this.syncStatusAndAlarm();
     return ok(outcome.value.answer);
   }
 
@@ -135,16 +164,119 @@ export class AdCampaign extends DurableObject<Env> {
     return ok(this.currentView(now));
   }
 
+  /**
+   * Applies an edit in one synchronous step, between two events: no click is charged under a mix of
+   * old and new terms. The status is decided again at once (a budget lowered below the spend
+   * exhausts, a raised one revives), and the terms reach D1's catalogue before the answer.
+   */
+  async update(patch: AdCampaignPatch): Promise<Result<AdCampaignView>> {
+    const loaded = await this.ensureLoaded();
+    if (!loaded.ok) return loaded;
+    const now = Date.now();
+    const outcome = this.transaction((): Result<true> => {
+      this.refresh(now);
+      const live = this.live!;
+      const current = live.definition;
+      if (live.status === "ended") return fail("conflict", `ad campaign ${current.adCampaignId} has ended; it can no longer be changed`);
+      const errors: { path: string; message: string }[] = [];
+      for (const field of ["cpc", "dailyBudget", "totalBudget"] as const) {
+        const money = patch[field];
+        if (money && money.currency !== current.currency) {
+          errors.push({ path: `${field}.currency`, message: `must be the campaign's currency, ${current.currency}` });
+        }
+      }
+      const next: AdCampaignDefinition = {
+        ...current,
+        ...(patch.name !== undefined ? { name: patch.name } : {}),
+        ...(patch.cpc !== undefined ? { cpcMinor: patch.cpc.minor } : {}),
+        ...(patch.dailyBudget !== undefined ? { dailyBudgetMinor: patch.dailyBudget?.minor ?? null } : {}),
+        ...(patch.totalBudget !== undefined ? { totalBudgetMinor: patch.totalBudget.minor } : {}),
+        ...(patch.endAt !== undefined ? { endAt: patch.endAt } : {}),
+        ...(patch.frequencyCap !== undefined ? { frequencyCap: patch.frequencyCap } : {}),
+        ...(patch.pacing !== undefined ? { pacing: patch.pacing } : {}),
+      };
+      if (next.endAt !== null && next.endAt <= next.startAt) errors.push({ path: "endDateTime", message: "must be after startDateTime" });
+      if (next.pacing === "even" && next.dailyBudgetMinor === null) {
+        errors.push({ path: patch.pacing !== undefined ? "pacing" : "dailyBudget", message: "even pacing needs a dailyBudget" });
+      }
+      if (errors.length > 0) return fail("unprocessable", errors.map((e) => `${e.path} ${e.message}`).join("; "), errors);
+      live.definition = next;
+      this.refresh(now, true);
+      return ok(true);
+    });
+    if (!outcome.ok) return outcome;
+    await this.syncStatusAndAlarm();
+    return ok(this.currentView(now));
+  }
+
+  /**
+   * Ends the campaign now and for good: its end becomes this moment, later clicks are recorded
+   * but never charged, and edits and resumes are refused. Stopping a stopped campaign changes nothing.
+   */
+  async stop(): Promise<Result<AdCampaignView>> {
+    const loaded = await this.ensureLoaded();
+    if (!loaded.ok) return loaded;
+    const now = Date.now();
+    this.transaction(() => {
+      this.refresh(now);
+      const live = this.live!;
+      if (live.status === "ended") return;
+      live.definition = { ...live.definition, endAt: now };
+      this.refresh(now, true);
+    });
+    await this.syncStatusAndAlarm();
+    return ok(this.currentView(now));
+  }
+
+  /**
+   * The campaign's figures for one closed UTC day (`day`, days since the epoch), summed from the
+   * events that arrived that day (arrival decides the day a click is charged to, as for the daily
+   * budget); null when nothing arrived. Events are kept 30 days, so a day can be closed that long.
+   */
+  async billingDay(day: number): Promise<Result<BillingDay | null>> {
+    const loaded = await this.ensureLoaded();
+    if (!loaded.ok) return loaded;
+    const sums = firstRow<{ events: number; impressions: number; clicks: number; charged_clicks: number; spend_minor: number }>(
+      this.ctx.storage.sql,
+      `SELECT COUNT(*) AS events,
+              COALESCE(SUM(type = 'impression'), 0) AS impressions,
+              COALESCE(SUM(type = 'click'), 0) AS clicks,
+              COALESCE(SUM(charged_minor IS NOT NULL), 0) AS charged_clicks,
+              COALESCE(SUM(charged_minor), 0) AS spend_minor
+       FROM events WHERE received_at >= ? AND received_at < ?`,
+      day * DAY_MS,
+      (day + 1) * DAY_MS,
+    );
+    if (!sums || sums.events === 0) return ok(null);
+    const definition = loaded.value;
+    return ok({
+      date: utcDate(day * DAY_MS),
+      adCampaignId: definition.adCampaignId,
+      advertiserId: definition.advertiserId,
+      currency: definition.currency,
+      impressions: sums.impressions,
+      clicks: sums.clicks,
+      chargedClicks: sums.charged_clicks,
+      spendMinor: sums.spend_minor,
+    });
+  }
+
   /** Impressions, views, clicks, charged clicks, CTR and spend over `[from, to)` of event time. */
   async performance(query: PerformanceQuery): Promise<Result<PerformanceReport>> {
     const loaded = await this.ensureLoaded();
     if (!loaded.ok) return loaded;
+    // Summed per bucket in SQL, so the answer's memory follows the bucket count, not the events.
+    // Each group is represented by its first minute, which lies inside the range and its bucket.
+    const size = GRANULARITY_MS[query.granularity];
     const minutes = rows<MinuteRow>(
       this.ctx.storage.sql,
-      "SELECT * FROM minute_counters WHERE minute >= ? AND minute < ? ORDER BY minute",
+      `SELECT MIN(minute) AS minute, SUM(impressions) AS impressions, SUM(views) AS views, SUM(clicks) AS clicks,
+              SUM(charged_clicks) AS charged_clicks, SUM(spend_minor) AS spend_minor
+       FROM minute_counters WHERE minute >= ? AND minute < ? GROUP BY minute / ?`,
       query.from,
       query.to,
-    ).map((row) => ({
+      size,
+    ).map((row): Counters & { minute: number } => ({
       minute: row.minute,
       impressions: row.impressions,
       views: row.views,
@@ -214,11 +346,12 @@ export class AdCampaign extends DurableObject<Env> {
     // Never older than the row the create request wrote, so the object's first write lands.
     const changedAt = Math.max(now, definition.createdAt);
     this.transaction(() => {
+      migrate(this.ctx.storage.sql, "ad-campaign", AD_CAMPAIGN_SCHEMA);
       this.ctx.storage.sql.exec(
         `INSERT INTO campaign (singleton, ad_campaign_id, advertiser_id, name, currency, cpc_minor, daily_budget_minor,
            total_budget_minor, start_at, end_at, created_at, paused, spent_day, spent_today_minor, spent_total_minor,
-           status, status_changed_at)
-         VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, 0, 0, ?, ?)`,
+           status, status_changed_at, frequency_cap, pacing, version)
+         VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, 0, 0, ?, ?, ?, ?, ?)`,
         definition.adCampaignId,
         definition.advertiserId,
         definition.name,
@@ -232,9 +365,12 @@ export class AdCampaign extends DurableObject<Env> {
         spending.spentDay,
         status,
         changedAt,
+        definition.frequencyCap,
+        definition.pacing,
+        changedAt,
       );
       this.outbox.add(changedAt, status);
-      this.live = { definition, spending, status, statusChangedAt: changedAt };
+      this.live = { definition, spending, status, statusChangedAt: changedAt, lastEventDay: null, version: changedAt, publishedVersion: 0 };
     });
     return true;
   }
@@ -259,6 +395,8 @@ export class AdCampaign extends DurableObject<Env> {
 
     let statusChanged = this.refresh(now);
     const live = this.live!;
+    const firstEventToday = live.lastEventDay !== utcDayNumber(now);
+    live.lastEventDay = utcDayNumber(now);
     const visitor = visitorKey(event.userId, event.ip);
     let charged: number | null = null;
     let reason: NoChargeReason | null = null;
@@ -268,9 +406,9 @@ export class AdCampaign extends DurableObject<Env> {
       if (reason === null) {
         charged = clickCharge(live.definition, live.spending, now);
         live.spending = afterCharge(live.spending, charged, now);
-        statusChanged = this.refresh(now, true) || statusChanged;
       }
     }
+    statusChanged = this.refresh(now, charged !== null || firstEventToday) || statusChanged;
 
     sql.exec(
       `INSERT INTO events (event_id, type, user_id, ip, visitor, timestamp, received_at, charged_minor, reason)
@@ -331,9 +469,10 @@ export class AdCampaign extends DurableObject<Env> {
   }
 
   /**
-   * Renews the daily spend on a new UTC day and re-decides the status, writing both when they
-   * changed (`spendingChanged` forces the write after a charge or a pause). Returns whether the
-   * status changed, in which case a change waits in `status_changes` to be synced.
+   * Renews the daily spend on a new UTC day and re-decides the status, writing the live state and
+   * a new version when anything changed (`spendingChanged` forces it after a charge, an edit, a
+   * pause or an event day's first event). Returns whether the status changed, in which case a
+   * change waits in `status_changes` to be synced.
    */
   private refresh(now: number, spendingChanged = false): boolean {
     const live = this.live!;
@@ -353,14 +492,28 @@ export class AdCampaign extends DurableObject<Env> {
       dirty = true;
     }
     if (dirty) {
+      // Strictly increasing, so D1 keeps the newest published state whatever order writes land in.
+      live.version = Math.max(now, live.version + 1);
+      const { definition, spending } = live;
       this.ctx.storage.sql.exec(
-        `UPDATE campaign SET paused = ?, spent_day = ?, spent_today_minor = ?, spent_total_minor = ?, status = ?, status_changed_at = ?`,
-        live.spending.paused ? 1 : 0,
-        live.spending.spentDay,
-        live.spending.spentTodayMinor,
-        live.spending.spentTotalMinor,
+        `UPDATE campaign SET name = ?, cpc_minor = ?, daily_budget_minor = ?, total_budget_minor = ?, end_at = ?,
+           frequency_cap = ?, pacing = ?, paused = ?, spent_day = ?, spent_today_minor = ?, spent_total_minor = ?,
+           status = ?, status_changed_at = ?, last_event_day = ?, version = ?`,
+        definition.name,
+        definition.cpcMinor,
+        definition.dailyBudgetMinor,
+        definition.totalBudgetMinor,
+        definition.endAt,
+        definition.frequencyCap,
+        definition.pacing,
+        spending.paused ? 1 : 0,
+        spending.spentDay,
+        spending.spentTodayMinor,
+        spending.spentTotalMinor,
         live.status,
         live.statusChangedAt,
+        live.lastEventDay,
+        live.version,
       );
     }
     return statusChanged;
@@ -374,7 +527,7 @@ export class AdCampaign extends DurableObject<Env> {
   private async syncStatusAndAlarm(): Promise<void> {
     let pending = false;
     try {
-      if (this.live) await this.outbox.flush(this.live.definition.adCampaignId);
+      if (this.live) await this.outbox.flush();
     } catch (error) {
       pending = true;
       console.error(`ad campaign ${this.live?.definition.adCampaignId}: status sync failed; the alarm retries`, error);

@@ -3,13 +3,16 @@
  * a click repeats a recent one, and when the object must next wake up. The `AdCampaign` object
  * applies them; keeping them here lets them be tested and read without the runtime.
  */
-import { nextUtcMidnight, utcDayNumber } from "../../shared/time.ts";
+import { DAY_MS, nextUtcMidnight, utcDayNumber } from "../../shared/time.ts";
 
 export const AD_CAMPAIGN_STATUSES = ["scheduled", "active", "paused", "exhausted_today", "exhausted", "ended"] as const;
 export type AdCampaignStatus = (typeof AD_CAMPAIGN_STATUSES)[number];
 
 export const AD_EVENT_TYPES = ["impression", "view", "click"] as const;
 export type AdEventType = (typeof AD_EVENT_TYPES)[number];
+
+export const PACINGS = ["asap", "even"] as const;
+export type Pacing = (typeof PACINGS)[number];
 
 /** Why a click was recorded but not charged. */
 export type NoChargeReason = "duplicate_click" | "inactive" | "budget_exhausted";
@@ -29,6 +32,10 @@ export interface AdCampaignDefinition {
   startAt: number;
   endAt: number | null;
   createdAt: number;
+  /** Impressions per user per UTC day after which serving skips the campaign for that user; null when uncapped. */
+  frequencyCap: number | null;
+  /** `even` spreads the daily budget over the UTC day (serving only; it requires a daily budget). */
+  pacing: Pacing;
 }
 
 /** What the object has spent and whether an admin paused it. */
@@ -136,4 +143,17 @@ export function nextScheduledMoment(definition: AdCampaignDefinition, status: Ad
   if (definition.endAt !== null && now < definition.endAt) moments.push(definition.endAt);
   if (status !== "exhausted") moments.push(nextUtcMidnight(now));
   return moments.length > 0 ? Math.min(...moments) : null;
+}
+
+/**
+ * Whether an `even` campaign may be served at `now`: its spend today is at most
+ * `dailyBudget × (share of the UTC day elapsed) + cpc`. Always true for `asap` (and for a campaign
+ * without a daily budget, which cannot be `even`). Exact in integers: the products pass 2^53.
+ */
+export function isWithinPace(definition: AdCampaignDefinition, spending: Spending, now: number): boolean {
+  if (definition.pacing !== "even" || definition.dailyBudgetMinor === null) return true;
+  const elapsed = BigInt(now - utcDayNumber(now) * DAY_MS);
+  const day = BigInt(DAY_MS);
+  const allowance = BigInt(definition.dailyBudgetMinor) * elapsed + BigInt(definition.cpcMinor) * day;
+  return BigInt(spentToday(spending, now)) * day <= allowance;
 }

@@ -14,8 +14,12 @@ export const GRANULARITY_MS: Readonly<Record<Granularity, number>> = {
   day: DAY_MS,
 };
 
-/** A report never has more buckets than a day of minutes, so one answer stays small. */
-export const MAX_BUCKETS = 1440;
+/** The longest range a report covers at each granularity (API.md: 31 days by minute, a year otherwise). */
+export const MAX_RANGE_MS: Readonly<Record<Granularity, number>> = {
+  minute: 31 * DAY_MS,
+  hour: 366 * DAY_MS,
+  day: 366 * DAY_MS,
+};
 
 /** The counters of one minute, one bucket, or a whole range. */
 export interface Counters {
@@ -35,16 +39,6 @@ export interface Bucket extends Counters {
 
 function alignDown(ms: number, size: number): number {
   return Math.floor(ms / size) * size;
-}
-
-/**
- * How many buckets `[from, to)` spans at `granularity`, counting partial buckets at either end
- * (buckets are aligned to UTC, so 10:30–12:30 by hour is three buckets).
- */
-export function bucketCount(from: number, to: number, granularity: Granularity): number {
-  const size = GRANULARITY_MS[granularity];
-  if (to <= from) return 0;
-  return (alignDown(to - 1, size) - alignDown(from, size)) / size + 1;
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import type { schema } from "../../shared/db/client.ts";
 import { firstRow } from "../sql.ts";
-import type { AdCampaignDefinition, AdCampaignStatus, Spending } from "./budget.ts";
+import type { AdCampaignDefinition, AdCampaignStatus, Pacing, Spending } from "./budget.ts";
 
 /** Migration steps of the object's SQLite, applied once each in order (never edit a shipped step). */
 export const AD_CAMPAIGN_SCHEMA = [
@@ -52,6 +52,14 @@ export const AD_CAMPAIGN_SCHEMA = [
      status TEXT NOT NULL,
      synced_at INTEGER
    )`,
+  "ALTER TABLE campaign ADD COLUMN frequency_cap INTEGER",
+  "ALTER TABLE campaign ADD COLUMN pacing TEXT NOT NULL DEFAULT 'asap'",
+  "ALTER TABLE campaign ADD COLUMN last_event_day INTEGER",
+  // `version` orders the states published to D1; `published_version` is the last one that landed.
+  "ALTER TABLE campaign ADD COLUMN version INTEGER NOT NULL DEFAULT 0",
+  "ALTER TABLE campaign ADD COLUMN published_version INTEGER NOT NULL DEFAULT 0",
+  // The billing job sums a day's events by arrival time.
+  "CREATE INDEX events_by_received_at ON events (received_at)",
 ] as const;
 
 export type CampaignRow = {
@@ -71,6 +79,11 @@ export type CampaignRow = {
   spent_total_minor: number;
   status: string;
   status_changed_at: number;
+  frequency_cap: number | null;
+  pacing: string;
+  last_event_day: number | null;
+  version: number;
+  published_version: number;
 };
 
 export type EventRow = {
@@ -97,6 +110,11 @@ export interface LiveState {
   spending: Spending;
   status: AdCampaignStatus;
   statusChangedAt: number;
+  /** The latest UTC day with an event (published, so the billing job knows whom to ask). */
+  lastEventDay: number | null;
+  /** Bumped (strictly increasing) by every change D1 must learn: terms, spend, status, event day. */
+  version: number;
+  publishedVersion: number;
 }
 
 /** The object's live state as stored, or null before it was configured. */
@@ -115,6 +133,8 @@ export function readLiveState(sql: SqlStorage): LiveState | null {
       startAt: row.start_at,
       endAt: row.end_at,
       createdAt: row.created_at,
+      frequencyCap: row.frequency_cap,
+      pacing: row.pacing as Pacing,
     },
     spending: {
       paused: row.paused === 1,
@@ -124,6 +144,9 @@ export function readLiveState(sql: SqlStorage): LiveState | null {
     },
     status: row.status as AdCampaignStatus,
     statusChangedAt: row.status_changed_at,
+    lastEventDay: row.last_event_day,
+    version: row.version,
+    publishedVersion: row.published_version,
   };
 }
 
@@ -140,5 +163,12 @@ export function definitionFromD1(row: typeof schema.adCampaigns.$inferSelect): A
     startAt: row.startAt,
     endAt: row.endAt,
     createdAt: row.createdAt,
+    frequencyCap: row.frequencyCap,
+    pacing: row.pacing as Pacing,
   };
+}
+
+/** The spending a D1 row last heard of from its object (the serving path reads it). */
+export function spendingFromD1(row: typeof schema.adCampaigns.$inferSelect): Spending {
+  return { paused: false, spentDay: row.spentDay, spentTodayMinor: row.spentTodayMinor, spentTotalMinor: row.spentTotalMinor };
 }

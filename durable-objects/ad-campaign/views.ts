@@ -11,6 +11,7 @@ import {
   type AdCampaignDefinition,
   type AdCampaignStatus,
   type NoChargeReason,
+  type Pacing,
   type Spending,
 } from "./budget.ts";
 import { clickThroughRate, type Bucket, type Counters } from "./performance.ts";
@@ -24,6 +25,8 @@ export interface AdCampaignJson {
   totalBudget: MoneyJson;
   startDateTime: string;
   endDateTime?: string;
+  frequencyCap?: { impressionsPerUserPerDay: number };
+  pacing: Pacing;
   status: AdCampaignStatus;
 }
 
@@ -68,6 +71,8 @@ export function adCampaignJson(definition: AdCampaignDefinition, status: AdCampa
     totalBudget: money(definition.totalBudgetMinor),
     startDateTime: toIso(definition.startAt),
     ...(definition.endAt !== null ? { endDateTime: toIso(definition.endAt) } : {}),
+    ...(definition.frequencyCap !== null ? { frequencyCap: { impressionsPerUserPerDay: definition.frequencyCap } } : {}),
+    pacing: definition.pacing,
     status,
   };
 }

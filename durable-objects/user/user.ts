@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { fail, ok, type Result } from "../../shared/errors.ts";
 import type { Money } from "../../shared/money.ts";
 import { migrate } from "../sql.ts";
+import { AD_IMPRESSIONS_SCHEMA, AdImpressionCounts, type AdImpression } from "./ad-impressions.ts";
 import type { Activity, StoredAward, StreakView } from "./streak-rules.ts";
 import { STREAK_SCHEMA, StreakStore } from "./streaks.ts";
 import { WALLET_SCHEMA, WalletLedger, type WalletEntry, type WalletView } from "./wallet.ts";
@@ -14,6 +15,7 @@ import { WALLET_SCHEMA, WalletLedger, type WalletEntry, type WalletView } from "
 export class User extends DurableObject<Env> {
   private wallet!: WalletLedger;
   private streakStore!: StreakStore;
+  private adImpressions: AdImpressionCounts | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -63,6 +65,28 @@ export class User extends DurableObject<Env> {
   async streaks(): Promise<StreakView[]> {
     return this.streakStore.streaks();
   }
+
+  /** Counts an ad impression of this user once per event id (frequency caps). */
+  async recordAdImpression(impression: AdImpression): Promise<boolean> {
+    return this.adImpressionCounts().record(impression);
+  }
+
+  /** This user's impressions per ad campaign on a UTC day (days since the epoch). */
+  async adImpressionsOn(day: number): Promise<Record<string, number>> {
+    // Serving reads and changes nothing: a user who never saw an ad gets no ad tables from it.
+    const exists = this.ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE name = 'ad_impressions'").toArray().length > 0;
+    return exists ? this.adImpressionCounts().countsOn(day) : {};
+  }
+
+  /** Created on first use, so users who never see an ad carry no ad tables. */
+  private adImpressionCounts(): AdImpressionCounts {
+    if (!this.adImpressions) {
+      migrate(this.ctx.storage.sql, "ad-impressions", AD_IMPRESSIONS_SCHEMA);
+      this.adImpressions = new AdImpressionCounts(this.ctx.storage.sql);
+    }
+    return this.adImpressions;
+  }
+
 }
 
 /** The object of a user id. */

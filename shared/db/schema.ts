@@ -84,8 +84,43 @@ export const adCampaigns = sqliteTable(
     status: text("status").notNull(),
     statusChangedAt: integer("status_changed_at").notNull(),
     createdAt: integer("created_at").notNull(),
+    /** `frequencyCap.impressionsPerUserPerDay`; null when uncapped. */
+    frequencyCap: integer("frequency_cap"),
+    pacing: text("pacing").notNull().default("asap"),
+    /**
+     * The object's spend as of its last published state (written before a charged click answers),
+     * so `GET /ads/serve` can apply budgets and even pacing from one catalogue read.
+     */
+    spentDay: integer("spent_day").notNull().default(0),
+    spentTodayMinor: integer("spent_today_minor").notNull().default(0),
+    spentTotalMinor: integer("spent_total_minor").notNull().default(0),
+    /** The latest UTC day (days since the epoch) with any event: the billing job asks only such campaigns. */
+    lastEventDay: integer("last_event_day"),
+    /** The object's state version: strictly increasing, a publish lands only when not older than the row. */
+    version: integer("version").notNull().default(0),
   },
-  (t) => [index("ad_campaigns_by_status").on(t.status)],
+  (t) => [index("ad_campaigns_by_status").on(t.status), index("ad_campaigns_by_last_event_day").on(t.lastEventDay)],
+);
+
+/**
+ * One row per ad campaign and closed UTC day with activity, written once by the daily job (the key
+ * makes a second run a no-op) and published on `ad-billing`; `publishedAt` stays null until sent.
+ */
+export const adBillingDays = sqliteTable(
+  "ad_billing_days",
+  {
+    date: text("date").notNull(),
+    adCampaignId: integer("ad_campaign_id").notNull(),
+    advertiserId: integer("advertiser_id").notNull(),
+    impressions: integer("impressions").notNull(),
+    clicks: integer("clicks").notNull(),
+    chargedClicks: integer("charged_clicks").notNull(),
+    spendMinor: integer("spend_minor").notNull(),
+    currency: text("currency").notNull(),
+    closedAt: integer("closed_at").notNull(),
+    publishedAt: integer("published_at"),
+  },
+  (t) => [primaryKey({ columns: [t.date, t.adCampaignId] }), index("ad_billing_days_unpublished").on(t.publishedAt)],
 );
 
 // ---- Employee incentives -------------------------------------------------------------------

@@ -23,6 +23,7 @@ describe("POST /ads/campaigns", () => {
       totalBudget: { value: "100.00", currency: "EUR" },
       startDateTime: start,
       endDateTime: end,
+      pacing: "asap",
       status: "active",
     });
     expect(await d1Status(body.adCampaign.adCampaignId)).toBe("active");

@@ -82,7 +82,9 @@ describe("GET /ads/campaigns/{id}/performance", () => {
     ["a time_range without two ends", "time_range=2026-11-20T10:00:00Z", 400, "query.time_range"],
     ["a time_range off whole minutes", "time_range=2026-11-20T10:00:30Z_2026-11-20T11:00:00Z", 400, "query.time_range"],
     ["an unknown granularity", "time_range=2026-11-20T10:00:00Z_2026-11-20T11:00:00Z&granularity=week", 400, "query.granularity"],
-    ["more than 1440 buckets", "time_range=2026-11-20T00:00:00Z_2026-11-21T00:01:00Z&granularity=minute", 400, "query.time_range"],
+    ["more than 31 days by minute", "time_range=2026-10-20T00:00:00Z_2026-11-20T00:01:00Z&granularity=minute", 400, "query.time_range"],
+    ["more than 366 days by hour", "time_range=2025-11-19T00:00:00Z_2026-11-20T00:01:00Z&granularity=hour", 400, "query.time_range"],
+    ["more than 366 days by day", "time_range=2025-11-19T00:00:00Z_2026-11-20T00:01:00Z&granularity=day", 400, "query.time_range"],
     ["a range that ends before it starts", "time_range=2026-11-20T11:00:00Z_2026-11-20T10:00:00Z", 422, "query.time_range"],
   ])("refuses %s", async (_label, query, status, path) => {
     const { status: got, body } = await performance(query);
@@ -95,6 +97,14 @@ describe("GET /ads/campaigns/{id}/performance", () => {
     expect(status).toBe(200);
     expect(body.buckets).toHaveLength(1440);
     expect(body.totals.impressions).toBe(18);
+  });
+
+  it("sums a year by day in SQL: 366 buckets, the same totals", async () => {
+    const { status, body } = await performance("time_range=2025-11-20T00:00:00Z_2026-11-21T00:00:00Z&granularity=day");
+    expect(status).toBe(200);
+    expect(body.buckets).toHaveLength(366);
+    expect(body.totals.impressions).toBe(18);
+    expect(body.buckets.at(-1).impressions).toBe(18);
   });
 
   it("answers 404 for an unknown campaign", async () => {

@@ -27,6 +27,8 @@ const definition: AdCampaignDefinition = {
   startAt: at("2026-11-01T00:00:00.000Z"),
   endAt: at("2026-12-01T00:00:00.000Z"),
   createdAt: at("2026-10-01T00:00:00.000Z"),
+  frequencyCap: null,
+  pacing: "asap",
 };
 
 const fresh: Spending = { paused: false, spentDay: utcDayNumber(NOW), spentTodayMinor: 0, spentTotalMinor: 0 };

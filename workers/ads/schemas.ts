@@ -3,15 +3,26 @@
  * OpenAPI document.
  */
 import { z } from "zod";
-import { AD_CAMPAIGN_STATUSES, AD_EVENT_TYPES } from "../../durable-objects/ad-campaign/budget.ts";
-import { bucketCount, GRANULARITIES, MAX_BUCKETS } from "../../durable-objects/ad-campaign/performance.ts";
+import { AD_CAMPAIGN_STATUSES, AD_EVENT_TYPES, PACINGS } from "../../durable-objects/ad-campaign/budget.ts";
+import { GRANULARITIES, MAX_RANGE_MS } from "../../durable-objects/ad-campaign/performance.ts";
 import { eventIdSchema, idJsonSchema, idSchema } from "../../shared/ids.ts";
 import { moneyJsonSchema, nullableMoneyJsonSchema, positiveMoneySchema } from "../../shared/money.ts";
-import { isoTimeRangeSchema, isoUtcSchema, MINUTE_MS } from "../../shared/time.ts";
+import { DAY_MS, isoTimeRangeSchema, isoUtcSchema, MINUTE_MS } from "../../shared/time.ts";
 import { unprocessableIssue } from "../../shared/validation.ts";
 
 /** An event whose timestamp is further ahead of the server's clock than this is refused (422). */
 export const MAX_CLOCK_SKEW_MS = 5 * MINUTE_MS;
+
+export const frequencyCapSchema = z
+  .object({
+    impressionsPerUserPerDay: z.number().int().min(1).max(1_000_000),
+  })
+  .strict()
+  .meta({ id: "FrequencyCap", description: "Serving skips the campaign for a user who had this many impressions of it today (UTC)" });
+
+const pacingSchema = z
+  .enum(PACINGS)
+  .meta({ description: "`even` spreads the daily budget over the UTC day (needs a dailyBudget); `asap` serves while budget is left" });
 
 export const newAdCampaignSchema = z
   .object({
@@ -23,8 +34,13 @@ export const newAdCampaignSchema = z
     totalBudget: positiveMoneySchema,
     startDateTime: isoUtcSchema,
     endDateTime: isoUtcSchema.nullish(),
+    frequencyCap: frequencyCapSchema.nullish(),
+    pacing: pacingSchema.default("asap"),
   })
   .superRefine((campaign, ctx) => {
+    if (campaign.pacing === "even" && campaign.dailyBudget == null) {
+      ctx.addIssue(unprocessableIssue(["pacing"], "even pacing needs a dailyBudget"));
+    }
     const currency = campaign.cpc.currency;
     for (const field of ["dailyBudget", "totalBudget"] as const) {
       const money = campaign[field];
@@ -38,6 +54,21 @@ export const newAdCampaignSchema = z
   });
 
 export type NewAdCampaign = z.output<typeof newAdCampaignSchema>;
+
+/** `PATCH /ads/campaigns/{id}`: any of these; null removes `dailyBudget`, `endDateTime` or `frequencyCap`. */
+export const adCampaignPatchSchema = z
+  .object({
+    name: z.string().trim().min(1).max(200).optional(),
+    cpc: positiveMoneySchema.optional(),
+    dailyBudget: positiveMoneySchema.nullable().optional(),
+    totalBudget: positiveMoneySchema.optional(),
+    endDateTime: isoUtcSchema.nullable().optional(),
+    frequencyCap: frequencyCapSchema.nullable().optional(),
+    pacing: pacingSchema.optional(),
+  })
+  .strict()
+  .refine((patch) => Object.keys(patch).length > 0, "name at least one field to change")
+  .meta({ id: "AdCampaignPatch" });
 
 export const adEventSchema = z.object({
   eventId: eventIdSchema.optional().meta({ description: "Assigned when missing; unique per ad campaign" }),
@@ -68,12 +99,12 @@ export const performanceQuerySchema = z
   })
   .superRefine((query, ctx) => {
     if (!query.time_range) return;
-    const buckets = bucketCount(query.time_range.from, query.time_range.to, query.granularity);
-    if (buckets > MAX_BUCKETS) {
+    const limit = MAX_RANGE_MS[query.granularity];
+    if (query.time_range.to - query.time_range.from > limit) {
       ctx.addIssue({
         code: "custom",
         path: ["time_range"],
-        message: `spans ${buckets} ${query.granularity} buckets; at most ${MAX_BUCKETS} (narrow the range or use a coarser granularity)`,
+        message: `spans more than ${limit / DAY_MS} days, the most a ${query.granularity} report covers (narrow it or use a coarser granularity)`,
       });
     }
   });
@@ -92,6 +123,8 @@ export const adCampaignSchema = z
     totalBudget: moneyJsonSchema,
     startDateTime: z.string(),
     endDateTime: z.string().optional(),
+    frequencyCap: frequencyCapSchema.optional(),
+    pacing: z.enum(PACINGS),
     status: z.enum(AD_CAMPAIGN_STATUSES),
   })
   .meta({ id: "AdCampaign" });
@@ -128,3 +161,45 @@ export const performanceSchema = z
     buckets: z.array(countersSchema.extend({ start: z.string() })),
   })
   .meta({ id: "AdPerformance" });
+
+export const serveQuerySchema = z.object({
+  userId: idSchema.meta({ description: "The user the ads are for; their impressions today count against each frequencyCap" }),
+  slots: z.coerce.number().int().min(1).max(10).default(1),
+});
+
+export const servedAdsSchema = z
+  .object({
+    ads: z.array(z.object({ adCampaignId: idJsonSchema, cpc: moneyJsonSchema })),
+  })
+  .meta({ id: "ServedAds" });
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const dateSchema = z
+  .string()
+  .regex(DATE, "must be a date YYYY-MM-DD")
+  .refine((text) => !Number.isNaN(Date.parse(`${text}T00:00:00Z`)) && new Date(`${text}T00:00:00Z`).toISOString().startsWith(text), "must be a real date")
+  .meta({ example: "2026-11-22" });
+
+/** Billing lists at most this many days per request (both ends inclusive). */
+export const MAX_BILLING_DAYS = 92;
+
+export const billingQuerySchema = z
+  .object({ from: dateSchema, to: dateSchema })
+  .superRefine((query, ctx) => {
+    if (!DATE.test(query.from) || !DATE.test(query.to)) return;
+    const days = (Date.parse(`${query.to}T00:00:00Z`) - Date.parse(`${query.from}T00:00:00Z`)) / DAY_MS + 1;
+    if (days < 1) ctx.addIssue(unprocessableIssue(["to"], "must not be before from"));
+    else if (days > MAX_BILLING_DAYS) ctx.addIssue({ code: "custom", path: ["to"], message: `at most ${MAX_BILLING_DAYS} days from from` });
+  });
+
+export const billingDaySchema = z.object({
+  date: z.string(),
+  adCampaignId: idJsonSchema,
+  advertiserId: idJsonSchema,
+  impressions: z.number().int(),
+  clicks: z.number().int(),
+  chargedClicks: z.number().int(),
+  spend: moneyJsonSchema,
+});
+
+export const billingSchema = z.object({ days: z.array(billingDaySchema) }).meta({ id: "AdBilling" });
