@@ -27,6 +27,8 @@ export interface BoardPurchase {
 export interface RankedRecord {
   campaignId: string;
   userId: string;
+  /** Null while the user has no display name. */
+  displayName: string | null;
   position: number;
   total: MoneyJson;
 }
@@ -87,10 +89,14 @@ export const purchaseInputSchema = z.object({
   timestamp: isoUtcSchema,
 });
 
-export const positionSchema = z.object({ userId: idJsonSchema, position: z.number().int(), total: moneyJsonSchema });
+/** A display name as `PUT /users/{id}/profile` takes it; null on a leaderboard row while none is known. */
+export const displayNameSchema = z.string().trim().min(1, "must not be empty").max(64, "must be at most 64 characters");
+const rowDisplayName = z.string().nullable().meta({ description: "The user's display name; null when none is known" });
+
+export const positionSchema = z.object({ userId: idJsonSchema, displayName: rowDisplayName, position: z.number().int(), total: moneyJsonSchema });
 
 export const recordSchema = z
-  .object({ campaignId: idJsonSchema, userId: idJsonSchema, position: z.number().int(), total: moneyJsonSchema })
+  .object({ campaignId: idJsonSchema, userId: idJsonSchema, displayName: rowDisplayName, position: z.number().int(), total: moneyJsonSchema })
   .meta({ id: "CampaignRecord" });
 
 export const winnerSchema = z

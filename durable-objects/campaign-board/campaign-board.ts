@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
-import { eq } from "drizzle-orm";
+import { eq, inArray } from "drizzle-orm";
 import { effectiveEndAt, type BoardPurchase, type CampaignTerms, type RankedRecord } from "../../shared/campaigns.ts";
+import { d1Chunks } from "../../shared/db/chunks.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import { fail, ok, type Result } from "../../shared/errors.ts";
 import type { CampaignLifecycleMessage } from "../../shared/messages.ts";
@@ -25,6 +26,8 @@ const BOARD_SCHEMA = [
    )`,
   "CREATE TABLE totals (user_id INTEGER PRIMARY KEY, total_minor INTEGER NOT NULL, reached_at INTEGER NOT NULL)",
   "CREATE INDEX totals_ranked ON totals (total_minor DESC, reached_at ASC, user_id ASC)",
+  // Display names of the ranked users, so a top read needs no lookup elsewhere.
+  "CREATE TABLE names (user_id INTEGER PRIMARY KEY, display_name TEXT NOT NULL)",
 ] as const;
 
 type Positions = Omit<RankedRecord, "campaignId">[];
@@ -50,6 +53,8 @@ export class CampaignBoard extends DurableObject<Env> {
   private terms: CampaignTerms | undefined;
   private lifecycle: Lifecycle = { ...NEW_LIFECYCLE };
   private version = 0;
+  /** Display names of ranked users that have one; the rest show `null`. */
+  private names = new Map<number, string>();
   /**
    * The one cache of the top: for the current ranking version, the positions of the largest `n`
    * asked and the response body per `n`; any ranking change starts it over.
@@ -73,6 +78,9 @@ export class CampaignBoard extends DurableObject<Env> {
       migrate(ctx.storage.sql, "board", BOARD_SCHEMA);
       this.terms = this.readMeta<CampaignTerms>("terms");
       this.lifecycle = withDefaults(this.readMeta<Partial<Lifecycle>>("lifecycle"));
+      for (const row of ctx.storage.sql.exec<{ user_id: number; display_name: string }>("SELECT user_id, display_name FROM names")) {
+        this.names.set(row.user_id, row.display_name);
+      }
       this.rebuildRanking();
     });
   }
@@ -108,6 +116,7 @@ export class CampaignBoard extends DurableObject<Env> {
     if (!terms) return fail("not_found", "campaign board is not configured");
     const wrongCurrency = purchases.find((p) => p.amount.currency !== terms.prize.currency);
     if (wrongCurrency) return fail("unprocessable", `purchase ${wrongCurrency.purchaseId} is not in ${terms.prize.currency}`);
+    await this.meetNewUsers(purchases);
     const outcome: ApplyOutcome = { applied: 0, duplicates: 0, afterSettlement: 0 };
     // Once the winner is decided the ranking stops, so a retried settlement pays the same user.
     const settled = this.lifecycle.decidedAt !== null || this.lifecycle.settledAt !== null;
@@ -148,6 +157,67 @@ export class CampaignBoard extends DurableObject<Env> {
         outcome.applied++;
       }
     }
+  }
+
+  /**
+   * Before the first purchase of a user counts here: records in D1 that this board ranks the user
+   * (so a later rename reaches it) and reads the name the user already has. The participant row is
+   * written before the name is read and a rename writes the name before it lists the boards, so a
+   * rename racing a first purchase is seen by one side or the other. Runs before the purchases are
+   * applied: when D1 fails the batch is retried whole, and nobody is left unregistered.
+   */
+  private async meetNewUsers(purchases: BoardPurchase[]): Promise<void> {
+    const newUsers = [...new Set(purchases.map((p) => Number(p.userId)))].filter((userId) => !this.ranking.get(userId));
+    if (newUsers.length === 0) return;
+    const db = database(this.env.DB);
+    const campaignId = Number(this.terms!.campaignId);
+    const known = new Map<number, string>();
+    for (const part of d1Chunks(newUsers, 2)) {
+      const [, profiles] = await db.batch([
+        db
+          .insert(schema.campaignParticipants)
+          .values(part.map((userId) => ({ userId, campaignId })))
+          .onConflictDoNothing(),
+        db
+          .select({ userId: schema.userProfiles.userId, displayName: schema.userProfiles.displayName })
+          .from(schema.userProfiles)
+          .where(inArray(schema.userProfiles.userId, part)),
+      ]);
+      for (const profile of profiles) known.set(profile.userId, profile.displayName);
+    }
+    this.storeNames(known);
+  }
+
+  /**
+   * Display names changed (a rename or an import): the board keeps those of users it ranks and
+   * shows them in the next top read and live flush.
+   */
+  async rename(names: { userId: string; displayName: string }[]): Promise<Result<void>> {
+    const changed = new Map<number, string>();
+    for (const { userId, displayName } of names) {
+      const id = Number(userId);
+      if (this.names.get(id) !== displayName) changed.set(id, displayName);
+    }
+    if (changed.size === 0) return ok(undefined);
+    this.storeNames(changed);
+    this.version++;
+    this.live.changed();
+    return ok(undefined);
+  }
+
+  private storeNames(names: Map<number, string>): void {
+    for (const [userId, displayName] of names) {
+      this.ctx.storage.sql.exec(
+        "INSERT INTO names (user_id, display_name) VALUES (?, ?) ON CONFLICT (user_id) DO UPDATE SET display_name = excluded.display_name",
+        userId,
+        displayName,
+      );
+      this.names.set(userId, displayName);
+    }
+  }
+
+  private displayName(userId: number): string | null {
+    return this.names.get(userId) ?? null;
   }
 
   /**
@@ -269,6 +339,7 @@ export class CampaignBoard extends DurableObject<Env> {
       const currency = this.terms!.prize.currency;
       top.positions = this.ranking.top(n).map((entry, position) => ({
         userId: String(entry.userId),
+        displayName: this.displayName(entry.userId),
         position,
         total: toMoneyJson({ minor: entry.total, currency }),
       }));
@@ -283,6 +354,7 @@ export class CampaignBoard extends DurableObject<Env> {
     return {
       campaignId: this.terms!.campaignId,
       userId: String(userId),
+      displayName: this.displayName(userId),
       position: this.ranking.position(userId),
       total: toMoneyJson({ minor: entry.total, currency: this.terms!.prize.currency }),
     };

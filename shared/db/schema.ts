@@ -63,6 +63,26 @@ export const campaignWinners = sqliteTable("campaign_winners", {
   decidedAt: integer("decided_at").notNull(),
 });
 
+/** Display names shown on every leaderboard row; set by `PUT /users/{id}/profile` or a bulk import. */
+export const userProfiles = sqliteTable("user_profiles", {
+  userId: integer("user_id").primaryKey(),
+  displayName: text("display_name").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/**
+ * Which boards rank a user, written by the board the first time the user scores there, so a
+ * rename reaches exactly those boards.
+ */
+export const campaignParticipants = sqliteTable(
+  "campaign_participants",
+  {
+    userId: integer("user_id").notNull(),
+    campaignId: integer("campaign_id").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.campaignId] })],
+);
+
 /** `1 base = rate quote`, in force from `effectiveFrom` until a later row for the pair. */
 export const exchangeRates = sqliteTable(
   "exchange_rates",

@@ -51,5 +51,5 @@ export async function deliver(queue: string, bodies: QueueMessage[], options: { 
 export async function topOf(campaignId: string, n = 10) {
   const { status, body } = await callJson("GET", `/records/top/${n}/${campaignId}`);
   if (status !== 200) throw new Error(`top failed: ${status}`);
-  return body.records.positions as Array<{ userId: string; position: number; total: { value: string; currency: string } }>;
+  return body.records.positions as Array<{ userId: string; displayName: string | null; position: number; total: { value: string; currency: string } }>;
 }
