@@ -12,7 +12,7 @@ import { userStub } from "../user/user.ts";
 import { firstRow, migrate, rows } from "../sql.ts";
 import { NEW_LIFECYCLE, planLifecycle, retryDelayMs, settleDelayMs, withDefaults, type Lifecycle } from "./lifecycle.ts";
 import { LiveFeed } from "./live-feed.ts";
-import { Ranking } from "./ranking.ts";
+import { Ranking, type RankEntry } from "./ranking.ts";
 
 const BOARD_SCHEMA = [
   "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -242,6 +242,19 @@ export class CampaignBoard extends DurableObject<Env> {
     return record ? ok(record) : fail("not_found", `user ${userId} has no record in campaign ${this.terms.campaignId}`);
   }
 
+  /**
+   * Up to `span` positions above and below the user's, the user's included, in ranking order;
+   * not_found when the user has no record. O(log n + span).
+   */
+  async around(userId: string, span: number): Promise<Result<{ campaignId: string; positions: Positions }>> {
+    if (!this.terms) return fail("not_found", "no such campaign");
+    const position = this.ranking.position(Number(userId));
+    if (position < 0) return fail("not_found", `user ${userId} has no record in campaign ${this.terms.campaignId}`);
+    const start = Math.max(0, position - span);
+    const entries = this.ranking.slice(start, position - start + span + 1);
+    return ok({ campaignId: this.terms.campaignId, positions: entries.map((entry, i) => this.rowOf(entry, start + i)) });
+  }
+
   /** The lifecycle as the board sees it, for the catalogue and for tests. */
   async state(): Promise<Result<{ terms: CampaignTerms; lifecycle: Lifecycle; users: number }>> {
     if (!this.terms) return fail("not_found", "campaign board is not configured");
@@ -336,16 +349,19 @@ export class CampaignBoard extends DurableObject<Env> {
   private topPositions(n: number): Positions {
     const top = this.currentTop();
     if (top.n < n) {
-      const currency = this.terms!.prize.currency;
-      top.positions = this.ranking.top(n).map((entry, position) => ({
-        userId: String(entry.userId),
-        displayName: this.displayName(entry.userId),
-        position,
-        total: toMoneyJson({ minor: entry.total, currency }),
-      }));
+      top.positions = this.ranking.top(n).map((entry, position) => this.rowOf(entry, position));
       top.n = n;
     }
     return top.n === n ? top.positions : top.positions.slice(0, n);
+  }
+
+  private rowOf(entry: RankEntry, position: number): Positions[number] {
+    return {
+      userId: String(entry.userId),
+      displayName: this.displayName(entry.userId),
+      position,
+      total: toMoneyJson({ minor: entry.total, currency: this.terms!.prize.currency }),
+    };
   }
 
   private recordOf(userId: number): RankedRecord | undefined {
