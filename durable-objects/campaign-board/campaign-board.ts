@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { eq, inArray } from "drizzle-orm";
-import { effectiveEndAt, type BoardPurchase, type CampaignTerms, type RankedRecord } from "../../shared/campaigns.ts";
-import { d1Chunks } from "../../shared/db/chunks.ts";
+import { effectiveEndAt, paidPositions, type BoardPurchase, type CampaignTerms, type RankedRecord } from "../../shared/campaigns.ts";
+import { d1Chunks, runInOneBatch } from "../../shared/db/chunks.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import { fail, ok, type Result } from "../../shared/errors.ts";
 import type { CampaignLifecycleMessage } from "../../shared/messages.ts";
@@ -10,7 +10,7 @@ import { toIso } from "../../shared/time.ts";
 import { sameTerms } from "../../shared/same-terms.ts";
 import { userStub } from "../user/user.ts";
 import { firstRow, migrate, rows } from "../sql.ts";
-import { NEW_LIFECYCLE, planLifecycle, retryDelayMs, settleDelayMs, withDefaults, type Lifecycle } from "./lifecycle.ts";
+import { NEW_LIFECYCLE, planLifecycle, retryDelayMs, settleDelayMs, withDefaults, type Lifecycle, type Placing } from "./lifecycle.ts";
 import { LiveFeed } from "./live-feed.ts";
 import { Ranking, type RankEntry } from "./ranking.ts";
 
@@ -385,42 +385,64 @@ export class CampaignBoard extends DurableObject<Env> {
   }
 
   /**
-   * Decides the winner once, storing it (and stopping the ranking) before any outside write.
-   * Each write after that is idempotent (the winner row by campaign, the credit by the prize's
-   * ref, D1's settledAt), so a retry after a partial failure completes the same settlement with
-   * the same winner, whatever purchases arrived in between.
+   * Decides the winner and every tier's users once, storing them (and stopping the ranking) before
+   * any outside write. Each write after that is idempotent (the winner row by campaign, placings by
+   * campaign and position, each credit by its ref — `campaign-prize:<id>` for position 0,
+   * `campaign-prize:<id>:<position>` below — D1's settledAt), so a retry after a partial failure
+   * completes the same settlement with the same users, whatever purchases arrived in between.
    */
   private async settle(now: number): Promise<void> {
     const terms = this.terms!;
     if (this.lifecycle.decidedAt === null) {
-      const leader = this.ranking.at(0);
+      const paid = paidPositions(terms);
+      const ranked = this.ranking.top(paid[paid.length - 1]!.position + 1);
+      const placings: Placing[] = paid.flatMap(({ position, prize }) => {
+        const entry = ranked[position];
+        return entry ? [{ position, userId: String(entry.userId), totalMinor: entry.total, prizeMinor: prize.minor }] : [];
+      });
+      const leader = placings.find((placing) => placing.position === 0);
       this.lifecycle.decidedAt = now;
-      this.lifecycle.winnerUserId = leader ? String(leader.userId) : null;
-      this.lifecycle.winnerTotalMinor = leader ? leader.total : null;
+      this.lifecycle.winnerUserId = leader?.userId ?? null;
+      this.lifecycle.winnerTotalMinor = leader?.totalMinor ?? null;
+      this.lifecycle.placings = placings;
       this.writeMeta("lifecycle", this.lifecycle);
     }
     const { decidedAt, winnerUserId, winnerTotalMinor } = this.lifecycle;
+    const currency = terms.prize.currency;
+    const placings: Placing[] =
+      this.lifecycle.placings ??
+      (winnerUserId !== null && winnerTotalMinor !== null ? [{ position: 0, userId: winnerUserId, totalMinor: winnerTotalMinor, prizeMinor: terms.prize.minor }] : []);
     const db = database(this.env.DB);
-    if (winnerUserId !== null && winnerTotalMinor !== null) {
-      await db
-        .insert(schema.campaignWinners)
-        .values({
-          campaignId: Number(terms.campaignId),
-          userId: Number(winnerUserId),
-          totalMinor: winnerTotalMinor,
-          prizeMinor: terms.prize.minor,
-          currency: terms.prize.currency,
-          decidedAt,
-        })
-        .onConflictDoNothing();
-      const credited = await userStub(this.env, winnerUserId).credit({
-        ref: `campaign-prize:${terms.campaignId}`,
-        reason: `prize of campaign ${terms.campaignId}`,
-        money: terms.prize,
-      });
-      if (!credited.ok) throw new Error(`prize credit failed: ${credited.detail}`);
-    }
-    await db.update(schema.campaigns).set({ settledAt: decidedAt }).where(eq(schema.campaigns.campaignId, Number(terms.campaignId)));
+    const campaignId = Number(terms.campaignId);
+    const winner = placings.find((placing) => placing.position === 0);
+    await runInOneBatch(db, [
+      ...(winner
+        ? [
+            db
+              .insert(schema.campaignWinners)
+              .values({ campaignId, userId: Number(winner.userId), totalMinor: winner.totalMinor, prizeMinor: winner.prizeMinor, currency, decidedAt })
+              .onConflictDoNothing(),
+          ]
+        : []),
+      ...d1Chunks(placings, 7).map((part) =>
+        db
+          .insert(schema.campaignPlacings)
+          .values(part.map((p) => ({ campaignId, position: p.position, userId: Number(p.userId), totalMinor: p.totalMinor, prizeMinor: p.prizeMinor, currency, decidedAt })))
+          .onConflictDoNothing(),
+      ),
+    ]);
+    const credits = await Promise.all(
+      placings.map((placing) =>
+        userStub(this.env, placing.userId).credit({
+          ref: placing.position === 0 ? `campaign-prize:${terms.campaignId}` : `campaign-prize:${terms.campaignId}:${placing.position}`,
+          reason: placing.position === 0 ? `prize of campaign ${terms.campaignId}` : `prize for position ${placing.position} of campaign ${terms.campaignId}`,
+          money: { minor: placing.prizeMinor, currency },
+        }),
+      ),
+    );
+    const failed = credits.find((credited) => !credited.ok);
+    if (failed && !failed.ok) throw new Error(`prize credit failed: ${failed.detail}`);
+    await db.update(schema.campaigns).set({ settledAt: decidedAt }).where(eq(schema.campaigns.campaignId, campaignId));
     this.lifecycle.settledAt = decidedAt;
     this.writeMeta("lifecycle", this.lifecycle);
   }

@@ -48,6 +48,8 @@ export const campaigns = sqliteTable(
     endAt: integer("end_at").notNull(),
     /** Set when an admin ends the campaign early; qualification then stops at this moment. */
     endedAt: integer("ended_at"),
+    /** Prize tiers below position 0 as JSON `[{fromPosition,toPosition,prizeMinor}]` in `currency`; null when none. */
+    prizes: text("prizes"),
     settledAt: integer("settled_at"),
     createdAt: integer("created_at").notNull(),
   },
@@ -81,6 +83,21 @@ export const campaignParticipants = sqliteTable(
     campaignId: integer("campaign_id").notNull(),
   },
   (t) => [primaryKey({ columns: [t.userId, t.campaignId] })],
+);
+
+/** Every paid position of a settled campaign (position 0 included), decided once before any payment. */
+export const campaignPlacings = sqliteTable(
+  "campaign_placings",
+  {
+    campaignId: integer("campaign_id").notNull(),
+    position: integer("position").notNull(),
+    userId: integer("user_id").notNull(),
+    totalMinor: integer("total_minor").notNull(),
+    prizeMinor: integer("prize_minor").notNull(),
+    currency: text("currency").notNull(),
+    decidedAt: integer("decided_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.campaignId, t.position] })],
 );
 
 /** `1 base = rate quote`, in force from `effectiveFrom` until a later row for the pair. */

@@ -16,6 +16,7 @@ export interface CampaignOptions {
   campaignId?: string;
   itemId?: string;
   prize?: { value: string; currency: string };
+  prizes?: { fromPosition: number; toPosition: number; prize: { value: string; currency: string } }[];
   start?: number;
   end?: number;
 }
@@ -29,6 +30,7 @@ export async function createCampaign(options: CampaignOptions = {}) {
     prize: options.prize ?? { value: "100.00", currency: "EUR" },
     startDateTime: new Date(options.start ?? now - HOUR).toISOString(),
     endDateTime: new Date(options.end ?? now + HOUR).toISOString(),
+    ...(options.prizes ? { prizes: options.prizes } : {}),
   };
   const response = await callJson("POST", "/campaigns", { token: await adminToken(), body });
   if (response.status !== 201) throw new Error(`create failed: ${response.status} ${JSON.stringify(response.body)}`);

@@ -1,5 +1,5 @@
 import { and, eq, gt, inArray, lte, sql } from "drizzle-orm";
-import { campaignStatus, effectiveEndAt, type CampaignTerms } from "../../shared/campaigns.ts";
+import { campaignStatus, effectiveEndAt, type CampaignTerms, type PrizeTier } from "../../shared/campaigns.ts";
 import { d1Chunks } from "../../shared/db/chunks.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import { toMoneyJson } from "../../shared/money.ts";
@@ -15,10 +15,25 @@ export function campaignJson(row: CampaignRow, now = Date.now()) {
     campaignId: String(row.campaignId),
     itemId: String(row.itemId),
     prize: toMoneyJson({ minor: row.prizeMinor, currency: row.currency }),
+    ...(row.prizes !== null ? { prizes: tiersOf(row).map((tier) => ({ ...tier, prize: toMoneyJson(tier.prize) })) } : {}),
     startDateTime: toIso(row.startAt),
     endDateTime: toIso(effectiveEndAt(row)),
     status: campaignStatus(row, now),
   };
+}
+
+/** The stored tiers; none when the campaign has no `prizes`. */
+export function tiersOf(row: CampaignRow): PrizeTier[] {
+  if (row.prizes === null) return [];
+  const stored = JSON.parse(row.prizes) as { fromPosition: number; toPosition: number; prizeMinor: number }[];
+  return stored.map(({ fromPosition, toPosition, prizeMinor }) => ({ fromPosition, toPosition, prize: { minor: prizeMinor, currency: row.currency } }));
+}
+
+/** Tiers as the `prizes` column stores them (the currency is the campaign's); null for none. */
+export function storedTiers(tiers: PrizeTier[] | undefined): string | null {
+  if (tiers === undefined) return null;
+  const sorted = [...tiers].sort((a, b) => a.fromPosition - b.fromPosition);
+  return JSON.stringify(sorted.map(({ fromPosition, toPosition, prize }) => ({ fromPosition, toPosition, prizeMinor: prize.minor })));
 }
 
 export function termsOf(row: CampaignRow): CampaignTerms {
@@ -26,6 +41,7 @@ export function termsOf(row: CampaignRow): CampaignTerms {
     campaignId: String(row.campaignId),
     itemId: String(row.itemId),
     prize: { minor: row.prizeMinor, currency: row.currency },
+    ...(row.prizes !== null ? { prizes: tiersOf(row) } : {}),
     startAt: row.startAt,
     endAt: row.endAt,
   };
@@ -42,6 +58,7 @@ export async function insertCampaign(d1: D1Database, terms: Omit<CampaignTerms, 
     itemId: Number(terms.itemId),
     prizeMinor: terms.prize.minor,
     currency: terms.prize.currency,
+    prizes: storedTiers(terms.prizes),
     startAt: terms.startAt,
     endAt: terms.endAt,
     createdAt: Date.now(),
@@ -49,7 +66,8 @@ export async function insertCampaign(d1: D1Database, terms: Omit<CampaignTerms, 
   const [inserted] = await db.insert(schema.campaigns).values(values).onConflictDoNothing().returning();
   if (inserted) return inserted;
   const existing = await findCampaign(d1, terms.campaignId!);
-  if (!existing || !sameTerms(termsOf(existing), { ...terms, campaignId: terms.campaignId! })) {
+  const expected = termsOf({ ...values, campaignId: Number(terms.campaignId), endedAt: null, settledAt: null });
+  if (!existing || !sameTerms(termsOf(existing), expected)) {
     throw new ApiError("idempotency_conflict", `campaign ${terms.campaignId} already exists with other terms`);
   }
   return existing;
