@@ -128,6 +128,17 @@ export const campaignInputSchema = z
     }
   });
 
+/** `PATCH /campaigns/{id}`: any of these; which may change depends on the campaign's status. */
+export const campaignPatchSchema = z
+  .object({
+    itemId: idSchema.optional(),
+    prize: positiveMoneySchema.optional(),
+    prizes: prizeTiersSchema.optional(),
+    startDateTime: isoUtcSchema.optional(),
+    endDateTime: isoUtcSchema.optional(),
+  })
+  .refine((patch) => Object.values(patch).some((value) => value !== undefined), "must change at least one field");
+
 export const campaignSchema = z
   .object({
     campaignId: idJsonSchema,

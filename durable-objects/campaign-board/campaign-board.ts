@@ -96,6 +96,21 @@ export class CampaignBoard extends DurableObject<Env> {
     return ok(undefined);
   }
 
+  /**
+   * An admin's edit of the terms (`PATCH /campaigns/{id}`), before the end: the board takes the new
+   * terms and re-arms its lifecycle alarm for the new start or end. Refused once End is published.
+   */
+  async updateTerms(terms: CampaignTerms): Promise<Result<void>> {
+    if (!this.terms) return fail("not_found", "campaign board is not configured");
+    if (this.lifecycle.endPublished || this.lifecycle.decidedAt !== null) {
+      return fail("conflict", `campaign ${terms.campaignId} has ended; its terms no longer change`);
+    }
+    this.terms = terms;
+    this.writeMeta("terms", terms);
+    await this.scheduleNextPhase();
+    return ok(undefined);
+  }
+
   /** Ends the campaign now (an admin's early end); settlement follows after the usual delay. */
   async endNow(at: number): Promise<Result<void>> {
     if (!this.terms) return fail("not_found", "campaign board is not configured");

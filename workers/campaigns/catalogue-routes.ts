@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { asc, eq } from "drizzle-orm";
 import { z } from "zod";
-import { campaignInputSchema, campaignSchema, effectiveEndAt, winnerSchema, winnersSchema } from "../../shared/campaigns.ts";
+import { campaignInputSchema, campaignPatchSchema, campaignSchema, effectiveEndAt, winnerSchema, winnersSchema } from "../../shared/campaigns.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import { idParamSchema } from "../../shared/ids.ts";
 import { toMoneyJson } from "../../shared/money.ts";
@@ -11,7 +11,7 @@ import { requireRole } from "../http/auth.ts";
 import { ApiError, unwrap } from "../http/problem.ts";
 import { bearer, createRouter, jsonBody, jsonResponse, problemResponses } from "../http/router.ts";
 import { displayNamesOf } from "../users/display-names.ts";
-import { campaignJson, campaignsActiveAt, getCampaign, insertCampaign, markEnded, termsOf } from "./catalogue.ts";
+import { campaignJson, campaignsActiveAt, editCampaign, getCampaign, insertCampaign, markEnded, termsOf } from "./catalogue.ts";
 
 /** The scoring campaigns catalogue, mounted at `/campaigns`. */
 export const campaignRoutes = createRouter();
@@ -83,6 +83,42 @@ campaignRoutes.openapi(
   async (c) => {
     const row = await getCampaign(c.env.DB, c.req.valid("param").campaignId);
     return c.json({ campaign: campaignJson(row) }, 200);
+  },
+);
+
+campaignRoutes.openapi(
+  createRoute({
+    method: "patch",
+    path: "/{campaignId}",
+    tags: ["campaigns"],
+    operationId: "updateCampaign",
+    summary: "Edit a campaign (admin): prize, prizes, endDateTime until it ends; itemId, startDateTime while scheduled",
+    description:
+      "409 for an edit its status does not allow. An end moved re-arms the lifecycle alarm; an item or start changed " +
+      "while scheduled applies to the next purchase qualified. The prize's currency stays the campaign's.",
+    security: bearer,
+    middleware: [adminOnly],
+    request: { params: campaignIdParams, body: jsonBody(campaignPatchSchema) },
+    responses: { 200: jsonResponse(campaignResponse, "The campaign as edited"), ...problemResponses },
+  }),
+  async (c) => {
+    const { campaignId } = c.req.valid("param");
+    const patch = c.req.valid("json");
+    const now = Date.now();
+    const row = await editCampaign(
+      c.env.DB,
+      await getCampaign(c.env.DB, campaignId),
+      {
+        ...(patch.itemId !== undefined ? { itemId: patch.itemId } : {}),
+        ...(patch.prize !== undefined ? { prize: patch.prize } : {}),
+        ...(patch.prizes !== undefined ? { prizes: patch.prizes } : {}),
+        ...(patch.startDateTime !== undefined ? { startAt: patch.startDateTime } : {}),
+        ...(patch.endDateTime !== undefined ? { endAt: patch.endDateTime } : {}),
+      },
+      now,
+    );
+    unwrap(await boardStub(c.env, campaignId).updateTerms(termsOf(row)));
+    return c.json({ campaign: campaignJson(row, now) }, 200);
   },
 );
 
