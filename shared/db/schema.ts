@@ -165,6 +165,8 @@ export const employerIncentives = sqliteTable(
     incentiveId: integer("incentive_id").notNull(),
     rewardDescription: text("reward_description").notNull(),
     createdAt: integer("created_at").notNull(),
+    /** Set once when the employer detaches it: no new awards from then on, awards made stay. */
+    detachedAt: integer("detached_at"),
   },
   (t) => [
     uniqueIndex("employer_incentives_unique").on(t.employerId, t.programId, t.incentiveId),

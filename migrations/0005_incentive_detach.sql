@@ -1,0 +1,1 @@
+ALTER TABLE `employer_incentives` ADD `detached_at` integer;
