@@ -167,11 +167,28 @@ export const employerIncentives = sqliteTable(
     createdAt: integer("created_at").notNull(),
     /** Set once when the employer detaches it: no new awards from then on, awards made stay. */
     detachedAt: integer("detached_at"),
+    /** Attached with `countFrom: "attach"`: only days from this UTC day number count; null counts all history. */
+    countFromDay: integer("count_from_day"),
   },
   (t) => [
     uniqueIndex("employer_incentives_unique").on(t.employerId, t.programId, t.incentiveId),
     index("employer_incentives_by_employer").on(t.employerId),
   ],
+);
+
+/**
+ * Which users have any history for an (employer, event): written once per pair, the first time
+ * the user's object records such a day, so attaching an incentive (or changing its rule) can
+ * evaluate exactly those users, page by page, without visiting every user.
+ */
+export const incentiveHistory = sqliteTable(
+  "incentive_history",
+  {
+    employerId: integer("employer_id").notNull(),
+    event: text("event").notNull(),
+    userId: integer("user_id").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.employerId, t.event, t.userId] })],
 );
 
 export const incentiveAwards = sqliteTable(

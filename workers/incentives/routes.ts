@@ -2,7 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { userStub } from "../../durable-objects/user/user.ts";
 import { idJsonSchema, idParamSchema } from "../../shared/ids.ts";
-import type { IncentiveEventMessage } from "../../shared/messages.ts";
+import type { IncentiveEvaluateMessage, IncentiveEventMessage } from "../../shared/messages.ts";
 import { DAY_MS } from "../../shared/time.ts";
 import { requireRole } from "../http/auth.ts";
 import { requireEmployerOrAdmin, requireSelfOrAdmin } from "../http/guards.ts";
@@ -151,9 +151,16 @@ employerIncentiveRoutes.openapi(
       programId,
       incentiveId: body.incentiveId,
       reward: body.reward,
+      countFrom: body.countFrom,
       ...(body.employerIncentiveId === undefined ? {} : { employerIncentiveId: body.employerIncentiveId }),
     });
-    return c.json({ employerIncentive }, 201);
+    const { event, ...link } = employerIncentive;
+    if (body.countFrom === "history") {
+      // Users whose stored days already satisfy it are awarded now, not at their next event.
+      const evaluate: IncentiveEvaluateMessage = { kind: "incentive-evaluate", employerId, event, afterUserId: null };
+      await c.env.INCENTIVE_EVENTS.send(evaluate);
+    }
+    return c.json({ employerIncentive: link }, 201);
   },
 );
 

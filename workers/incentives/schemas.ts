@@ -66,6 +66,10 @@ export const employerIncentiveLinkSchema = z.object({
   employerIncentiveId: idSchema.optional(),
   incentiveId: idSchema,
   reward: rewardSchema,
+  countFrom: z
+    .enum(["history", "attach"])
+    .default("history")
+    .meta({ description: "`history`: days logged before the attach count, and users they already satisfy are awarded within 60 s; `attach`: only days from the attach's day on" }),
 });
 
 export const employerIncentiveSchema = z

@@ -2,13 +2,13 @@
  * The incentives tables in D1: the catalogue, employers' links to it, and the awards. Route
  * handlers and consumers go through here; nothing else writes these tables.
  */
-import { and, asc, desc, eq, inArray, isNull, lt, or } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray, isNull, lt, or } from "drizzle-orm";
 import type { AwardCandidate, StoredAward } from "../../durable-objects/user/streak-rules.ts";
 import { d1Chunks, runInOneBatch } from "../../shared/db/chunks.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import type { IncentiveAwardMessage } from "../../shared/messages.ts";
 import { sameTerms } from "../../shared/same-terms.ts";
-import { toIso } from "../../shared/time.ts";
+import { toIso, utcDayNumber } from "../../shared/time.ts";
 import { ApiError } from "../http/problem.ts";
 import type { AwardJson, EmployerIncentiveJson, IncentiveJson, Rule } from "./schemas.ts";
 
@@ -119,8 +119,15 @@ export async function listIncentives(d1: D1Database, filter: { active?: boolean;
  */
 export async function linkIncentive(
   d1: D1Database,
-  input: { employerId: string; programId: string; incentiveId: string; employerIncentiveId?: string; reward: { description: string } },
-): Promise<EmployerIncentiveJson> {
+  input: {
+    employerId: string;
+    programId: string;
+    incentiveId: string;
+    employerIncentiveId?: string;
+    reward: { description: string };
+    countFrom?: "history" | "attach";
+  },
+): Promise<EmployerIncentiveJson & { event: string }> {
   const db = database(d1);
   const [incentive] = await db.select().from(incentives).where(eq(incentives.incentiveId, Number(input.incentiveId)));
   if (!incentive || !incentive.active) {
@@ -136,10 +143,12 @@ export async function linkIncentive(
       incentiveId: Number(input.incentiveId),
       rewardDescription: input.reward.description,
       createdAt: Date.now(),
+      // The UTC day: a link is one moment for every user, whatever their offset.
+      countFromDay: input.countFrom === "attach" ? utcDayNumber(Date.now()) : null,
     })
     .onConflictDoNothing()
     .returning();
-  if (inserted) return toEmployerIncentiveJson(inserted);
+  if (inserted) return { ...toEmployerIncentiveJson(inserted), event: incentive.event };
   const [existing] = await db
     .select()
     .from(employerIncentives)
@@ -157,7 +166,7 @@ export async function linkIncentive(
       { reward: input.reward.description, employerIncentiveId: input.employerIncentiveId ?? String(existing.employerIncentiveId) },
       { reward: existing.rewardDescription, employerIncentiveId: String(existing.employerIncentiveId) },
     );
-  if (sameLink) return toEmployerIncentiveJson(existing);
+  if (sameLink) return { ...toEmployerIncentiveJson(existing), event: incentive.event };
   if (existing) {
     throw new ApiError(
       "conflict",
@@ -210,6 +219,34 @@ export async function detachIncentive(
   return toEmployerIncentiveJson(row);
 }
 
+/** Users a retroactive evaluation message handles at once. */
+export const HISTORY_PAGE = 100;
+
+/** Records in the history index that the user has days of these (employer, event) pairs. */
+export async function indexHistory(d1: D1Database, userId: string, pairs: readonly { employerId: string; event: string }[]): Promise<void> {
+  const db = database(d1);
+  const rows = pairs.map((pair) => ({ employerId: Number(pair.employerId), event: pair.event, userId: Number(userId) }));
+  await runInOneBatch(db, d1Chunks(rows, 3).map((part) => db.insert(schema.incentiveHistory).values(part).onConflictDoNothing()));
+}
+
+/** Up to HISTORY_PAGE users with history for (employer, event), by user id, after `afterUserId`. */
+export async function historyPage(d1: D1Database, employerId: string, event: string, afterUserId: string | null): Promise<string[]> {
+  const { incentiveHistory } = schema;
+  const found = await database(d1)
+    .select({ userId: incentiveHistory.userId })
+    .from(incentiveHistory)
+    .where(
+      and(
+        eq(incentiveHistory.employerId, Number(employerId)),
+        eq(incentiveHistory.event, event),
+        afterUserId === null ? undefined : gt(incentiveHistory.userId, Number(afterUserId)),
+      ),
+    )
+    .orderBy(asc(incentiveHistory.userId))
+    .limit(HISTORY_PAGE);
+  return found.map((row) => String(row.userId));
+}
+
 /** `employerId␀event`, the key candidates are grouped by. */
 export function candidateKey(employerId: string, event: string): string {
   return `${employerId}\u0000${event}`;
@@ -241,6 +278,7 @@ export async function loadCandidates(d1: D1Database, employerIds: readonly strin
         incentiveId: String(link.incentiveId),
         rule: rule.kind === "streak" ? { kind: "streak", days: rule.days } : { kind: "once" },
         reward: { description: link.rewardDescription },
+        ...(link.countFromDay === null ? {} : { sinceDay: link.countFromDay }),
       };
       const list = byKey.get(key);
       if (list) list.push(candidate);
