@@ -66,10 +66,8 @@ export async function run(): Promise<Record<string, unknown>> {
     });
 
     for (let i = 0; i < SERVE_CAMPAIGNS; i++) {
-      const response = await post(
-        server.url,
-        "/ads/campaigns",
-        {
+      const { response } = await api.POST("/ads/campaigns", {
+        body: {
           advertiserId: "2",
           name: `Serve ${i}`,
           cpc: { value: (0.05 + (i % 50) / 100).toFixed(2), currency: "EUR" },
@@ -77,15 +75,15 @@ export async function run(): Promise<Record<string, unknown>> {
           totalBudget: { value: "1000.00", currency: "EUR" },
           startDateTime: new Date(startedAt - 60_000).toISOString(),
           ...(i % 5 === 0 ? { frequencyCap: { impressionsPerUserPerDay: 3 } } : {}),
-          ...(i % 5 === 1 ? { pacing: "even" } : {}),
+          ...(i % 5 === 1 ? { pacing: "even" as const } : {}),
         },
-        admin,
-      );
+        headers: { authorization: `Bearer ${admin}` },
+      });
       if (response.status !== 201) throw new Error(`create serve campaign: ${response.status} ${await response.text()}`);
     }
     // One viewer with impressions of the capped campaigns, so the cap is read, not skipped.
     for (let i = 0; i < 3; i++) {
-      await post(server.url, "/ads/events", { type: "impression", adCampaignId, userId: "77", timestamp: new Date().toISOString() }, service.authorization.slice(7));
+      await api.POST("/ads/events", { body: { type: "impression", adCampaignId, userId: "77", timestamp: new Date().toISOString() }, headers: service });
     }
     const serve = await load({
       name: `GET /ads/serve slots=5 (${SERVE_CAMPAIGNS + 1} active campaigns)`,

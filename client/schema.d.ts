@@ -66,7 +66,11 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Edit a campaign (admin): prize, prizes, endDateTime until it ends; itemId, startDateTime while scheduled
+         * @description 409 for an edit its status does not allow. An end moved re-arms the lifecycle alarm; an item or start changed while scheduled applies to the next purchase qualified. The prize's currency stays the campaign's.
+         */
+        patch: operations["updateCampaign"];
         trace?: never;
     };
     "/campaigns/{campaignId}/end": {
@@ -95,6 +99,23 @@ export interface paths {
         };
         /** The settled winner; 404 before settlement (or when it settled with no purchases) */
         get: operations["getCampaignWinner"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/campaigns/{campaignId}/winners": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every paid position of a settled campaign (0 and each prize tier's); 404 before settlement */
+        get: operations["getCampaignWinners"];
         put?: never;
         post?: never;
         delete?: never;
@@ -157,6 +178,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/records/around/{campaignId}/{userId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Up to `span` positions above and below a user's, the user's included (the user or an admin) */
+        get: operations["getAroundRecords"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/records/live/{campaignId}": {
         parameters: {
             query?: never;
@@ -209,6 +247,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/users/{userId}/profile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Set a user's display name, shown on leaderboards within seconds (the user or an admin) */
+        put: operations["putUserProfile"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/user_tags": {
         parameters: {
             query?: never;
@@ -243,7 +298,11 @@ export interface paths {
          * @description Each list newest first, `from <= time < to`, at most `limit`. Debug mode: a JSON body holding the expected answer is optional; when ours differs, both are logged. The answer is the same either way.
          */
         post: operations["getUserProfile"];
-        delete?: never;
+        /**
+         * Erase a cookie's profile
+         * @description Erases the profile, including tags of the cookie accepted before the erase and still queued: they are dropped when they arrive. Tags accepted after it start a new profile. Aggregates keep their counts (they hold no cookie).
+         */
+        delete: operations["deleteUserProfile"];
         options?: never;
         head?: never;
         patch?: never;
@@ -323,7 +382,11 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Edit an ad campaign's terms
+         * @description Any of `name`, `cpc`, `dailyBudget` (null removes it), `totalBudget`, `endDateTime` (null removes it), `frequencyCap` (null removes it), `pacing`. The edit applies from the next event on, in the same single step that charges clicks, so no click is charged under a mix of old and new terms. A budget lowered below what is spent makes the campaign `exhausted_today`/`exhausted` at once; a raised one brings it back to `active`. Money must be in the campaign's currency (422); `even` pacing needs a daily budget (422). An `ended` (stopped) campaign is 409.
+         */
+        patch: operations["updateAdCampaign"];
         trace?: never;
     };
     "/ads/campaigns/{id}/pause": {
@@ -366,6 +429,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/ads/campaigns/{id}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * End an ad campaign now, for good
+         * @description The status becomes `ended` and `endDateTime` this moment. Later clicks are recorded, never charged (`reason: "inactive"`); `PATCH` and `resume` answer 409. Stopping again changes nothing.
+         */
+        post: operations["stopAdCampaign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ads/serve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Ad campaigns that may be shown to a user now (service or admin)
+         * @description Up to `slots` (1..10, default 1) campaigns, highest cpc first (ties by id): active with budget left, fewer than `frequencyCap.impressionsPerUserPerDay` impressions of this user today (UTC day of the impressions' event time), and with `even` pacing, spent today at most dailyBudget × (share of the UTC day elapsed) + cpc. Read from D1's catalogue, which each campaign updates before a charged click, an edit or a status change answers, plus the user's own object. Changes nothing.
+         */
+        get: operations["serveAds"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ads/billing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Closed billing days per ad campaign (admin)
+         * @description One row per campaign and closed UTC day with activity, `from` to `to` inclusive (at most 92 days), by date then adCampaignId. A day is closed by the daily job after it ends (figures: events that arrived that day). With `Accept: text/csv` the same rows as CSV, spend as `spend` and `currency` columns. Today's running figures are in `GET /ads/campaigns/{id}`.
+         */
+        get: operations["listAdBilling"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/ads/events": {
         parameters: {
             query?: never;
@@ -395,7 +518,7 @@ export interface paths {
         };
         /**
          * Performance by minute, hour or day of event time
-         * @description Buckets are aligned to UTC and zero-filled; a bucket cut by the range starts at `from`. At most 1440 buckets. `clicks` counts every recorded click; `chargedClicks` and `spend` only the charged ones.
+         * @description Buckets are aligned to UTC and zero-filled; a bucket cut by the range starts at `from`. A range covers at most 31 days at `minute` and 366 days at `hour` or `day` (400 beyond); it is summed per bucket in the campaign's SQLite. `clicks` counts every recorded click; `chargedClicks` and `spend` only the charged ones.
          */
         get: operations["getAdCampaignPerformance"];
         put?: never;
@@ -482,6 +605,23 @@ export interface paths {
          */
         post: operations["attachProgramIncentive"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/employers/{employerId}/programs/{programId}/incentives/{employerIncentiveId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Detach an incentive from a program: no new awards from it, awards made stay */
+        delete: operations["detachEmployerIncentive"];
         options?: never;
         head?: never;
         patch?: never;
@@ -804,6 +944,11 @@ export interface components {
             /** @example 42 */
             itemId: string;
             prize: components["schemas"]["Money"];
+            prizes?: {
+                fromPosition: number;
+                toPosition: number;
+                prize: components["schemas"]["Money"];
+            }[];
             startDateTime: string;
             endDateTime: string;
             /** @enum {string} */
@@ -828,11 +973,27 @@ export interface components {
             prize: components["schemas"]["Money"];
             decidedAt: string;
         };
+        CampaignWinners: {
+            /** @example 42 */
+            campaignId: string;
+            decidedAt: string;
+            winners: {
+                position: number;
+                /** @example 42 */
+                userId: string;
+                /** @description The user's display name; null when none is known */
+                displayName: string | null;
+                total: components["schemas"]["Money"];
+                prize: components["schemas"]["Money"];
+            }[];
+        };
         CampaignRecord: {
             /** @example 42 */
             campaignId: string;
             /** @example 42 */
             userId: string;
+            /** @description The user's display name; null when none is known */
+            displayName: string | null;
             position: number;
             total: components["schemas"]["Money"];
         };
@@ -858,6 +1019,11 @@ export interface components {
                 reason: string;
                 createdAt: string;
             }[];
+        };
+        UserDisplayName: {
+            /** @example 42 */
+            userId: string;
+            displayName: string;
         };
         UserTag: {
             /**
@@ -924,8 +1090,15 @@ export interface components {
             totalBudget: components["schemas"]["Money"];
             startDateTime: string;
             endDateTime?: string;
+            frequencyCap?: components["schemas"]["FrequencyCap"];
+            /** @enum {string} */
+            pacing: "asap" | "even";
             /** @enum {string} */
             status: "scheduled" | "active" | "paused" | "exhausted_today" | "exhausted" | "ended";
+        };
+        /** @description Serving skips the campaign for a user who had this many impressions of it today (UTC) */
+        FrequencyCap: {
+            impressionsPerUserPerDay: number;
         };
         AdCampaignView: {
             /** @example 42 */
@@ -938,6 +1111,9 @@ export interface components {
             totalBudget: components["schemas"]["Money"];
             startDateTime: string;
             endDateTime?: string;
+            frequencyCap?: components["schemas"]["FrequencyCap"];
+            /** @enum {string} */
+            pacing: "asap" | "even";
             /** @enum {string} */
             status: "scheduled" | "active" | "paused" | "exhausted_today" | "exhausted" | "ended";
             spentToday: components["schemas"]["Money"];
@@ -945,6 +1121,55 @@ export interface components {
             /** @description null when the campaign has no daily budget */
             remainingToday: components["schemas"]["Money"] | null;
             remainingTotal: components["schemas"]["Money"];
+        };
+        AdCampaignPatch: {
+            name?: string;
+            cpc?: {
+                /** @description Decimal amount, e.g. "12.50"; at most 10^12 minor units (10000000000.00 EUR) */
+                value: string | number;
+                currency: string;
+            };
+            dailyBudget?: {
+                /** @description Decimal amount, e.g. "12.50"; at most 10^12 minor units (10000000000.00 EUR) */
+                value: string | number;
+                currency: string;
+            } | null;
+            totalBudget?: {
+                /** @description Decimal amount, e.g. "12.50"; at most 10^12 minor units (10000000000.00 EUR) */
+                value: string | number;
+                currency: string;
+            };
+            /**
+             * Format: date-time
+             * @example 2026-11-22T10:15:00.000Z
+             */
+            endDateTime?: string | null;
+            frequencyCap?: components["schemas"]["FrequencyCap"] | null;
+            /**
+             * @description `even` spreads the daily budget over the UTC day (needs a dailyBudget); `asap` serves while budget is left
+             * @enum {string}
+             */
+            pacing?: "asap" | "even";
+        };
+        ServedAds: {
+            ads: {
+                /** @example 42 */
+                adCampaignId: string;
+                cpc: components["schemas"]["Money"];
+            }[];
+        };
+        AdBilling: {
+            days: {
+                date: string;
+                /** @example 42 */
+                adCampaignId: string;
+                /** @example 42 */
+                advertiserId: string;
+                impressions: number;
+                clicks: number;
+                chargedClicks: number;
+                spend: components["schemas"]["Money"];
+            }[];
         };
         AdEventAnswer: {
             eventId: string;
@@ -1052,6 +1277,8 @@ export interface components {
             /** @example 42 */
             incentiveId: string;
             reward: components["schemas"]["Reward"];
+            /** @description When it was detached; absent while attached */
+            detachedAt?: string;
         };
         /**
          * @example {
@@ -1334,6 +1561,15 @@ export interface operations {
                         value: string | number;
                         currency: string;
                     };
+                    prizes?: {
+                        fromPosition: number;
+                        toPosition: number;
+                        prize: {
+                            /** @description Decimal amount, e.g. "12.50"; at most 10^12 minor units (10000000000.00 EUR) */
+                            value: string | number;
+                            currency: string;
+                        };
+                    }[];
                     /**
                      * Format: date-time
                      * @example 2026-11-22T10:15:00.000Z
@@ -1681,6 +1917,154 @@ export interface operations {
             };
         };
     };
+    updateCampaign: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaignId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description Decimal id; a string of digits or a non-negative safe integer
+                     * @example 42
+                     */
+                    itemId?: string | number;
+                    prize?: {
+                        /** @description Decimal amount, e.g. "12.50"; at most 10^12 minor units (10000000000.00 EUR) */
+                        value: string | number;
+                        currency: string;
+                    };
+                    prizes?: {
+                        fromPosition: number;
+                        toPosition: number;
+                        prize: {
+                            /** @description Decimal amount, e.g. "12.50"; at most 10^12 minor units (10000000000.00 EUR) */
+                            value: string | number;
+                            currency: string;
+                        };
+                    }[];
+                    /**
+                     * Format: date-time
+                     * @example 2026-11-22T10:15:00.000Z
+                     */
+                    startDateTime?: string;
+                    /**
+                     * Format: date-time
+                     * @example 2026-11-22T10:15:00.000Z
+                     */
+                    endDateTime?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The campaign as edited */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        campaign: components["schemas"]["Campaign"];
+                    };
+                };
+            };
+            /** @description Invalid input; `errors[]` names each field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Token valid but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: an id reused with a different payload, or not enough balance */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but impossible */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected failure on Tally's side; `requestId` identifies it in the logs */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server misconfigured (a secret unset, or the public example value off localhost) or its identity provider unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     endCampaign: {
         parameters: {
             query?: never;
@@ -1815,6 +2199,118 @@ export interface operations {
                     "application/json": {
                         winner: components["schemas"]["CampaignWinner"];
                     };
+                };
+            };
+            /** @description Invalid input; `errors[]` names each field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Token valid but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: an id reused with a different payload, or not enough balance */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but impossible */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected failure on Tally's side; `requestId` identifies it in the logs */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server misconfigured (a secret unset, or the public example value off localhost) or its identity provider unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getCampaignWinners: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaignId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The winners, by position */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignWinners"];
                 };
             };
             /** @description Invalid input; `errors[]` names each field */
@@ -2075,6 +2571,8 @@ export interface operations {
                             positions: {
                                 /** @example 42 */
                                 userId: string;
+                                /** @description The user's display name; null when none is known */
+                                displayName: string | null;
                                 position: number;
                                 total: components["schemas"]["Money"];
                             }[];
@@ -2291,6 +2789,136 @@ export interface operations {
             };
         };
     };
+    getAroundRecords: {
+        parameters: {
+            query?: {
+                span?: number;
+            };
+            header?: never;
+            path: {
+                campaignId: string;
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Positions around the user's, in ranking order */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Always empty, as in the seed */
+                        headers: string[];
+                        records: {
+                            /** @example 42 */
+                            campaignId: string;
+                            positions: {
+                                /** @example 42 */
+                                userId: string;
+                                /** @description The user's display name; null when none is known */
+                                displayName: string | null;
+                                position: number;
+                                total: components["schemas"]["Money"];
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Invalid input; `errors[]` names each field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Token valid but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: an id reused with a different payload, or not enough balance */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but impossible */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected failure on Tally's side; `requestId` identifies it in the logs */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server misconfigured (a secret unset, or the public example value off localhost) or its identity provider unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     openLiveLeaderboard: {
         parameters: {
             query?: {
@@ -2304,7 +2932,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Switching Protocols: the WebSocket is open; its messages are described in README.md, "Campaign scoring" */
+            /** @description Switching Protocols: the WebSocket is open; its messages are described in docs/sockets.md */
             101: {
                 headers: {
                     [name: string]: unknown;
@@ -2376,6 +3004,15 @@ export interface operations {
             };
             /** @description Well-formed but impossible */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's address already holds LIVE_SOCKETS_PER_IP open sockets on this campaign */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2760,6 +3397,126 @@ export interface operations {
             };
         };
     };
+    putUserProfile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    displayName: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The profile as stored */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        profile: components["schemas"]["UserDisplayName"];
+                    };
+                };
+            };
+            /** @description Invalid input; `errors[]` names each field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Token valid but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: an id reused with a different payload, or not enough balance */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but impossible */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected failure on Tally's side; `requestId` identifies it in the logs */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server misconfigured (a secret unset, or the public example value off localhost) or its identity provider unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     createUserTag: {
         parameters: {
             query?: never;
@@ -2925,6 +3682,53 @@ export interface operations {
             };
         };
     };
+    deleteUserProfile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                cookie: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Erased (also when the cookie had no profile) */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input; `errors[]` names each field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Token valid but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     queryAggregates: {
         parameters: {
             query: {
@@ -3065,6 +3869,13 @@ export interface operations {
                      * @example 2026-11-22T10:15:00.000Z
                      */
                     endDateTime?: string | null;
+                    frequencyCap?: components["schemas"]["FrequencyCap"] | null;
+                    /**
+                     * @description `even` spreads the daily budget over the UTC day (needs a dailyBudget); `asap` serves while budget is left
+                     * @default asap
+                     * @enum {string}
+                     */
+                    pacing?: "asap" | "even";
                 };
             };
         };
@@ -3400,6 +4211,124 @@ export interface operations {
             };
         };
     };
+    updateAdCampaign: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdCampaignPatch"];
+            };
+        };
+        responses: {
+            /** @description The campaign with its live status and spend */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        adCampaign: components["schemas"]["AdCampaignView"];
+                    };
+                };
+            };
+            /** @description Invalid input; `errors[]` names each field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Token valid but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: an id reused with a different payload, or not enough balance */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but impossible */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected failure on Tally's side; `requestId` identifies it in the logs */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server misconfigured (a secret unset, or the public example value off localhost) or its identity provider unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     pauseAdCampaign: {
         parameters: {
             query?: never;
@@ -3534,6 +4463,348 @@ export interface operations {
                     "application/json": {
                         adCampaign: components["schemas"]["AdCampaignView"];
                     };
+                };
+            };
+            /** @description Invalid input; `errors[]` names each field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Token valid but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: an id reused with a different payload, or not enough balance */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but impossible */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected failure on Tally's side; `requestId` identifies it in the logs */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server misconfigured (a secret unset, or the public example value off localhost) or its identity provider unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    stopAdCampaign: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The campaign with its live status and spend */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        adCampaign: components["schemas"]["AdCampaignView"];
+                    };
+                };
+            };
+            /** @description Invalid input; `errors[]` names each field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Token valid but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: an id reused with a different payload, or not enough balance */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but impossible */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected failure on Tally's side; `requestId` identifies it in the logs */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server misconfigured (a secret unset, or the public example value off localhost) or its identity provider unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    serveAds: {
+        parameters: {
+            query: {
+                /** @description The user the ads are for; their impressions today count against each frequencyCap */
+                userId: string | number;
+                slots?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The campaigns to show, best first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServedAds"];
+                };
+            };
+            /** @description Invalid input; `errors[]` names each field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Token valid but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: an id reused with a different payload, or not enough balance */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but impossible */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected failure on Tally's side; `requestId` identifies it in the logs */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server misconfigured (a secret unset, or the public example value off localhost) or its identity provider unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listAdBilling: {
+        parameters: {
+            query: {
+                from: string;
+                to: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The closed days */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdBilling"];
+                    "text/csv": string;
                 };
             };
             /** @description Invalid input; `errors[]` names each field */
@@ -4386,12 +5657,134 @@ export interface operations {
                      */
                     incentiveId: string | number;
                     reward: components["schemas"]["Reward"];
+                    /**
+                     * @description `history`: days logged before the attach count, and users they already satisfy are awarded within 60 s; `attach`: only days from the attach's day on
+                     * @default history
+                     * @enum {string}
+                     */
+                    countFrom?: "history" | "attach";
                 };
             };
         };
         responses: {
             /** @description The employer incentive */
             201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        employerIncentive: components["schemas"]["EmployerIncentive"];
+                    };
+                };
+            };
+            /** @description Invalid input; `errors[]` names each field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Token valid but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: an id reused with a different payload, or not enough balance */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but impossible */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected failure on Tally's side; `requestId` identifies it in the logs */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server misconfigured (a secret unset, or the public example value off localhost) or its identity provider unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    detachEmployerIncentive: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                employerId: string;
+                programId: string;
+                employerIncentiveId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The employer incentive, with detachedAt */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4525,6 +5918,8 @@ export interface operations {
                             /** @example 42 */
                             incentiveId: string;
                             reward: components["schemas"]["Reward"];
+                            /** @description When it was detached; absent while attached */
+                            detachedAt?: string;
                             incentive: components["schemas"]["Incentive"];
                         }[];
                     };
@@ -4626,6 +6021,7 @@ export interface operations {
         parameters: {
             query?: {
                 limit?: number;
+                cursor?: string;
             };
             header?: never;
             path: {
@@ -4635,7 +6031,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Newest first */
+            /** @description Newest first, one page */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4643,6 +6039,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         awards: components["schemas"]["IncentiveAward"][];
+                        nextCursor: string | null;
                     };
                 };
             };
@@ -4861,6 +6258,7 @@ export interface operations {
         parameters: {
             query?: {
                 limit?: number;
+                cursor?: string;
             };
             header?: never;
             path: {
@@ -4870,7 +6268,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Newest first */
+            /** @description Newest first, one page */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4878,6 +6276,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         awards: components["schemas"]["IncentiveAward"][];
+                        nextCursor: string | null;
                     };
                 };
             };
@@ -4984,7 +6383,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Switching Protocols: the WebSocket is open; its messages are described in README.md, "Officer–citizen connections and rewards" */
+            /** @description Switching Protocols: the WebSocket is open; its messages are described in docs/sockets.md */
             101: {
                 headers: {
                     [name: string]: unknown;

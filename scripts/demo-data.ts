@@ -112,7 +112,7 @@ async function loadAds(api: Api, ingest: Api): Promise<string> {
   }
   // Even pacing and a frequency cap of 2: user 40 has seen it twice today, so serving skips it for them.
   await expect(
-    api("POST", "/ads/campaigns", {
+    api.POST("/ads/campaigns", { body: {
       adCampaignId: "2",
       advertiserId: "9",
       name: "Rain jackets (even pacing, 2 a day per user)",
@@ -122,13 +122,13 @@ async function loadAds(api: Api, ingest: Api): Promise<string> {
       startDateTime: "2026-01-01T00:00:00Z",
       frequencyCap: { impressionsPerUserPerDay: 2 },
       pacing: "even",
-    }),
+    } }),
     "ad campaign 2",
     [201, 409],
   );
   for (let i = 0; i < 2; i++) {
     await expect(
-      ingest("POST", "/ads/events", { eventId: `demo-ad2-${i}`, type: "impression", adCampaignId: "2", userId: "40", timestamp: iso(now - i * 1000) }),
+      ingest.POST("/ads/events", { body: { eventId: `demo-ad2-${i}`, type: "impression", adCampaignId: "2", userId: "40", timestamp: iso(now - i * 1000) } }),
       `ad 2 impression ${i}`,
       [202, 409],
     );

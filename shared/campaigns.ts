@@ -7,13 +7,35 @@ import { unprocessableIssue } from "./validation.ts";
 
 export type CampaignStatus = "scheduled" | "active" | "ended" | "settled";
 
+/** A prize for each position from `fromPosition` to `toPosition` (inclusive), in the campaign's currency. */
+export interface PrizeTier {
+  fromPosition: number;
+  toPosition: number;
+  prize: Money;
+}
+
+/** Most positions all of a campaign's tiers may cover together. */
+export const MAX_TIER_POSITIONS = 100;
+
 /** What a CampaignBoard needs to know about its campaign. Times are epoch ms. */
 export interface CampaignTerms {
   campaignId: string;
   itemId: string;
+  /** The prize of position 0. */
   prize: Money;
+  /** Tiers for positions 1 and below; absent when there are none. */
+  prizes?: PrizeTier[];
   startAt: number;
   endAt: number;
+}
+
+/** Every paid position with its prize, position 0 first, in position order. */
+export function paidPositions(terms: Pick<CampaignTerms, "prize" | "prizes">): { position: number; prize: Money }[] {
+  const paid = [{ position: 0, prize: terms.prize }];
+  for (const tier of terms.prizes ?? []) {
+    for (let position = tier.fromPosition; position <= tier.toPosition; position++) paid.push({ position, prize: tier.prize });
+  }
+  return paid.sort((a, b) => a.position - b.position);
 }
 
 /** A purchase that qualified for the board's campaign, already in the campaign's currency. */
@@ -27,6 +49,8 @@ export interface BoardPurchase {
 export interface RankedRecord {
   campaignId: string;
   userId: string;
+  /** Null while the user has no display name. */
+  displayName: string | null;
   position: number;
   total: MoneyJson;
 }
@@ -54,25 +78,73 @@ export function campaignStatus(row: { startAt: number; endAt: number; endedAt: n
 
 // ---- HTTP schemas ---------------------------------------------------------------------------
 
+const prizeTierSchema = z
+  .object({
+    fromPosition: z.number().int("must be a whole number").min(1, "must be 1 or more: position 0 is `prize`"),
+    toPosition: z.number().int("must be a whole number").min(1, "must be 1 or more: position 0 is `prize`"),
+    prize: positiveMoneySchema,
+  })
+  .superRefine((tier, ctx) => {
+    if (tier.toPosition < tier.fromPosition) ctx.addIssue(unprocessableIssue(["toPosition"], "must not be below fromPosition"));
+  });
+
+/** `prizes` as POST and PATCH take it: whether the tiers fit each other (the currency is checked against `prize`). */
+export const prizeTiersSchema = z
+  .array(prizeTierSchema)
+  .max(MAX_TIER_POSITIONS)
+  .superRefine((tiers, ctx) => {
+    const sorted = tiers.map((tier, index) => ({ tier, index })).sort((a, b) => a.tier.fromPosition - b.tier.fromPosition);
+    let reach = 0;
+    for (const { tier, index } of sorted) {
+      if (tier.fromPosition <= reach) ctx.addIssue(unprocessableIssue([index, "fromPosition"], "overlaps another tier"));
+      reach = Math.max(reach, tier.toPosition);
+    }
+    const covered = tiers.reduce((sum, tier) => sum + Math.max(0, tier.toPosition - tier.fromPosition + 1), 0);
+    if (covered > MAX_TIER_POSITIONS) ctx.addIssue(unprocessableIssue([], `cover ${covered} positions; at most ${MAX_TIER_POSITIONS} in all`));
+  });
+
+/** Adds a 422 issue for every tier whose prize is not in the currency of `prize`. */
+export function checkTierCurrency(prize: Money, tiers: PrizeTier[] | undefined, ctx: z.RefinementCtx, path: PropertyKey[] = ["prizes"]): void {
+  (tiers ?? []).forEach((tier, index) => {
+    if (tier.prize.currency !== prize.currency) {
+      ctx.addIssue(unprocessableIssue([...path, index, "prize", "currency"], `must be ${prize.currency}, the currency of prize`));
+    }
+  });
+}
+
 export const campaignInputSchema = z
   .object({
     campaignId: idSchema.optional(),
     itemId: idSchema,
     prize: positiveMoneySchema,
+    prizes: prizeTiersSchema.optional(),
     startDateTime: isoUtcSchema,
     endDateTime: isoUtcSchema,
   })
   .superRefine((input, ctx) => {
+    checkTierCurrency(input.prize, input.prizes, ctx);
     if (input.endDateTime <= input.startDateTime) {
       ctx.addIssue(unprocessableIssue(["endDateTime"], "must be after startDateTime"));
     }
   });
+
+/** `PATCH /campaigns/{id}`: any of these; which may change depends on the campaign's status. */
+export const campaignPatchSchema = z
+  .object({
+    itemId: idSchema.optional(),
+    prize: positiveMoneySchema.optional(),
+    prizes: prizeTiersSchema.optional(),
+    startDateTime: isoUtcSchema.optional(),
+    endDateTime: isoUtcSchema.optional(),
+  })
+  .refine((patch) => Object.values(patch).some((value) => value !== undefined), "must change at least one field");
 
 export const campaignSchema = z
   .object({
     campaignId: idJsonSchema,
     itemId: idJsonSchema,
     prize: moneyJsonSchema,
+    prizes: z.array(z.object({ fromPosition: z.number().int(), toPosition: z.number().int(), prize: moneyJsonSchema })).optional(),
     startDateTime: z.string(),
     endDateTime: z.string(),
     status: z.enum(["scheduled", "active", "ended", "settled"]),
@@ -87,15 +159,29 @@ export const purchaseInputSchema = z.object({
   timestamp: isoUtcSchema,
 });
 
-export const positionSchema = z.object({ userId: idJsonSchema, position: z.number().int(), total: moneyJsonSchema });
+/** A display name as `PUT /users/{id}/profile` takes it; null on a leaderboard row while none is known. */
+export const displayNameSchema = z.string().trim().min(1, "must not be empty").max(64, "must be at most 64 characters");
+const rowDisplayName = z.string().nullable().meta({ description: "The user's display name; null when none is known" });
+
+export const positionSchema = z.object({ userId: idJsonSchema, displayName: rowDisplayName, position: z.number().int(), total: moneyJsonSchema });
 
 export const recordSchema = z
-  .object({ campaignId: idJsonSchema, userId: idJsonSchema, position: z.number().int(), total: moneyJsonSchema })
+  .object({ campaignId: idJsonSchema, userId: idJsonSchema, displayName: rowDisplayName, position: z.number().int(), total: moneyJsonSchema })
   .meta({ id: "CampaignRecord" });
 
 export const winnerSchema = z
   .object({ campaignId: idJsonSchema, userId: idJsonSchema, total: moneyJsonSchema, prize: moneyJsonSchema, decidedAt: z.string() })
   .meta({ id: "CampaignWinner" });
+
+export const winnersSchema = z
+  .object({
+    campaignId: idJsonSchema,
+    decidedAt: z.string(),
+    winners: z.array(
+      z.object({ position: z.number().int(), userId: idJsonSchema, displayName: rowDisplayName, total: moneyJsonSchema, prize: moneyJsonSchema }),
+    ),
+  })
+  .meta({ id: "CampaignWinners" });
 
 export const exchangeRatesInputSchema = z.object({
   base: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as EUR"),

@@ -59,6 +59,19 @@ export interface IncentiveEventMessage {
   utcOffsetMinutes: number;
 }
 
+/**
+ * Evaluate every user with history for (employer, event) against that employer's incentives for
+ * the event: sent when an incentive is attached (or its rule changes). Each message handles one
+ * page of users after `afterUserId` and sends the next page's message itself.
+ */
+export interface IncentiveEvaluateMessage {
+  kind: "incentive-evaluate";
+  employerId: string;
+  event: string;
+  /** The page starts after this user id; null for the first page. */
+  afterUserId: string | null;
+}
+
 export interface IncentiveAwardMessage {
   kind: "incentive-award";
   awardId: string;
@@ -108,6 +121,7 @@ export type QueueMessage =
   | AdCampaignLifecycleMessage
   | AdBillingDayMessage
   | IncentiveEventMessage
+  | IncentiveEvaluateMessage
   | IncentiveAwardMessage
   | EstablishedConnectionMessage
   | UserTagMessage;
@@ -122,6 +136,7 @@ export const QUEUE_BINDING_OF_KIND = {
   "ad-campaign-lifecycle": "CAMPAIGN_LIFECYCLE",
   "ad-billing-day": "AD_BILLING",
   "incentive-event": "INCENTIVE_EVENTS",
+  "incentive-evaluate": "INCENTIVE_EVENTS",
   "incentive-award": "INCENTIVE_AWARDS",
   "established-connection": "ESTABLISHED_CONNECTIONS",
   "user-tag": "USER_TAGS",

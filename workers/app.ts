@@ -9,6 +9,7 @@ import { campaignRoutes } from "./campaigns/catalogue-routes.ts";
 import { exchangeRateRoutes } from "./campaigns/exchange-rate-routes.ts";
 import { purchaseRoutes, recordRoutes } from "./campaigns/scoring-routes.ts";
 import { walletRoutes } from "./campaigns/wallet-routes.ts";
+import { profileRoutes } from "./users/profile-routes.ts";
 import { officerRoutes, presenceRoutes } from "./connections/presence-routes.ts";
 import { connectionRoutes, reportRoutes } from "./connections/request-routes.ts";
 import { charityRoutes, donationRoutes, offerRoutes, redemptionRoutes, voucherRoutes } from "./connections/reward-routes.ts";
@@ -78,6 +79,7 @@ app.route("/purchases", purchaseRoutes);
 app.route("/records", recordRoutes);
 app.route("/exchange-rates", exchangeRateRoutes);
 app.route("/users", walletRoutes);
+app.route("/users", profileRoutes);
 // Allezon
 app.route("/user_tags", userTagRoutes);
 app.route("/user_profiles", userProfileRoutes);

@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
-import { eq } from "drizzle-orm";
-import { effectiveEndAt, type BoardPurchase, type CampaignTerms, type RankedRecord } from "../../shared/campaigns.ts";
+import { eq, inArray } from "drizzle-orm";
+import { effectiveEndAt, paidPositions, type BoardPurchase, type CampaignTerms, type RankedRecord } from "../../shared/campaigns.ts";
+import { d1Chunks, runInOneBatch } from "../../shared/db/chunks.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import { fail, ok, type Result } from "../../shared/errors.ts";
 import type { CampaignLifecycleMessage } from "../../shared/messages.ts";
@@ -10,9 +11,9 @@ import { sameTerms } from "../../shared/same-terms.ts";
 import { termsOf } from "../../workers/campaigns/catalogue.ts";
 import { userStub } from "../user/user.ts";
 import { firstRow, migrate, rows } from "../sql.ts";
-import { NEW_LIFECYCLE, planLifecycle, retryDelayMs, settleDelayMs, withDefaults, type Lifecycle } from "./lifecycle.ts";
+import { NEW_LIFECYCLE, planLifecycle, retryDelayMs, settleDelayMs, withDefaults, type Lifecycle, type Placing } from "./lifecycle.ts";
 import { LiveFeed, liveSocketsPerIp } from "./live-feed.ts";
-import { Ranking } from "./ranking.ts";
+import { Ranking, type RankEntry } from "./ranking.ts";
 
 const BOARD_SCHEMA = [
   "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -26,6 +27,8 @@ const BOARD_SCHEMA = [
    )`,
   "CREATE TABLE totals (user_id INTEGER PRIMARY KEY, total_minor INTEGER NOT NULL, reached_at INTEGER NOT NULL)",
   "CREATE INDEX totals_ranked ON totals (total_minor DESC, reached_at ASC, user_id ASC)",
+  // Display names of the ranked users, so a top read needs no lookup elsewhere.
+  "CREATE TABLE names (user_id INTEGER PRIMARY KEY, display_name TEXT NOT NULL)",
 ] as const;
 
 type Positions = Omit<RankedRecord, "campaignId">[];
@@ -51,6 +54,8 @@ export class CampaignBoard extends DurableObject<Env> {
   private terms: CampaignTerms | undefined;
   private lifecycle: Lifecycle = { ...NEW_LIFECYCLE };
   private version = 0;
+  /** Display names of ranked users that have one; the rest show `null`. */
+  private names = new Map<number, string>();
   /**
    * The one cache of the top: for the current ranking version, the positions of the largest `n`
    * asked and the response body per `n`; any ranking change starts it over.
@@ -77,6 +82,9 @@ export class CampaignBoard extends DurableObject<Env> {
       migrate(ctx.storage.sql, "board", BOARD_SCHEMA);
       this.terms = this.readMeta<CampaignTerms>("terms");
       this.lifecycle = withDefaults(this.readMeta<Partial<Lifecycle>>("lifecycle"));
+      for (const row of ctx.storage.sql.exec<{ user_id: number; display_name: string }>("SELECT user_id, display_name FROM names")) {
+        this.names.set(row.user_id, row.display_name);
+      }
       this.rebuildRanking();
     });
   }
@@ -87,6 +95,21 @@ export class CampaignBoard extends DurableObject<Env> {
       return sameTerms(this.terms, terms) ? ok(undefined) : fail("conflict", `board of campaign ${terms.campaignId} already has other terms`);
     }
     migrate(this.ctx.storage.sql, "board", BOARD_SCHEMA);
+    this.terms = terms;
+    this.writeMeta("terms", terms);
+    await this.scheduleNextPhase();
+    return ok(undefined);
+  }
+
+  /**
+   * An admin's edit of the terms (`PATCH /campaigns/{id}`), before the end: the board takes the new
+   * terms and re-arms its lifecycle alarm for the new start or end. Refused once End is published.
+   */
+  async updateTerms(terms: CampaignTerms): Promise<Result<void>> {
+    if (!this.terms) return fail("not_found", "campaign board is not configured");
+    if (this.lifecycle.endPublished || this.lifecycle.decidedAt !== null) {
+      return fail("conflict", `campaign ${terms.campaignId} has ended; its terms no longer change`);
+    }
     this.terms = terms;
     this.writeMeta("terms", terms);
     await this.scheduleNextPhase();
@@ -114,6 +137,7 @@ export class CampaignBoard extends DurableObject<Env> {
     if (!terms) return fail("not_found", "campaign board is not configured");
     const wrongCurrency = purchases.find((p) => p.amount.currency !== terms.prize.currency);
     if (wrongCurrency) return fail("unprocessable", `purchase ${wrongCurrency.purchaseId} is not in ${terms.prize.currency}`);
+    await this.meetNewUsers(purchases);
     const outcome: ApplyOutcome = { applied: 0, duplicates: 0, afterSettlement: 0 };
     // Once the winner is decided the ranking stops, so a retried settlement pays the same user.
     const settled = this.lifecycle.decidedAt !== null || this.lifecycle.settledAt !== null;
@@ -157,6 +181,67 @@ export class CampaignBoard extends DurableObject<Env> {
   }
 
   /**
+   * Before the first purchase of a user counts here: records in D1 that this board ranks the user
+   * (so a later rename reaches it) and reads the name the user already has. The participant row is
+   * written before the name is read and a rename writes the name before it lists the boards, so a
+   * rename racing a first purchase is seen by one side or the other. Runs before the purchases are
+   * applied: when D1 fails the batch is retried whole, and nobody is left unregistered.
+   */
+  private async meetNewUsers(purchases: BoardPurchase[]): Promise<void> {
+    const newUsers = [...new Set(purchases.map((p) => Number(p.userId)))].filter((userId) => !this.ranking.get(userId));
+    if (newUsers.length === 0) return;
+    const db = database(this.env.DB);
+    const campaignId = Number(this.terms!.campaignId);
+    const known = new Map<number, string>();
+    for (const part of d1Chunks(newUsers, 2)) {
+      const [, profiles] = await db.batch([
+        db
+          .insert(schema.campaignParticipants)
+          .values(part.map((userId) => ({ userId, campaignId })))
+          .onConflictDoNothing(),
+        db
+          .select({ userId: schema.userProfiles.userId, displayName: schema.userProfiles.displayName })
+          .from(schema.userProfiles)
+          .where(inArray(schema.userProfiles.userId, part)),
+      ]);
+      for (const profile of profiles) known.set(profile.userId, profile.displayName);
+    }
+    this.storeNames(known);
+  }
+
+  /**
+   * Display names changed (a rename or an import): the board keeps those of users it ranks and
+   * shows them in the next top read and live flush.
+   */
+  async rename(names: { userId: string; displayName: string }[]): Promise<Result<void>> {
+    const changed = new Map<number, string>();
+    for (const { userId, displayName } of names) {
+      const id = Number(userId);
+      if (this.names.get(id) !== displayName) changed.set(id, displayName);
+    }
+    if (changed.size === 0) return ok(undefined);
+    this.storeNames(changed);
+    this.version++;
+    this.live.changed();
+    return ok(undefined);
+  }
+
+  private storeNames(names: Map<number, string>): void {
+    for (const [userId, displayName] of names) {
+      this.ctx.storage.sql.exec(
+        "INSERT INTO names (user_id, display_name) VALUES (?, ?) ON CONFLICT (user_id) DO UPDATE SET display_name = excluded.display_name",
+        userId,
+        displayName,
+      );
+      this.names.set(userId, displayName);
+    }
+  }
+
+  private displayName(userId: number): string | null {
+    return this.names.get(userId) ?? null;
+  }
+
+  /**
    * The seed's top-n response body, serialized once per ranking version: the hot read path then
    * costs one string across RPC and no JSON work in the Worker.
    */
@@ -178,6 +263,20 @@ export class CampaignBoard extends DurableObject<Env> {
     if (!terms) return fail("not_found", "no such campaign");
     const record = this.recordOf(Number(userId));
     return record ? ok(record) : fail("not_found", `user ${userId} has no record in campaign ${terms.campaignId}`);
+  }
+
+  /**
+   * Up to `span` positions above and below the user's, the user's included, in ranking order;
+   * not_found when the user has no record. O(log n + span).
+   */
+  async around(userId: string, span: number): Promise<Result<{ campaignId: string; positions: Positions }>> {
+    const terms = await this.ensureTerms();
+    if (!terms) return fail("not_found", "no such campaign");
+    const position = this.ranking.position(Number(userId));
+    if (position < 0) return fail("not_found", `user ${userId} has no record in campaign ${terms.campaignId}`);
+    const start = Math.max(0, position - span);
+    const entries = this.ranking.slice(start, position - start + span + 1);
+    return ok({ campaignId: terms.campaignId, positions: entries.map((entry, i) => this.rowOf(entry, start + i)) });
   }
 
   /** The lifecycle as the board sees it, for the catalogue and for tests. */
@@ -303,15 +402,19 @@ export class CampaignBoard extends DurableObject<Env> {
   private topPositions(n: number): Positions {
     const top = this.currentTop();
     if (top.n < n) {
-      const currency = this.terms!.prize.currency;
-      top.positions = this.ranking.top(n).map((entry, position) => ({
-        userId: String(entry.userId),
-        position,
-        total: toMoneyJson({ minor: entry.total, currency }),
-      }));
+      top.positions = this.ranking.top(n).map((entry, position) => this.rowOf(entry, position));
       top.n = n;
     }
     return top.n === n ? top.positions : top.positions.slice(0, n);
+  }
+
+  private rowOf(entry: RankEntry, position: number): Positions[number] {
+    return {
+      userId: String(entry.userId),
+      displayName: this.displayName(entry.userId),
+      position,
+      total: toMoneyJson({ minor: entry.total, currency: this.terms!.prize.currency }),
+    };
   }
 
   private recordOf(userId: number): RankedRecord | undefined {
@@ -320,6 +423,7 @@ export class CampaignBoard extends DurableObject<Env> {
     return {
       campaignId: this.terms!.campaignId,
       userId: String(userId),
+      displayName: this.displayName(userId),
       position: this.ranking.position(userId),
       total: toMoneyJson({ minor: entry.total, currency: this.terms!.prize.currency }),
     };
@@ -334,42 +438,64 @@ export class CampaignBoard extends DurableObject<Env> {
   }
 
   /**
-   * Decides the winner once, storing it (and stopping the ranking) before any outside write.
-   * Each write after that is idempotent (the winner row by campaign, the credit by the prize's
-   * ref, D1's settledAt), so a retry after a partial failure completes the same settlement with
-   * the same winner, whatever purchases arrived in between.
+   * Decides the winner and every tier's users once, storing them (and stopping the ranking) before
+   * any outside write. Each write after that is idempotent (the winner row by campaign, placings by
+   * campaign and position, each credit by its ref — `campaign-prize:<id>` for position 0,
+   * `campaign-prize:<id>:<position>` below — D1's settledAt), so a retry after a partial failure
+   * completes the same settlement with the same users, whatever purchases arrived in between.
    */
   private async settle(now: number): Promise<void> {
     const terms = this.terms!;
     if (this.lifecycle.decidedAt === null) {
-      const leader = this.ranking.at(0);
+      const paid = paidPositions(terms);
+      const ranked = this.ranking.top(paid[paid.length - 1]!.position + 1);
+      const placings: Placing[] = paid.flatMap(({ position, prize }) => {
+        const entry = ranked[position];
+        return entry ? [{ position, userId: String(entry.userId), totalMinor: entry.total, prizeMinor: prize.minor }] : [];
+      });
+      const leader = placings.find((placing) => placing.position === 0);
       this.lifecycle.decidedAt = now;
-      this.lifecycle.winnerUserId = leader ? String(leader.userId) : null;
-      this.lifecycle.winnerTotalMinor = leader ? leader.total : null;
+      this.lifecycle.winnerUserId = leader?.userId ?? null;
+      this.lifecycle.winnerTotalMinor = leader?.totalMinor ?? null;
+      this.lifecycle.placings = placings;
       this.writeMeta("lifecycle", this.lifecycle);
     }
     const { decidedAt, winnerUserId, winnerTotalMinor } = this.lifecycle;
+    const currency = terms.prize.currency;
+    const placings: Placing[] =
+      this.lifecycle.placings ??
+      (winnerUserId !== null && winnerTotalMinor !== null ? [{ position: 0, userId: winnerUserId, totalMinor: winnerTotalMinor, prizeMinor: terms.prize.minor }] : []);
     const db = database(this.env.DB);
-    if (winnerUserId !== null && winnerTotalMinor !== null) {
-      await db
-        .insert(schema.campaignWinners)
-        .values({
-          campaignId: Number(terms.campaignId),
-          userId: Number(winnerUserId),
-          totalMinor: winnerTotalMinor,
-          prizeMinor: terms.prize.minor,
-          currency: terms.prize.currency,
-          decidedAt,
-        })
-        .onConflictDoNothing();
-      const credited = await userStub(this.env, winnerUserId).credit({
-        ref: `campaign-prize:${terms.campaignId}`,
-        reason: `prize of campaign ${terms.campaignId}`,
-        money: terms.prize,
-      });
-      if (!credited.ok) throw new Error(`prize credit failed: ${credited.detail}`);
-    }
-    await db.update(schema.campaigns).set({ settledAt: decidedAt }).where(eq(schema.campaigns.campaignId, Number(terms.campaignId)));
+    const campaignId = Number(terms.campaignId);
+    const winner = placings.find((placing) => placing.position === 0);
+    await runInOneBatch(db, [
+      ...(winner
+        ? [
+            db
+              .insert(schema.campaignWinners)
+              .values({ campaignId, userId: Number(winner.userId), totalMinor: winner.totalMinor, prizeMinor: winner.prizeMinor, currency, decidedAt })
+              .onConflictDoNothing(),
+          ]
+        : []),
+      ...d1Chunks(placings, 7).map((part) =>
+        db
+          .insert(schema.campaignPlacings)
+          .values(part.map((p) => ({ campaignId, position: p.position, userId: Number(p.userId), totalMinor: p.totalMinor, prizeMinor: p.prizeMinor, currency, decidedAt })))
+          .onConflictDoNothing(),
+      ),
+    ]);
+    const credits = await Promise.all(
+      placings.map((placing) =>
+        userStub(this.env, placing.userId).credit({
+          ref: placing.position === 0 ? `campaign-prize:${terms.campaignId}` : `campaign-prize:${terms.campaignId}:${placing.position}`,
+          reason: placing.position === 0 ? `prize of campaign ${terms.campaignId}` : `prize for position ${placing.position} of campaign ${terms.campaignId}`,
+          money: { minor: placing.prizeMinor, currency },
+        }),
+      ),
+    );
+    const failed = credits.find((credited) => !credited.ok);
+    if (failed && !failed.ok) throw new Error(`prize credit failed: ${failed.detail}`);
+    await db.update(schema.campaigns).set({ settledAt: decidedAt }).where(eq(schema.campaigns.campaignId, campaignId));
     this.lifecycle.settledAt = decidedAt;
     this.writeMeta("lifecycle", this.lifecycle);
   }

@@ -18,10 +18,23 @@ export interface Lifecycle {
   decidedAt: number | null;
   winnerUserId: string | null;
   winnerTotalMinor: number | null;
+  /**
+   * Every paid position (0 and the tiers') decided with the winner, stored before any payment;
+   * null on boards that decided before tiers existed (they paid position 0 only).
+   */
+  placings: Placing[] | null;
   /** Set once the winner row, the prize and D1's `settledAt` are all written. */
   settledAt: number | null;
   /** Alarm runs in a row whose steps failed; the board re-arms itself with backoff meanwhile. */
   failedAttempts: number;
+}
+
+/** A paid position as settlement decided it; the prize is in the campaign's currency. */
+export interface Placing {
+  position: number;
+  userId: string;
+  totalMinor: number;
+  prizeMinor: number;
 }
 
 export type LifecycleStep = "start" | "end" | "settle";
@@ -46,6 +59,7 @@ export const NEW_LIFECYCLE: Lifecycle = {
   decidedAt: null,
   winnerUserId: null,
   winnerTotalMinor: null,
+  placings: null,
   settledAt: null,
   failedAttempts: 0,
 };

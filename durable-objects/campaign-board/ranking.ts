@@ -222,14 +222,42 @@ export class Ranking {
 
   /** The first `n` entries in ranking order. O(log n + n). */
   top(n: number): RankEntry[] {
-    const wanted = Math.min(Math.floor(n), this.count);
+    return this.slice(0, n);
+  }
+
+  /**
+   * Up to `n` entries in ranking order from the 0-based position `start` on. O(log n + n): one
+   * descent to `start` keeps the nodes still to come on the stack, then an in-order walk.
+   */
+  slice(start: number, n: number): RankEntry[] {
+    const first = Math.max(0, Math.floor(start));
+    const wanted = Math.min(Math.floor(n), this.count - first);
     const result: RankEntry[] = [];
     if (!(wanted > 0)) return result;
     const lefts = this.lefts;
     const rights = this.rights;
+    const sizes = this.sizes;
     let depth = 0;
+    // Descend to `first`, pushing every node passed on the left: each ranks after it and comes next.
+    let k = first;
     let t = this.root;
-    // In-order walk that stops after `wanted` nodes: only the left spine is pushed up front.
+    for (;;) {
+      const leftSize = sizes[lefts[t]!]!;
+      if (k < leftSize) {
+        if (depth === this.stack.length) this.growStack();
+        this.stack[depth++] = t;
+        t = lefts[t]!;
+      } else if (k === leftSize) {
+        if (depth === this.stack.length) this.growStack();
+        this.stack[depth++] = t;
+        break;
+      } else {
+        k -= leftSize + 1;
+        t = rights[t]!;
+      }
+    }
+    t = NIL;
+    // In-order walk from there that stops after `wanted` nodes.
     while (result.length < wanted) {
       while (t !== NIL) {
         if (depth === this.stack.length) this.growStack();

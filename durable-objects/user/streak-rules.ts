@@ -15,6 +15,8 @@ export interface AwardCandidate {
   incentiveId: string;
   rule: AwardRule;
   reward: { description: string };
+  /** Only days from this day number count (attached with `countFrom: "attach"`); absent counts every day. */
+  sinceDay?: number;
 }
 
 /** One incentive event, reduced to what the streak store needs. */
@@ -106,7 +108,8 @@ export function newlyEarned(
   const seen = new Set(awarded);
   for (const candidate of candidates) {
     if (seen.has(candidate.employerIncentiveId)) continue;
-    if (!ruleHolds(candidate.rule, days)) continue;
+    const counted = candidate.sinceDay === undefined ? days : days.filter((day) => day >= candidate.sinceDay!);
+    if (!ruleHolds(candidate.rule, counted)) continue;
     seen.add(candidate.employerIncentiveId);
     earned.push(candidate);
   }

@@ -5,6 +5,7 @@
 import { rows } from "../sql.ts";
 import {
   type Activity,
+  type AwardCandidate,
   type StoredAward,
   type StreakView,
   isoDay,
@@ -29,6 +30,15 @@ export const STREAK_SCHEMA = [
      confirmed_at INTEGER
    )`,
   "CREATE INDEX streak_awards_unconfirmed ON streak_awards (confirmed_at)",
+  // Each (employer, event) the user has any day of; `indexed` once D1's incentive_history has it.
+  `CREATE TABLE streak_pairs (
+     employer_id TEXT NOT NULL,
+     event TEXT NOT NULL,
+     indexed INTEGER NOT NULL DEFAULT 0,
+     PRIMARY KEY (employer_id, event)
+   )`,
+  // Users from before the index: their pairs are indexed on their next event.
+  "INSERT INTO streak_pairs (employer_id, event) SELECT DISTINCT employer_id, event FROM streak_days",
 ] as const;
 
 type AwardRow = {
@@ -64,14 +74,23 @@ export class StreakStore {
     this.storage = storage;
   }
 
-  /** Records each activity's day, awards what newly holds, and returns every unconfirmed award. */
-  record(activities: readonly Activity[], now = Date.now()): StoredAward[] {
+  /**
+   * Records each activity's day, awards what newly holds, and returns every unconfirmed award and
+   * the (employer, event) pairs this call recorded the first day of — each reported until
+   * `confirmPairs`, so the consumer's D1 index write is retried with the redelivery.
+   */
+  record(activities: readonly Activity[], now = Date.now()): { awards: StoredAward[]; newPairs: { employerId: string; event: string }[] } {
     const sql = this.storage.sql;
     this.storage.transactionSync(() => {
       const awarded = new Set(
         rows<{ id: string }>(sql, "SELECT employer_incentive_id AS id FROM streak_awards").map((r) => r.id),
       );
       for (const activity of activities) {
+        sql.exec(
+          "INSERT INTO streak_pairs (employer_id, event) VALUES (?, ?) ON CONFLICT DO NOTHING",
+          activity.employerId,
+          activity.event,
+        );
         sql.exec(
           "INSERT INTO streak_days (employer_id, event, day) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
           activity.employerId,
@@ -95,7 +114,46 @@ export class StreakStore {
         }
       }
     });
+    return { awards: this.unconfirmed(), newPairs: this.unindexedPairs() };
+  }
+
+  /**
+   * Evaluates `candidates` (an employer's incentives for one event) on the days already stored, with
+   * no new day: for an incentive just attached or a rule just changed. Returns every unconfirmed award.
+   */
+  evaluate(employerId: string, event: string, candidates: readonly AwardCandidate[], now = Date.now()): StoredAward[] {
+    const sql = this.storage.sql;
+    this.storage.transactionSync(() => {
+      const awarded = new Set(rows<{ id: string }>(sql, "SELECT employer_incentive_id AS id FROM streak_awards").map((r) => r.id));
+      for (const candidate of newlyEarned(candidates, this.days(employerId, event), awarded)) {
+        sql.exec(
+          `INSERT INTO streak_awards (employer_incentive_id, employer_id, incentive_id, reward_description, event_id, awarded_at)
+           VALUES (?, ?, ?, ?, ?, ?)`,
+          candidate.employerIncentiveId,
+          employerId,
+          candidate.incentiveId,
+          candidate.reward.description,
+          // No event completed it: the stored history did, when the incentive was attached or changed.
+          `history:${event}`,
+          now,
+        );
+      }
+    });
     return this.unconfirmed();
+  }
+
+  /** Pairs whose first day was recorded but not yet confirmed as indexed in D1. */
+  unindexedPairs(): { employerId: string; event: string }[] {
+    return rows<{ employer_id: string; event: string }>(this.storage.sql, "SELECT employer_id, event FROM streak_pairs WHERE indexed = 0").map(
+      (r) => ({ employerId: r.employer_id, event: r.event }),
+    );
+  }
+
+  /** Marks pairs as written to D1's history index. */
+  confirmPairs(pairs: readonly { employerId: string; event: string }[]): void {
+    for (const pair of pairs) {
+      this.storage.sql.exec("UPDATE streak_pairs SET indexed = 1 WHERE employer_id = ? AND event = ?", pair.employerId, pair.event);
+    }
   }
 
   /** Awards made but not yet confirmed as stored in D1 and published. */

@@ -3,7 +3,7 @@ import { fail, ok, type Result } from "../../shared/errors.ts";
 import type { Money } from "../../shared/money.ts";
 import { migrate } from "../sql.ts";
 import { AD_IMPRESSIONS_SCHEMA, AdImpressionCounts, type AdImpression } from "./ad-impressions.ts";
-import type { Activity, StoredAward, StreakView } from "./streak-rules.ts";
+import type { Activity, AwardCandidate, StoredAward, StreakView } from "./streak-rules.ts";
 import { STREAK_SCHEMA, StreakStore } from "./streaks.ts";
 import { WALLET_SCHEMA, WalletLedger, type WalletEntry, type WalletView } from "./wallet.ts";
 
@@ -52,13 +52,23 @@ export class User extends DurableObject<Env> {
    * Records incentive activity (one local day per event) and returns every award not yet
    * confirmed, new ones included; each employer incentive is awarded at most once.
    */
-  async recordActivity(activities: Activity[]): Promise<StoredAward[]> {
+  async recordActivity(activities: Activity[]): Promise<{ awards: StoredAward[]; newPairs: { employerId: string; event: string }[] }> {
     return this.streakStore.record(activities);
   }
 
   /** Marks awards as stored in D1 and published, so `recordActivity` stops handing them out. */
   async confirmAwards(employerIncentiveIds: string[]): Promise<void> {
     this.streakStore.confirm(employerIncentiveIds);
+  }
+
+  /** Evaluates an employer's incentives for an event on the stored days alone; returns every unconfirmed award. */
+  async evaluateHistory(employerId: string, event: string, candidates: AwardCandidate[]): Promise<StoredAward[]> {
+    return this.streakStore.evaluate(employerId, event, candidates);
+  }
+
+  /** Marks (employer, event) pairs as written to D1's history index. */
+  async confirmHistoryIndexed(pairs: { employerId: string; event: string }[]): Promise<void> {
+    this.streakStore.confirmPairs(pairs);
   }
 
   /** Current and longest streak per (employer, event). */

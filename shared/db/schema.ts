@@ -35,6 +35,8 @@ export const campaigns = sqliteTable(
     endAt: integer("end_at").notNull(),
     /** Set when an admin ends the campaign early; qualification then stops at this moment. */
     endedAt: integer("ended_at"),
+    /** Prize tiers below position 0 as JSON `[{fromPosition,toPosition,prizeMinor}]` in `currency`; null when none. */
+    prizes: text("prizes"),
     settledAt: integer("settled_at"),
     createdAt: integer("created_at").notNull(),
   },
@@ -49,6 +51,41 @@ export const campaignWinners = sqliteTable("campaign_winners", {
   currency: text("currency").notNull(),
   decidedAt: integer("decided_at").notNull(),
 });
+
+/** Display names shown on every leaderboard row; set by `PUT /users/{id}/profile` or a bulk import. */
+export const userProfiles = sqliteTable("user_profiles", {
+  userId: integer("user_id").primaryKey(),
+  displayName: text("display_name").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/**
+ * Which boards rank a user, written by the board the first time the user scores there, so a
+ * rename reaches exactly those boards.
+ */
+export const campaignParticipants = sqliteTable(
+  "campaign_participants",
+  {
+    userId: integer("user_id").notNull(),
+    campaignId: integer("campaign_id").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.campaignId] })],
+);
+
+/** Every paid position of a settled campaign (position 0 included), decided once before any payment. */
+export const campaignPlacings = sqliteTable(
+  "campaign_placings",
+  {
+    campaignId: integer("campaign_id").notNull(),
+    position: integer("position").notNull(),
+    userId: integer("user_id").notNull(),
+    totalMinor: integer("total_minor").notNull(),
+    prizeMinor: integer("prize_minor").notNull(),
+    currency: text("currency").notNull(),
+    decidedAt: integer("decided_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.campaignId, t.position] })],
+);
 
 /** `1 base = rate quote`, in force from `effectiveFrom` until a later row for the pair. */
 export const exchangeRates = sqliteTable(
@@ -150,11 +187,30 @@ export const employerIncentives = sqliteTable(
     incentiveId: integer("incentive_id").notNull(),
     rewardDescription: text("reward_description").notNull(),
     createdAt: integer("created_at").notNull(),
+    /** Set once when the employer detaches it: no new awards from then on, awards made stay. */
+    detachedAt: integer("detached_at"),
+    /** Attached with `countFrom: "attach"`: only days from this UTC day number count; null counts all history. */
+    countFromDay: integer("count_from_day"),
   },
   (t) => [
     uniqueIndex("employer_incentives_unique").on(t.employerId, t.programId, t.incentiveId),
     index("employer_incentives_by_employer").on(t.employerId),
   ],
+);
+
+/**
+ * Which users have any history for an (employer, event): written once per pair, the first time
+ * the user's object records such a day, so attaching an incentive (or changing its rule) can
+ * evaluate exactly those users, page by page, without visiting every user.
+ */
+export const incentiveHistory = sqliteTable(
+  "incentive_history",
+  {
+    employerId: integer("employer_id").notNull(),
+    event: text("event").notNull(),
+    userId: integer("user_id").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.employerId, t.event, t.userId] })],
 );
 
 export const incentiveAwards = sqliteTable(

@@ -2,8 +2,8 @@ import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { LiveMessage } from "../../shared/campaigns.ts";
 import type { QualifiedPurchaseMessage } from "../../shared/messages.ts";
-import { callJson, tokenFor } from "../support/http.ts";
-import { createCampaign, deliver } from "./support.ts";
+import { adminToken, callJson, eventually, tokenFor } from "../support/http.ts";
+import { createCampaign, deliver, topOf } from "./support.ts";
 
 function qualified(campaignId: string, userId: string, minor: number): QualifiedPurchaseMessage {
   return { kind: "qualified-purchase", purchaseId: crypto.randomUUID(), campaignId, userId, amount: { minor, currency: "EUR" }, timestamp: Date.now() - 1000 };
@@ -98,5 +98,44 @@ describe("live leaderboard socket limit", () => {
     expect(elsewhere.status).toBe(101);
     elsewhere.webSocket!.accept();
     for (const socket of [...sockets, other.webSocket!, elsewhere.webSocket!]) socket.close(1000, "done");
+  });
+});
+
+describe("display names on the leaderboard", () => {
+  it("shows a name in top, position and live messages, null for a user without one, and a rename within 5 s", async () => {
+    const campaign = await createCampaign();
+    const id = campaign.campaignId;
+    const named = String(600_000 + Math.floor(Math.random() * 1000));
+    const unnamed = String(Number(named) + 1);
+    const admin = await adminToken();
+    const put = await callJson("PUT", `/users/${named}/profile`, { token: await tokenFor(named, ["citizen"]), body: { displayName: "Ann" } });
+    expect(put).toMatchObject({ status: 200, body: { profile: { userId: named, displayName: "Ann" } } });
+    await deliver("qualified-purchase-events", [qualified(id, named, 900), qualified(id, unnamed, 500)]);
+    expect((await topOf(id)).map((p) => [p.userId, p.displayName])).toEqual([
+      [named, "Ann"],
+      [unnamed, null],
+    ]);
+    const own = await callJson("GET", `/records/position/${id}/${named}`, { token: admin });
+    expect(own.body.record).toMatchObject({ userId: named, displayName: "Ann", position: 0 });
+
+    const live = await open(`/records/live/${id}?token=${await tokenFor(unnamed, ["citizen"])}`);
+    await live.next((m) => m.type === "top" && m.positions[0]?.displayName === "Ann");
+    await live.next((m) => m.type === "position" && m.displayName === null);
+    const renamedAt = Date.now();
+    expect((await callJson("PUT", `/users/${unnamed}/profile`, { token: admin, body: { displayName: "Bo" } })).status).toBe(200);
+    await live.next((m) => m.type === "top" && m.positions[1]?.displayName === "Bo", 5000);
+    await live.next((m) => m.type === "position" && m.displayName === "Bo", 5000);
+    expect(Date.now() - renamedAt).toBeLessThan(5000);
+    await eventually(async () => ((await topOf(id))[1]?.displayName === "Bo" ? true : undefined), 5000);
+    live.socket.close(1000);
+  });
+
+  it("refuses another user's rename and a bad name, changing nothing", async () => {
+    const stranger = await tokenFor(42, ["citizen"]);
+    expect((await callJson("PUT", "/users/43/profile", { token: stranger, body: { displayName: "X" } })).status).toBe(403);
+    const tooLong = await callJson("PUT", "/users/42/profile", { token: stranger, body: { displayName: "x".repeat(65) } });
+    expect(tooLong.status).toBe(400);
+    expect(JSON.stringify(tooLong.body.errors)).toContain("displayName");
+    expect((await callJson("PUT", "/users/42/profile", { token: stranger, body: { displayName: "" } })).status).toBe(400);
   });
 });

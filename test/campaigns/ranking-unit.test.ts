@@ -37,6 +37,11 @@ class NaiveRanking {
   at(position: number): RankEntry | undefined {
     return this.entries[position];
   }
+
+  slice(start: number, n: number): RankEntry[] {
+    const first = Math.max(0, start);
+    return this.entries.slice(first, first + Math.max(0, n));
+  }
 }
 
 const entry = (userId: number, total: number, reachedAt: number): RankEntry => ({ userId, total, reachedAt });
@@ -120,6 +125,15 @@ describe("Ranking", () => {
     expect(ranking.top(0)).toEqual([]);
     expect(ranking.top(-3)).toEqual([]);
     expect(ranking.top(1)).toEqual([entry(2, 200, 2)]);
+  });
+
+  it("slices a run of positions from any start, stopping at the end", () => {
+    const ranking = Ranking.from(Array.from({ length: 20 }, (_, i) => entry(i + 1, 100 - i, 0)));
+    expect(ranking.slice(5, 3).map((e) => e.userId)).toEqual([6, 7, 8]);
+    expect(ranking.slice(18, 5).map((e) => e.userId)).toEqual([19, 20]);
+    expect(ranking.slice(0, 1).map((e) => e.userId)).toEqual([1]);
+    expect(ranking.slice(20, 5)).toEqual([]);
+    expect(ranking.slice(3, 0)).toEqual([]);
   });
 
   it("selects an entry by position and answers undefined outside the board", () => {
@@ -235,6 +249,10 @@ describe("Ranking", () => {
       { weight: 2, arbitrary: fc.record({ kind: fc.constant("position" as const), userId }) },
       { weight: 1, arbitrary: fc.record({ kind: fc.constant("top" as const), n: fc.integer({ min: -1, max: 50 }) }) },
       { weight: 1, arbitrary: fc.record({ kind: fc.constant("at" as const), position: fc.integer({ min: -1, max: 50 }) }) },
+      {
+        weight: 2,
+        arbitrary: fc.record({ kind: fc.constant("slice" as const), start: fc.integer({ min: -1, max: 50 }), n: fc.integer({ min: -1, max: 50 }) }),
+      },
     );
     type Operation = typeof operation extends fc.Arbitrary<infer T> ? T : never;
 
@@ -260,6 +278,9 @@ describe("Ranking", () => {
           case "at":
             expect(ranking.at(op.position)).toEqual(model.at(op.position));
             break;
+          case "slice":
+            expect(ranking.slice(op.start, op.n)).toEqual(model.slice(op.start, op.n));
+            break;
         }
         expect(ranking.size).toBe(model.size);
       }
@@ -268,6 +289,7 @@ describe("Ranking", () => {
       all.forEach((e, i) => {
         expect(ranking.position(e.userId)).toBe(i);
         expect(ranking.at(i)).toEqual(e);
+        expect(ranking.slice(i, 3)).toEqual(model.slice(i, 3));
       });
     }
 

@@ -63,7 +63,7 @@ describe("exchange rates", () => {
       const positions = await topOf(campaign.campaignId);
       return positions.length > 0 ? positions : undefined;
     });
-    expect(top).toEqual([{ userId: "77", position: 0, total: { value: "10.00", currency: "PLN" } }]);
+    expect(top).toEqual([{ userId: "77", displayName: null, position: 0, total: { value: "10.00", currency: "PLN" } }]);
   });
 
   it("rejects bad rates, unknown currencies and non-admins", async () => {

@@ -62,7 +62,7 @@ describe("POST /purchases", () => {
       const positions = await topOf(campaign.campaignId);
       return positions.length > 0 ? positions : undefined;
     });
-    expect(top).toEqual([{ userId: "501", position: 0, total: { value: "12.34", currency: "EUR" } }]);
+    expect(top).toEqual([{ userId: "501", displayName: null, position: 0, total: { value: "12.34", currency: "EUR" } }]);
   });
 });
 
@@ -150,7 +150,7 @@ describe("the leaderboard", () => {
     await deliver("qualified-purchase-events", batch);
     await deliver("qualified-purchase-events", batch);
     await deliver("qualified-purchase-events", [batch[0]!, batch[0]!]);
-    expect(await topOf(id)).toEqual([{ userId: "7", position: 0, total: { value: "5.00", currency: "EUR" } }]);
+    expect(await topOf(id)).toEqual([{ userId: "7", displayName: null, position: 0, total: { value: "5.00", currency: "EUR" } }]);
   });
 
   it("retries a purchase whose rate is missing and applies the rest of the batch", async () => {
@@ -188,8 +188,8 @@ describe("GET /records", () => {
       records: {
         campaignId: campaign.campaignId,
         positions: [
-          { userId: "3", position: 0, total: { value: "3.00", currency: "EUR" } },
-          { userId: "2", position: 1, total: { value: "2.00", currency: "EUR" } },
+          { userId: "3", displayName: null, position: 0, total: { value: "3.00", currency: "EUR" } },
+          { userId: "2", displayName: null, position: 1, total: { value: "2.00", currency: "EUR" } },
         ],
       },
     });
@@ -207,7 +207,7 @@ describe("GET /records", () => {
     await deliver("qualified-purchase-events", [qualified(id, "42", 900, "EUR", at(1)), qualified(id, "43", 1000, "EUR", at(1))]);
     const own = await callJson("GET", `/records/position/${id}/42`, { token: await tokenFor(42, ["citizen"]) });
     expect(own.status).toBe(200);
-    expect(own.body).toEqual({ headers: [], record: { campaignId: id, userId: "42", position: 1, total: { value: "9.00", currency: "EUR" } } });
+    expect(own.body).toEqual({ headers: [], record: { campaignId: id, userId: "42", displayName: null, position: 1, total: { value: "9.00", currency: "EUR" } } });
     expect((await callJson("GET", `/records/position/${id}/43`, { token: await tokenFor(42, ["citizen"]) })).status).toBe(403);
     expect((await callJson("GET", `/records/position/${id}/43`)).status).toBe(401);
     const admin = await callJson("GET", `/records/position/${id}/43`, { token: await adminToken() });

@@ -205,3 +205,86 @@ describe("campaign lifecycle and settlement", () => {
     expect(await runInDurableObject(board(id), (_i, state) => state.storage.getAlarm())).toBeNull();
   });
 });
+
+describe("prize tiers", () => {
+  const eur = (value: string) => ({ value, currency: "EUR" });
+
+  it("pays position 0, 1–2 and 3–9 their tier once each under a retried settlement, and lists the winners as paid", async () => {
+    const campaign = await createCampaign({
+      prize: eur("100.00"),
+      prizes: [
+        { fromPosition: 3, toPosition: 9, prize: eur("5.00") },
+        { fromPosition: 1, toPosition: 2, prize: eur("20.00") },
+      ],
+    });
+    const id = campaign.campaignId;
+    expect((await callJson("GET", `/campaigns/${id}`)).body.campaign.prizes).toEqual([
+      { fromPosition: 1, toPosition: 2, prize: eur("20.00") },
+      { fromPosition: 3, toPosition: 9, prize: eur("5.00") },
+    ]);
+    const base = 700_000 + Math.floor(Math.random() * 10_000) * 20;
+    const users = Array.from({ length: 12 }, (_, i) => String(base + i));
+    // User i has total 1200 - 100 i: position i.
+    await deliver("qualified-purchase-events", users.map((userId, i) => qualified(id, userId, 1200 - 100 * i)));
+    expect((await callJson("GET", `/campaigns/${id}/winners`)).status).toBe(404);
+    await callJson("PUT", `/users/${users[1]}/profile`, { token: await adminToken(), body: { displayName: "Runner-up" } });
+
+    // The first settlement pays and then fails to mark D1 settled; the retry must pay no one twice.
+    const restore = await failBoardD1(id, SETTLED_AT_UPDATE);
+    await callJson("POST", `/campaigns/${id}/end`, { token: await adminToken() });
+    await eventually(async () => {
+      await runDurableObjectAlarm(board(id));
+      const state = await board(id).state();
+      return state.ok && state.value.lifecycle.failedAttempts > 0 ? true : undefined;
+    });
+    await restore();
+    await settled(id);
+    await runDurableObjectAlarm(board(id));
+
+    const prizeOf = (position: number) => (position === 0 ? "100.00" : position <= 2 ? "20.00" : position <= 9 ? "5.00" : null);
+    const { status, body } = await callJson("GET", `/campaigns/${id}/winners`);
+    expect(status).toBe(200);
+    expect(body.campaignId).toBe(id);
+    expect(body.decidedAt).toMatch(/Z$/);
+    expect(body.winners).toEqual(
+      users.slice(0, 10).map((userId, position) => ({
+        position,
+        userId,
+        displayName: position === 1 ? "Runner-up" : null,
+        total: eur(((1200 - 100 * position) / 100).toFixed(2)),
+        prize: eur(prizeOf(position)!),
+      })),
+    );
+    for (const [position, userId] of users.entries()) {
+      const wallet = await callJson("GET", `/users/${userId}/wallet`, { token: await adminToken() });
+      const expected = prizeOf(position);
+      expect(wallet.body.money).toEqual(expected ? [eur(expected)] : []);
+      expect(wallet.body.entries).toHaveLength(expected ? 1 : 0);
+    }
+    expect((await callJson("GET", `/campaigns/${id}/winner`)).body.winner).toMatchObject({ userId: users[0], prize: eur("100.00") });
+  });
+
+  it("refuses tiers that cover 0, overlap, use another currency or cover over 100 positions", async () => {
+    const token = await adminToken();
+    const now = Date.now();
+    const body = (prizes: unknown) => ({
+      itemId: "1",
+      prize: eur("10.00"),
+      prizes,
+      startDateTime: new Date(now).toISOString(),
+      endDateTime: new Date(now + 3_600_000).toISOString(),
+    });
+    const cases: [unknown, number, string][] = [
+      [[{ fromPosition: 0, toPosition: 2, prize: eur("1.00") }], 400, "prizes.0.fromPosition"],
+      [[{ fromPosition: 1, toPosition: 5, prize: eur("1.00") }, { fromPosition: 5, toPosition: 6, prize: eur("1.00") }], 422, "prizes.1.fromPosition"],
+      [[{ fromPosition: 1, toPosition: 2, prize: { value: "1.00", currency: "USD" } }], 422, "prizes.0.prize.currency"],
+      [[{ fromPosition: 1, toPosition: 101, prize: eur("1.00") }], 422, "prizes"],
+      [[{ fromPosition: 3, toPosition: 2, prize: eur("1.00") }], 422, "prizes.0.toPosition"],
+    ];
+    for (const [prizes, status, path] of cases) {
+      const answer = await callJson("POST", "/campaigns", { token, body: body(prizes) });
+      expect(answer.status).toBe(status);
+      expect(answer.body.errors.map((e: { path: string }) => e.path)).toContain(path);
+    }
+  });
+});

@@ -16,6 +16,7 @@ export interface CampaignOptions {
   campaignId?: string;
   itemId?: string;
   prize?: { value: string; currency: string };
+  prizes?: { fromPosition: number; toPosition: number; prize: { value: string; currency: string } }[];
   start?: number;
   end?: number;
 }
@@ -29,6 +30,7 @@ export async function createCampaign(options: CampaignOptions = {}) {
     prize: options.prize ?? { value: "100.00", currency: "EUR" },
     startDateTime: new Date(options.start ?? now - HOUR).toISOString(),
     endDateTime: new Date(options.end ?? now + HOUR).toISOString(),
+    ...(options.prizes ? { prizes: options.prizes } : {}),
   };
   const response = await callJson("POST", "/campaigns", { token: await adminToken(), body });
   if (response.status !== 201) throw new Error(`create failed: ${response.status} ${JSON.stringify(response.body)}`);
@@ -51,5 +53,5 @@ export async function deliver(queue: string, bodies: QueueMessage[], options: { 
 export async function topOf(campaignId: string, n = 10) {
   const { status, body } = await callJson("GET", `/records/top/${n}/${campaignId}`);
   if (status !== 200) throw new Error(`top failed: ${status}`);
-  return body.records.positions as Array<{ userId: string; position: number; total: { value: string; currency: string } }>;
+  return body.records.positions as Array<{ userId: string; displayName: string | null; position: number; total: { value: string; currency: string } }>;
 }

@@ -162,7 +162,7 @@ describe("incentive awards", () => {
     const after = await awardsOf(user);
     expect(after.map(({ fulfilledAt: _, ...award }) => award)).toEqual(before.map(({ fulfilledAt: _, ...award }) => award));
     await runInDurableObject(userStub(env, user), async (instance: User) => {
-      expect(await instance.recordActivity([])).toEqual([]);
+      expect((await instance.recordActivity([])).awards).toEqual([]);
     });
   });
 
@@ -170,7 +170,7 @@ describe("incentive awards", () => {
     const user = "1012";
     const message = eventMessage("crash-birth", user, EMPLOYER, "birth-reported", "2026-09-01T10:00:00.000Z");
     // The first delivery reached the user object and died before writing D1.
-    const [made] = await userStub(env, user).recordActivity([
+    const { awards: [made] } = await userStub(env, user).recordActivity([
       {
         eventId: message.eventId,
         employerId: EMPLOYER,

@@ -49,7 +49,7 @@ async function feed(activities: Activity[], batchSize: number) {
   const user = userStub(env, `property-${++run}`);
   const awarded: string[] = [];
   for (let start = 0; start < activities.length; start += batchSize) {
-    const unconfirmed = await user.recordActivity(activities.slice(start, start + batchSize));
+    const { awards: unconfirmed } = await user.recordActivity(activities.slice(start, start + batchSize));
     awarded.push(...unconfirmed.map((a) => `${a.employerId}/${a.employerIncentiveId}`));
     await user.confirmAwards(unconfirmed.map((a) => a.employerIncentiveId));
   }

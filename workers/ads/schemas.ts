@@ -34,7 +34,7 @@ export const newAdCampaignSchema = z
     totalBudget: positiveMoneySchema,
     startDateTime: isoUtcSchema,
     endDateTime: isoUtcSchema.nullish(),
-    frequencyCap: frequencyCapSchema.nullish(),
+    frequencyCap: z.union([frequencyCapSchema, z.null()]).optional(),
     pacing: pacingSchema.default("asap"),
   })
   .superRefine((campaign, ctx) => {
@@ -63,7 +63,7 @@ export const adCampaignPatchSchema = z
     dailyBudget: positiveMoneySchema.nullable().optional(),
     totalBudget: positiveMoneySchema.optional(),
     endDateTime: isoUtcSchema.nullable().optional(),
-    frequencyCap: frequencyCapSchema.nullable().optional(),
+    frequencyCap: z.union([frequencyCapSchema, z.null()]).optional(),
     pacing: pacingSchema.optional(),
   })
   .strict()

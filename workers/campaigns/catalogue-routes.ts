@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
-import { eq } from "drizzle-orm";
+import { asc, eq } from "drizzle-orm";
 import { z } from "zod";
-import { campaignInputSchema, campaignSchema, effectiveEndAt, winnerSchema } from "../../shared/campaigns.ts";
+import { campaignInputSchema, campaignPatchSchema, campaignSchema, effectiveEndAt, winnerSchema, winnersSchema } from "../../shared/campaigns.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import { idParamSchema } from "../../shared/ids.ts";
 import { toMoneyJson } from "../../shared/money.ts";
@@ -10,7 +10,8 @@ import { boardStub } from "../../durable-objects/campaign-board/campaign-board.t
 import { requireRole } from "../http/auth.ts";
 import { ApiError, unwrap } from "../http/problem.ts";
 import { bearer, createRouter, jsonBody, jsonResponse, problemResponses } from "../http/router.ts";
-import { campaignJson, campaignsActiveAt, getCampaign, insertCampaign, markEnded, termsOf } from "./catalogue.ts";
+import { displayNamesOf } from "../users/display-names.ts";
+import { campaignJson, campaignsActiveAt, editCampaign, getCampaign, insertCampaign, markEnded, termsOf } from "./catalogue.ts";
 
 /** The scoring campaigns catalogue, mounted at `/campaigns`. */
 export const campaignRoutes = createRouter();
@@ -41,6 +42,7 @@ campaignRoutes.openapi(
       ...(input.campaignId !== undefined ? { campaignId: input.campaignId } : {}),
       itemId: input.itemId,
       prize: input.prize,
+      ...(input.prizes !== undefined ? { prizes: input.prizes } : {}),
       startAt: input.startDateTime,
       endAt: input.endDateTime,
     });
@@ -86,6 +88,42 @@ campaignRoutes.openapi(
   async (c) => {
     const row = await getCampaign(c.env.DB, c.req.valid("param").campaignId);
     return c.json({ campaign: campaignJson(row) }, 200);
+  },
+);
+
+campaignRoutes.openapi(
+  createRoute({
+    method: "patch",
+    path: "/{campaignId}",
+    tags: ["campaigns"],
+    operationId: "updateCampaign",
+    summary: "Edit a campaign (admin): prize, prizes, endDateTime until it ends; itemId, startDateTime while scheduled",
+    description:
+      "409 for an edit its status does not allow. An end moved re-arms the lifecycle alarm; an item or start changed " +
+      "while scheduled applies to the next purchase qualified. The prize's currency stays the campaign's.",
+    security: bearer,
+    middleware: [adminOnly],
+    request: { params: campaignIdParams, body: jsonBody(campaignPatchSchema) },
+    responses: { 200: jsonResponse(campaignResponse, "The campaign as edited"), ...problemResponses },
+  }),
+  async (c) => {
+    const { campaignId } = c.req.valid("param");
+    const patch = c.req.valid("json");
+    const now = Date.now();
+    const row = await editCampaign(
+      c.env.DB,
+      await getCampaign(c.env.DB, campaignId),
+      {
+        ...(patch.itemId !== undefined ? { itemId: patch.itemId } : {}),
+        ...(patch.prize !== undefined ? { prize: patch.prize } : {}),
+        ...(patch.prizes !== undefined ? { prizes: patch.prizes } : {}),
+        ...(patch.startDateTime !== undefined ? { startAt: patch.startDateTime } : {}),
+        ...(patch.endDateTime !== undefined ? { endAt: patch.endDateTime } : {}),
+      },
+      now,
+    );
+    unwrap(await boardStub(c.env, campaignId).updateTerms(termsOf(row)));
+    return c.json({ campaign: campaignJson(row, now) }, 200);
   },
 );
 
@@ -145,6 +183,43 @@ campaignRoutes.openapi(
           prize: toMoneyJson({ minor: winner.prizeMinor, currency: winner.currency }),
           decidedAt: toIso(winner.decidedAt),
         },
+      },
+      200,
+    );
+  },
+);
+
+campaignRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/{campaignId}/winners",
+    tags: ["campaigns"],
+    operationId: "getCampaignWinners",
+    summary: "Every paid position of a settled campaign (0 and each prize tier's); 404 before settlement",
+    request: { params: campaignIdParams },
+    responses: { 200: jsonResponse(winnersSchema, "The winners, by position"), ...problemResponses },
+  }),
+  async (c) => {
+    const { campaignId } = c.req.valid("param");
+    const campaign = await getCampaign(c.env.DB, campaignId);
+    if (campaign.settledAt === null) throw new ApiError("not_found", `campaign ${campaignId} is not settled yet`);
+    const placings = await database(c.env.DB)
+      .select()
+      .from(schema.campaignPlacings)
+      .where(eq(schema.campaignPlacings.campaignId, Number(campaignId)))
+      .orderBy(asc(schema.campaignPlacings.position));
+    const names = await displayNamesOf(c.env.DB, placings.map((p) => String(p.userId)));
+    return c.json(
+      {
+        campaignId,
+        decidedAt: toIso(placings[0]?.decidedAt ?? campaign.settledAt),
+        winners: placings.map((p) => ({
+          position: p.position,
+          userId: String(p.userId),
+          displayName: names.get(String(p.userId)) ?? null,
+          total: toMoneyJson({ minor: p.totalMinor, currency: p.currency }),
+          prize: toMoneyJson({ minor: p.prizeMinor, currency: p.currency }),
+        })),
       },
       200,
     );

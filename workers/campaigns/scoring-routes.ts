@@ -112,6 +112,31 @@ recordRoutes.openapi(
 recordRoutes.openapi(
   createRoute({
     method: "get",
+    path: "/around/{campaignId}/{userId}",
+    tags: ["campaigns"],
+    operationId: "getAroundRecords",
+    summary: "Up to `span` positions above and below a user's, the user's included (the user or an admin)",
+    security: bearer,
+    middleware: [requireSelfOrAdmin()],
+    request: {
+      params: z.object({ campaignId: idParamSchema, userId: idParamSchema }),
+      query: z.object({ span: z.coerce.number().int("must be a whole number").min(1).max(50).default(5) }),
+    },
+    responses: {
+      200: jsonResponse(topResponseSchema, "Positions around the user's, in ranking order"),
+      ...problemResponses,
+    },
+  }),
+  async (c) => {
+    const { campaignId, userId } = c.req.valid("param");
+    const records = unwrap(await boardStub(c.env, campaignId).around(userId, c.req.valid("query").span));
+    return c.json({ headers: [], records }, 200);
+  },
+);
+
+recordRoutes.openapi(
+  createRoute({
+    method: "get",
     path: "/live/{campaignId}",
     operationId: "openLiveLeaderboard",
     tags: ["campaigns"],

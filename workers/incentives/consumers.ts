@@ -1,8 +1,8 @@
-import { type Activity, localDayOf } from "../../durable-objects/user/streak-rules.ts";
+import { type Activity, type StoredAward, localDayOf } from "../../durable-objects/user/streak-rules.ts";
 import { userStub } from "../../durable-objects/user/user.ts";
-import type { IncentiveAwardMessage, IncentiveEventMessage, QueueMessage } from "../../shared/messages.ts";
+import type { IncentiveAwardMessage, IncentiveEvaluateMessage, IncentiveEventMessage, QueueMessage } from "../../shared/messages.ts";
 import { ackOrRetryGroup, fieldsOfKind, messagesOfKind, retryLater, sendAll } from "../queue-kit.ts";
-import { candidateKey, loadCandidates, markFulfilled, storeAwards, toAwardMessage } from "./store.ts";
+import { candidateKey, HISTORY_PAGE, historyPage, indexHistory, loadCandidates, markFulfilled, storeAwards, toAwardMessage } from "./store.ts";
 
 function isIncentiveEvent(body: unknown): body is IncentiveEventMessage {
   const b = fieldsOfKind(body, "incentive-event");
@@ -15,6 +15,34 @@ function isIncentiveEvent(body: unknown): body is IncentiveEventMessage {
     Number.isFinite(b.timestamp) &&
     Number.isInteger(b.utcOffsetMinutes ?? 0)
   );
+}
+
+function isIncentiveEvaluate(body: unknown): body is IncentiveEvaluateMessage {
+  const b = fieldsOfKind(body, "incentive-evaluate");
+  return (
+    b !== undefined &&
+    typeof b.employerId === "string" &&
+    typeof b.event === "string" &&
+    (b.afterUserId === null || typeof b.afterUserId === "string")
+  );
+}
+
+/**
+ * One page of a retroactive evaluation: the users with history for (employer, event) after
+ * `afterUserId` are evaluated on their stored days against the employer's current incentives for
+ * the event; a full page queues the next one. Redelivery re-evaluates the page, which awards nothing twice.
+ */
+async function evaluatePage(env: Env, body: IncentiveEvaluateMessage): Promise<void> {
+  const candidates = (await loadCandidates(env.DB, [body.employerId])).get(candidateKey(body.employerId, body.event)) ?? [];
+  if (candidates.length === 0) return;
+  const users = await historyPage(env.DB, body.employerId, body.event, body.afterUserId);
+  await Promise.all(
+    users.map(async (userId) => finishAwards(env, userId, await userStub(env, userId).evaluateHistory(body.employerId, body.event, candidates))),
+  );
+  if (users.length === HISTORY_PAGE) {
+    const next: IncentiveEvaluateMessage = { ...body, afterUserId: users[users.length - 1]! };
+    await env.INCENTIVE_EVENTS.send(next);
+  }
 }
 
 function isIncentiveAward(body: unknown): body is IncentiveAwardMessage {
@@ -40,8 +68,19 @@ function isIncentiveAward(body: unknown): body is IncentiveAwardMessage {
  */
 async function applyUserEvents(env: Env, userId: string, activities: Activity[]): Promise<void> {
   const user = userStub(env, userId);
-  const unconfirmed = await user.recordActivity(activities);
+  const { awards, newPairs } = await user.recordActivity(activities);
+  if (newPairs.length > 0) {
+    // One D1 write per new (user, employer, event), never per event: the object reports a pair until confirmed.
+    await indexHistory(env.DB, userId, newPairs);
+    await user.confirmHistoryIndexed(newPairs);
+  }
+  await finishAwards(env, userId, awards);
+}
+
+/** Stores, publishes and confirms a user's unconfirmed awards; every step is idempotent. */
+async function finishAwards(env: Env, userId: string, unconfirmed: StoredAward[]): Promise<void> {
   if (unconfirmed.length === 0) return;
+  const user = userStub(env, userId);
   const messages = unconfirmed.map((award) => toAwardMessage(userId, award));
   await storeAwards(env.DB, messages);
   await sendAll(env.INCENTIVE_AWARDS, messages);
@@ -54,7 +93,10 @@ async function applyUserEvents(env: Env, userId: string, activities: Activity[])
  * one user's failure never holds back another's.
  */
 export async function consumeIncentiveEvents(batch: MessageBatch<QueueMessage>, env: Env): Promise<void> {
-  const events = messagesOfKind(batch, isIncentiveEvent);
+  const accepted = messagesOfKind(batch, (body): body is IncentiveEventMessage | IncentiveEvaluateMessage => isIncentiveEvent(body) || isIncentiveEvaluate(body));
+  const evaluations = accepted.filter((message): message is Message<IncentiveEvaluateMessage> => message.body.kind === "incentive-evaluate");
+  await Promise.all(evaluations.map((message) => ackOrRetryGroup(batch.queue, [message], () => evaluatePage(env, message.body))));
+  const events = accepted.filter((message): message is Message<IncentiveEventMessage> => message.body.kind === "incentive-event");
   if (events.length === 0) return;
 
   let candidates: Awaited<ReturnType<typeof loadCandidates>>;

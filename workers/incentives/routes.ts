@@ -2,7 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { userStub } from "../../durable-objects/user/user.ts";
 import { idJsonSchema, idParamSchema } from "../../shared/ids.ts";
-import type { IncentiveEventMessage } from "../../shared/messages.ts";
+import type { IncentiveEvaluateMessage, IncentiveEventMessage } from "../../shared/messages.ts";
 import { DAY_MS } from "../../shared/time.ts";
 import { requireRole } from "../http/auth.ts";
 import { requireEmployerOrAdmin, requireSelfOrAdmin } from "../http/guards.ts";
@@ -22,6 +22,7 @@ import {
 import {
   createIncentive,
   linkIncentive,
+  detachIncentive,
   listAwards,
   listEmployerIncentives,
   listIncentives,
@@ -160,9 +161,37 @@ employerIncentiveRoutes.openapi(
       programId,
       incentiveId: body.incentiveId,
       reward: body.reward,
+      countFrom: body.countFrom,
       ...(body.employerIncentiveId === undefined ? {} : { employerIncentiveId: body.employerIncentiveId }),
     });
-    return c.json({ employerIncentive }, 201);
+    const { event, ...link } = employerIncentive;
+    if (body.countFrom === "history") {
+      // Users whose stored days already satisfy it are awarded now, not at their next event.
+      const evaluate: IncentiveEvaluateMessage = { kind: "incentive-evaluate", employerId, event, afterUserId: null };
+      await c.env.INCENTIVE_EVENTS.send(evaluate);
+    }
+    return c.json({ employerIncentive: link }, 201);
+  },
+);
+
+employerIncentiveRoutes.openapi(
+  createRoute({
+    method: "delete",
+    path: "/{employerId}/programs/{programId}/incentives/{employerIncentiveId}",
+    tags: ["incentives"],
+    operationId: "detachEmployerIncentive",
+    summary: "Detach an incentive from a program: no new awards from it, awards made stay",
+    security: bearer,
+    middleware: [employerOrAdmin],
+    request: { params: z.object({ employerId: idParamSchema, programId: idParamSchema, employerIncentiveId: idParamSchema }) },
+    responses: {
+      200: jsonResponse(z.object({ employerIncentive: employerIncentiveSchema }), "The employer incentive, with detachedAt"),
+      ...problemResponses,
+    },
+  }),
+  async (c) => {
+    const employerIncentive = await detachIncentive(c.env.DB, c.req.valid("param"));
+    return c.json({ employerIncentive }, 200);
   },
 );
 
@@ -279,16 +308,16 @@ userIncentiveRoutes.openapi(
     summary: "The user's incentive awards, newest first",
     security: bearer,
     middleware: [selfOrAdmin],
-    request: { params: z.object({ userId: idParamSchema }), query: z.object({ limit: limitQuery }) },
+    request: { params: z.object({ userId: idParamSchema }), query: z.object({ limit: limitQuery, cursor: z.string().max(500).optional() }) },
     responses: {
-      200: jsonResponse(z.object({ awards: z.array(awardSchema) }), "Newest first"),
+      200: jsonResponse(z.object({ awards: z.array(awardSchema), nextCursor: z.string().nullable() }), "Newest first, one page"),
       ...problemResponses,
     },
   }),
   async (c) => {
     const { userId } = c.req.valid("param");
-    const awards = await listAwards(c.env.DB, { userId }, c.req.valid("query").limit);
-    return c.json({ awards }, 200);
+    const { limit, cursor } = c.req.valid("query");
+    return c.json(await listAwards(c.env.DB, { userId }, limit, cursor), 200);
   },
 );
 
@@ -301,15 +330,15 @@ employerIncentiveRoutes.openapi(
     summary: "Awards made under the employer's incentives, newest first",
     security: bearer,
     middleware: [employerOrAdmin],
-    request: { params: z.object({ employerId: idParamSchema }), query: z.object({ limit: limitQuery }) },
+    request: { params: z.object({ employerId: idParamSchema }), query: z.object({ limit: limitQuery, cursor: z.string().max(500).optional() }) },
     responses: {
-      200: jsonResponse(z.object({ awards: z.array(awardSchema) }), "Newest first"),
+      200: jsonResponse(z.object({ awards: z.array(awardSchema), nextCursor: z.string().nullable() }), "Newest first, one page"),
       ...problemResponses,
     },
   }),
   async (c) => {
     const { employerId } = c.req.valid("param");
-    const awards = await listAwards(c.env.DB, { employerId }, c.req.valid("query").limit);
-    return c.json({ awards }, 200);
+    const { limit, cursor } = c.req.valid("query");
+    return c.json(await listAwards(c.env.DB, { employerId }, limit, cursor), 200);
   },
 );

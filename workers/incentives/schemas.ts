@@ -1,6 +1,10 @@
 import { z } from "zod";
 import { eventIdSchema, idJsonSchema, idSchema } from "../../shared/ids.ts";
-import { isoUtcSchema } from "../../shared/time.ts";
+import { DAY_MS, isoUtcSchema } from "../../shared/time.ts";
+import { unprocessableIssue } from "../../shared/validation.ts";
+
+/** Oldest an event may be: streak days older than this are not kept (422). */
+export const MAX_EVENT_AGE_DAYS = 400;
 
 /** Longest streak a rule may ask for: ten years of days. */
 export const MAX_STREAK_DAYS = 3660;
@@ -62,6 +66,10 @@ export const employerIncentiveLinkSchema = z.object({
   employerIncentiveId: idSchema.optional(),
   incentiveId: idSchema,
   reward: rewardSchema,
+  countFrom: z
+    .enum(["history", "attach"])
+    .default("history")
+    .meta({ description: "`history`: days logged before the attach count, and users they already satisfy are awarded within 60 s; `attach`: only days from the attach's day on" }),
 });
 
 export const employerIncentiveSchema = z
@@ -71,6 +79,7 @@ export const employerIncentiveSchema = z
     programId: idJsonSchema,
     incentiveId: idJsonSchema,
     reward: rewardSchema,
+    detachedAt: z.string().optional().meta({ description: "When it was detached; absent while attached" }),
   })
   .meta({ id: "EmployerIncentive" });
 
@@ -84,6 +93,11 @@ export const incentiveEventSchema = z
     event: eventNameSchema,
     timestamp: isoUtcSchema,
     utcOffsetMinutes: z.number().int().min(MIN_UTC_OFFSET_MINUTES).max(MAX_UTC_OFFSET_MINUTES).default(0),
+  })
+  .superRefine((event, ctx) => {
+    if (event.timestamp < Date.now() - MAX_EVENT_AGE_DAYS * DAY_MS) {
+      ctx.addIssue(unprocessableIssue(["timestamp"], `must be within the last ${MAX_EVENT_AGE_DAYS} days`));
+    }
   })
   .meta({
     id: "IncentiveEvent",

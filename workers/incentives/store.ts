@@ -2,13 +2,13 @@
  * The incentives tables in D1: the catalogue, employers' links to it, and the awards. Route
  * handlers and consumers go through here; nothing else writes these tables.
  */
-import { and, asc, desc, eq, inArray, isNull } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray, isNull, lt, or } from "drizzle-orm";
 import type { AwardCandidate, StoredAward } from "../../durable-objects/user/streak-rules.ts";
 import { d1Chunks, runInOneBatch } from "../../shared/db/chunks.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import type { IncentiveAwardMessage } from "../../shared/messages.ts";
 import { sameTerms } from "../../shared/same-terms.ts";
-import { toIso } from "../../shared/time.ts";
+import { toIso, utcDayNumber } from "../../shared/time.ts";
 import { ApiError } from "../http/problem.ts";
 import type { AwardJson, EmployerIncentiveJson, IncentiveJson, Rule } from "./schemas.ts";
 
@@ -39,6 +39,7 @@ export function toEmployerIncentiveJson(row: EmployerIncentiveRow): EmployerInce
     programId: String(row.programId),
     incentiveId: String(row.incentiveId),
     reward: { description: row.rewardDescription },
+    ...(row.detachedAt === null ? {} : { detachedAt: toIso(row.detachedAt) }),
   };
 }
 
@@ -118,8 +119,15 @@ export async function listIncentives(d1: D1Database, filter: { active?: boolean;
  */
 export async function linkIncentive(
   d1: D1Database,
-  input: { employerId: string; programId: string; incentiveId: string; employerIncentiveId?: string; reward: { description: string } },
-): Promise<EmployerIncentiveJson> {
+  input: {
+    employerId: string;
+    programId: string;
+    incentiveId: string;
+    employerIncentiveId?: string;
+    reward: { description: string };
+    countFrom?: "history" | "attach";
+  },
+): Promise<EmployerIncentiveJson & { event: string }> {
   const db = database(d1);
   const [incentive] = await db.select().from(incentives).where(eq(incentives.incentiveId, Number(input.incentiveId)));
   if (!incentive || !incentive.active) {
@@ -135,10 +143,12 @@ export async function linkIncentive(
       incentiveId: Number(input.incentiveId),
       rewardDescription: input.reward.description,
       createdAt: Date.now(),
+      // The UTC day: a link is one moment for every user, whatever their offset.
+      countFromDay: input.countFrom === "attach" ? utcDayNumber(Date.now()) : null,
     })
     .onConflictDoNothing()
     .returning();
-  if (inserted) return toEmployerIncentiveJson(inserted);
+  if (inserted) return { ...toEmployerIncentiveJson(inserted), event: incentive.event };
   const [existing] = await db
     .select()
     .from(employerIncentives)
@@ -156,7 +166,7 @@ export async function linkIncentive(
       { reward: input.reward.description, employerIncentiveId: input.employerIncentiveId ?? String(existing.employerIncentiveId) },
       { reward: existing.rewardDescription, employerIncentiveId: String(existing.employerIncentiveId) },
     );
-  if (sameLink) return toEmployerIncentiveJson(existing);
+  if (sameLink) return { ...toEmployerIncentiveJson(existing), event: incentive.event };
   if (existing) {
     throw new ApiError(
       "conflict",
@@ -188,6 +198,55 @@ export async function listEmployerIncentives(
   }));
 }
 
+/**
+ * Detaches an employer incentive: from now on it earns nothing new; awards made stay. Detaching
+ * again answers the link as first detached.
+ */
+export async function detachIncentive(
+  d1: D1Database,
+  link: { employerId: string; programId: string; employerIncentiveId: string },
+  now = Date.now(),
+): Promise<EmployerIncentiveJson> {
+  const db = database(d1);
+  const matches = and(
+    eq(employerIncentives.employerIncentiveId, Number(link.employerIncentiveId)),
+    eq(employerIncentives.employerId, Number(link.employerId)),
+    eq(employerIncentives.programId, Number(link.programId)),
+  );
+  await db.update(employerIncentives).set({ detachedAt: now }).where(and(matches, isNull(employerIncentives.detachedAt)));
+  const [row] = await db.select().from(employerIncentives).where(matches);
+  if (!row) throw new ApiError("not_found", `no employer incentive ${link.employerIncentiveId} in program ${link.programId} of employer ${link.employerId}`);
+  return toEmployerIncentiveJson(row);
+}
+
+/** Users a retroactive evaluation message handles at once. */
+export const HISTORY_PAGE = 100;
+
+/** Records in the history index that the user has days of these (employer, event) pairs. */
+export async function indexHistory(d1: D1Database, userId: string, pairs: readonly { employerId: string; event: string }[]): Promise<void> {
+  const db = database(d1);
+  const rows = pairs.map((pair) => ({ employerId: Number(pair.employerId), event: pair.event, userId: Number(userId) }));
+  await runInOneBatch(db, d1Chunks(rows, 3).map((part) => db.insert(schema.incentiveHistory).values(part).onConflictDoNothing()));
+}
+
+/** Up to HISTORY_PAGE users with history for (employer, event), by user id, after `afterUserId`. */
+export async function historyPage(d1: D1Database, employerId: string, event: string, afterUserId: string | null): Promise<string[]> {
+  const { incentiveHistory } = schema;
+  const found = await database(d1)
+    .select({ userId: incentiveHistory.userId })
+    .from(incentiveHistory)
+    .where(
+      and(
+        eq(incentiveHistory.employerId, Number(employerId)),
+        eq(incentiveHistory.event, event),
+        afterUserId === null ? undefined : gt(incentiveHistory.userId, Number(afterUserId)),
+      ),
+    )
+    .orderBy(asc(incentiveHistory.userId))
+    .limit(HISTORY_PAGE);
+  return found.map((row) => String(row.userId));
+}
+
 /** `employerId␀event`, the key candidates are grouped by. */
 export function candidateKey(employerId: string, event: string): string {
   return `${employerId}\u0000${event}`;
@@ -208,7 +267,7 @@ export async function loadCandidates(d1: D1Database, employerIds: readonly strin
       .from(employerIncentives)
       .innerJoin(incentives, eq(employerIncentives.incentiveId, incentives.incentiveId))
       .where(
-        and(inArray(employerIncentives.employerId, part), eq(incentives.active, true)),
+        and(inArray(employerIncentives.employerId, part), eq(incentives.active, true), isNull(employerIncentives.detachedAt)),
       )
       .orderBy(asc(employerIncentives.employerIncentiveId));
     for (const { employer_incentives: link, incentives: incentive } of found) {
@@ -219,6 +278,7 @@ export async function loadCandidates(d1: D1Database, employerIds: readonly strin
         incentiveId: String(link.incentiveId),
         rule: rule.kind === "streak" ? { kind: "streak", days: rule.days } : { kind: "once" },
         reward: { description: link.rewardDescription },
+        ...(link.countFromDay === null ? {} : { sinceDay: link.countFromDay }),
       };
       const list = byKey.get(key);
       if (list) list.push(candidate);
@@ -290,18 +350,45 @@ export async function markFulfilled(d1: D1Database, awards: readonly IncentiveAw
   return fulfilled;
 }
 
+/** A page cursor of an award list: the last award's `awardedAt` and id, so paging is stable under inserts. */
+export function awardCursor(award: { awardedAt: number; awardId: string }): string {
+  return btoa(JSON.stringify([award.awardedAt, award.awardId]));
+}
+
+function readAwardCursor(cursor: string): [number, string] {
+  try {
+    const parsed = JSON.parse(atob(cursor)) as unknown;
+    if (Array.isArray(parsed) && Number.isSafeInteger(parsed[0]) && typeof parsed[1] === "string") return [parsed[0] as number, parsed[1]];
+  } catch {
+    // Falls through to the 400 below.
+  }
+  throw new ApiError("validation_failed", "cursor is not one this server gave out", { errors: [{ path: "query.cursor", message: "unknown cursor" }] });
+}
+
+/** Awards newest first, `limit` a page, from after `cursor`; `nextCursor` is null on the last page. */
 export async function listAwards(
   d1: D1Database,
   filter: { userId: string } | { employerId: string },
   limit: number,
-): Promise<AwardJson[]> {
+  cursor?: string,
+): Promise<{ awards: AwardJson[]; nextCursor: string | null }> {
   const where =
     "userId" in filter ? eq(incentiveAwards.userId, Number(filter.userId)) : eq(incentiveAwards.employerId, Number(filter.employerId));
+  const after = cursor === undefined ? undefined : readAwardCursor(cursor);
   const found = await database(d1)
     .select()
     .from(incentiveAwards)
-    .where(where)
+    .where(
+      and(
+        where,
+        after === undefined
+          ? undefined
+          : or(lt(incentiveAwards.awardedAt, after[0]), and(eq(incentiveAwards.awardedAt, after[0]), lt(incentiveAwards.awardId, after[1]))),
+      ),
+    )
     .orderBy(desc(incentiveAwards.awardedAt), desc(incentiveAwards.awardId))
-    .limit(limit);
-  return found.map(toAwardJson);
+    .limit(limit + 1);
+  const page = found.slice(0, limit);
+  const last = page[page.length - 1];
+  return { awards: page.map(toAwardJson), nextCursor: found.length > limit && last ? awardCursor(last) : null };
 }

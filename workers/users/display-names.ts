@@ -1,0 +1,66 @@
+import { inArray, sql } from "drizzle-orm";
+import { d1Chunks, runInOneBatch } from "../../shared/db/chunks.ts";
+import { database, schema } from "../../shared/db/client.ts";
+import { boardStub } from "../../durable-objects/campaign-board/campaign-board.ts";
+
+export interface DisplayName {
+  userId: string;
+  displayName: string;
+}
+
+/**
+ * Sets users' display names: stores them in D1 (one batch), then hands each board that ranks any
+ * of them its users' new names, so leaderboard reads and live sockets show them at once. The one
+ * path for a single `PUT /users/{id}/profile` and for a bulk import of many users.
+ *
+ * The names are written before the boards are listed; a board registers a user before it reads
+ * the user's name (CampaignBoard `meetNewUsers`), so a first purchase racing a rename still ends
+ * with the new name on the board. Idempotent: sending the same names again changes nothing.
+ */
+export async function setDisplayNames(env: Env, names: readonly DisplayName[]): Promise<void> {
+  if (names.length === 0) return;
+  const db = database(env.DB);
+  const now = Date.now();
+  // The last name given for a user wins, as if the rows had been sent one by one.
+  const latest = new Map(names.map((entry) => [Number(entry.userId), entry.displayName]));
+  const rows = [...latest].map(([userId, displayName]) => ({ userId, displayName, updatedAt: now }));
+  await runInOneBatch(
+    db,
+    d1Chunks(rows, 3).map((part) =>
+      db
+        .insert(schema.userProfiles)
+        .values(part)
+        .onConflictDoUpdate({
+          target: schema.userProfiles.userId,
+          set: { displayName: sql`excluded.display_name`, updatedAt: sql`excluded.updated_at` },
+        }),
+    ),
+  );
+  const boards = new Map<number, DisplayName[]>();
+  for (const part of d1Chunks([...latest.keys()], 1)) {
+    const participants = await db
+      .select()
+      .from(schema.campaignParticipants)
+      .where(inArray(schema.campaignParticipants.userId, part));
+    for (const { userId, campaignId } of participants) {
+      const list = boards.get(campaignId) ?? [];
+      list.push({ userId: String(userId), displayName: latest.get(userId)! });
+      boards.set(campaignId, list);
+    }
+  }
+  await Promise.all([...boards].map(async ([campaignId, list]) => boardStub(env, String(campaignId)).rename(list)));
+}
+
+/** Stored display names of these users; users without one are absent from the map. */
+export async function displayNamesOf(d1: D1Database, userIds: readonly string[]): Promise<Map<string, string>> {
+  const db = database(d1);
+  const found = new Map<string, string>();
+  for (const part of d1Chunks(userIds.map(Number), 1)) {
+    const rows = await db
+      .select({ userId: schema.userProfiles.userId, displayName: schema.userProfiles.displayName })
+      .from(schema.userProfiles)
+      .where(inArray(schema.userProfiles.userId, part));
+    for (const row of rows) found.set(String(row.userId), row.displayName);
+  }
+  return found;
+}
