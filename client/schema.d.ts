@@ -256,7 +256,7 @@ export interface paths {
         };
         get?: never;
         /** Set a user's display name, shown on leaderboards within seconds (the user or an admin) */
-        put: operations["putUserProfile"];
+        put: operations["setUserProfile"];
         post?: never;
         delete?: never;
         options?: never;
@@ -1090,15 +1090,14 @@ export interface components {
             totalBudget: components["schemas"]["Money"];
             startDateTime: string;
             endDateTime?: string;
-            frequencyCap?: components["schemas"]["FrequencyCap"];
+            /** @description Serving skips the campaign for a user who had this many impressions of it today (UTC) */
+            frequencyCap?: {
+                impressionsPerUserPerDay: number;
+            };
             /** @enum {string} */
             pacing: "asap" | "even";
             /** @enum {string} */
             status: "scheduled" | "active" | "paused" | "exhausted_today" | "exhausted" | "ended";
-        };
-        /** @description Serving skips the campaign for a user who had this many impressions of it today (UTC) */
-        FrequencyCap: {
-            impressionsPerUserPerDay: number;
         };
         AdCampaignView: {
             /** @example 42 */
@@ -1111,7 +1110,10 @@ export interface components {
             totalBudget: components["schemas"]["Money"];
             startDateTime: string;
             endDateTime?: string;
-            frequencyCap?: components["schemas"]["FrequencyCap"];
+            /** @description Serving skips the campaign for a user who had this many impressions of it today (UTC) */
+            frequencyCap?: {
+                impressionsPerUserPerDay: number;
+            };
             /** @enum {string} */
             pacing: "asap" | "even";
             /** @enum {string} */
@@ -1144,7 +1146,10 @@ export interface components {
              * @example 2026-11-22T10:15:00.000Z
              */
             endDateTime?: string | null;
-            frequencyCap?: components["schemas"]["FrequencyCap"] | null;
+            /** @description Serving skips the campaign for a user who had this many impressions of it today (UTC) */
+            frequencyCap?: {
+                impressionsPerUserPerDay: number;
+            } | null;
             /**
              * @description `even` spreads the daily budget over the UTC day (needs a dailyBudget); `asap` serves while budget is left
              * @enum {string}
@@ -3397,7 +3402,7 @@ export interface operations {
             };
         };
     };
-    putUserProfile: {
+    setUserProfile: {
         parameters: {
             query?: never;
             header?: never;
@@ -3727,6 +3732,69 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Unknown resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: an id reused with a different payload, or not enough balance */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but impossible */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected failure on Tally's side; `requestId` identifies it in the logs */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server misconfigured (a secret unset, or the public example value off localhost) or its identity provider unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     queryAggregates: {
@@ -3869,7 +3937,10 @@ export interface operations {
                      * @example 2026-11-22T10:15:00.000Z
                      */
                     endDateTime?: string | null;
-                    frequencyCap?: components["schemas"]["FrequencyCap"] | null;
+                    /** @description Serving skips the campaign for a user who had this many impressions of it today (UTC) */
+                    frequencyCap?: {
+                        impressionsPerUserPerDay: number;
+                    } | null;
                     /**
                      * @description `even` spreads the daily budget over the UTC day (needs a dailyBudget); `asap` serves while budget is left
                      * @default asap

@@ -14,7 +14,7 @@ export const GRANULARITY_MS: Readonly<Record<Granularity, number>> = {
   day: DAY_MS,
 };
 
-/** The longest range a report covers at each granularity (API.md: 31 days by minute, a year otherwise). */
+/** The longest range a report covers at each granularity (31 days by minute, a year otherwise). */
 export const MAX_RANGE_MS: Readonly<Record<Granularity, number>> = {
   minute: 31 * DAY_MS,
   hour: 366 * DAY_MS,

@@ -1,5 +1,5 @@
 /**
- * The wire shapes of API.md §3, written from the object's state or a D1 row, so the object and the
+ * The wire shapes of the ads API, written from the object's state or a D1 row, so the object and the
  * routes answer with the same JSON.
  */
 import { toMoneyJson, type MoneyJson } from "../../shared/money.ts";

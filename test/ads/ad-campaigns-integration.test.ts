@@ -6,7 +6,7 @@ import { activeIds, campaignBody, createCampaign, d1Status, getCampaign, sendEve
 const HOUR = 3_600_000;
 
 describe("POST /ads/campaigns", () => {
-  it("creates an active campaign with the shape of API.md", async () => {
+  it("creates an active campaign with the documented shape", async () => {
     const start = new Date(Date.now() - HOUR).toISOString();
     const end = new Date(Date.now() + 10 * HOUR).toISOString();
     const { status, body } = await callJson("POST", "/ads/campaigns", {

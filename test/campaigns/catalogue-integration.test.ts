@@ -15,7 +15,7 @@ const valid = () => ({
 });
 
 describe("POST /campaigns", () => {
-  it("creates a campaign with an assigned id, written as API.md says", async () => {
+  it("creates a campaign with an assigned id, written as the contract says", async () => {
     const { status, body } = await callJson("POST", "/campaigns", { token: await adminToken(), body: valid() });
     expect(status).toBe(201);
     expect(body.campaign).toMatchObject({

@@ -84,6 +84,6 @@ describe("event ids of the hot ingest paths", () => {
       const positions = await topOf(campaign.campaignId);
       return positions.length > 0 ? positions : undefined;
     });
-    expect(top).toEqual([{ userId: "4242", position: 0, total: { value: "10.00", currency: "EUR" } }]);
+    expect(top).toEqual([{ userId: "4242", displayName: null, position: 0, total: { value: "10.00", currency: "EUR" } }]);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * Request and response schemas of API.md §3. The same schemas validate requests and generate the
+ * Request and response schemas of the ads API. The same schemas validate requests and generate the
  * OpenAPI document.
  */
 import { z } from "zod";
@@ -17,8 +17,7 @@ export const frequencyCapSchema = z
   .object({
     impressionsPerUserPerDay: z.number().int().min(1).max(1_000_000),
   })
-  .strict()
-  .meta({ id: "FrequencyCap", description: "Serving skips the campaign for a user who had this many impressions of it today (UTC)" });
+  .meta({ description: "Serving skips the campaign for a user who had this many impressions of it today (UTC)" });
 
 const pacingSchema = z
   .enum(PACINGS)
@@ -34,7 +33,7 @@ export const newAdCampaignSchema = z
     totalBudget: positiveMoneySchema,
     startDateTime: isoUtcSchema,
     endDateTime: isoUtcSchema.nullish(),
-    frequencyCap: z.union([frequencyCapSchema, z.null()]).optional(),
+    frequencyCap: frequencyCapSchema.nullable().optional(),
     pacing: pacingSchema.default("asap"),
   })
   .superRefine((campaign, ctx) => {
@@ -63,7 +62,7 @@ export const adCampaignPatchSchema = z
     dailyBudget: positiveMoneySchema.nullable().optional(),
     totalBudget: positiveMoneySchema.optional(),
     endDateTime: isoUtcSchema.nullable().optional(),
-    frequencyCap: z.union([frequencyCapSchema, z.null()]).optional(),
+    frequencyCap: frequencyCapSchema.nullable().optional(),
     pacing: pacingSchema.optional(),
   })
   .strict()

@@ -196,6 +196,7 @@ campaignRoutes.openapi(
     tags: ["campaigns"],
     operationId: "getCampaignWinners",
     summary: "Every paid position of a settled campaign (0 and each prize tier's); 404 before settlement",
+    security: [],
     request: { params: campaignIdParams },
     responses: { 200: jsonResponse(winnersSchema, "The winners, by position"), ...problemResponses },
   }),

@@ -9,7 +9,7 @@ import { ApiError } from "../http/problem.ts";
 
 export type CampaignRow = typeof schema.campaigns.$inferSelect;
 
-/** The campaign as API.md writes it, with its status at `now`. */
+/** The campaign as the API writes it, with its status at `now`. */
 export function campaignJson(row: CampaignRow, now = Date.now()) {
   return {
     campaignId: String(row.campaignId),

@@ -1,5 +1,5 @@
 /**
- * Request and response schemas of the connections and rewards API (API.md §5). The same schemas
+ * Request and response schemas of the connections and rewards API. The same schemas
  * validate requests and generate /openapi.json.
  */
 import { z } from "zod";

@@ -88,9 +88,7 @@ userProfileRoutes.openapi(
     request: { params: cookieParamSchema },
     responses: {
       204: { description: "Erased (also when the cookie had no profile)" },
-      400: problemResponses[400],
-      401: problemResponses[401],
-      403: problemResponses[403],
+      ...problemResponses,
     },
   }),
   async (c) => {

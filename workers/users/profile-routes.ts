@@ -16,7 +16,7 @@ profileRoutes.openapi(
     method: "put",
     path: "/{userId}/profile",
     tags: ["users"],
-    operationId: "putUserProfile",
+    operationId: "setUserProfile",
     summary: "Set a user's display name, shown on leaderboards within seconds (the user or an admin)",
     security: bearer,
     middleware: [requireSelfOrAdmin()],
