@@ -4,6 +4,7 @@
  */
 import { sign } from "hono/jwt";
 import { tallyClient, type paths, type TallyClient } from "../client/index.ts";
+import { DAY_MS } from "../shared/time.ts";
 
 type Api = TallyClient;
 
@@ -161,8 +162,9 @@ async function loadIncentives(api: Api, ingest: Api): Promise<string> {
       [201, 409],
     );
   }
-  const day = 86_400_000;
-  const start = Date.UTC(2026, 0, 1, 9);
+  // Five days in a row ending five days ago, dated from today so the events stay inside the 400 days accepted.
+  const day = DAY_MS;
+  const start = Math.floor(Date.now() / day) * day - 9 * day + 9 * 3_600_000;
   for (let d = 0; d < 5; d++) {
     await expect(
       ingest.POST("/incentives/events", { body: { eventId: `demo-log-42-${d}`, userId: "42", employerId: "7", event: "data-logged", timestamp: iso(start + d * day) } }),
