@@ -1,4 +1,4 @@
-import { runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { boardStub } from "../../durable-objects/campaign-board/campaign-board.ts";
@@ -26,6 +26,8 @@ describe("PATCH /campaigns/{id}", () => {
   it("moves the end and the prizes of an active campaign, and refuses its item and start (409)", async () => {
     const campaign = await createCampaign();
     const id = campaign.campaignId;
+    // Publish the due Start now rather than wait for workerd's own alarm clock, which a shifted test clock does not move.
+    await runDurableObjectAlarm(boardStub(env, id));
     const token = await adminToken();
     const end = new Date(Date.now() + 5 * HOUR).toISOString();
     const prizes = [{ fromPosition: 1, toPosition: 3, prize: { value: "7.00", currency: "EUR" } }];

@@ -280,7 +280,9 @@ describe("incentive consumers", () => {
 describe("incentive events end to end", () => {
   it("goes from POST /incentives/events through both queues to a fulfilled award", async () => {
     const user = "1100";
-    const days = consecutiveDays("2026-01-20", 5, "21:30:00.000Z");
+    // Twenty days ago on: the endpoint refuses events older than 400 days, so these follow today.
+    const firstDay = new Date(Date.now() - 20 * 86_400_000).toISOString().slice(0, 10);
+    const days = consecutiveDays(firstDay, 5, "21:30:00.000Z");
     for (const [i, timestamp] of days.entries()) {
       const body = { eventId: `e2e-${i}`, userId: Number(user), employerId: EMPLOYER, event: "data-logged", timestamp, utcOffsetMinutes: 180 };
       const first = await callJson("POST", "/incentives/events", { token: await serviceToken(), body });
@@ -296,7 +298,7 @@ describe("incentive events end to end", () => {
     expect(await awardsOf(user)).toHaveLength(1);
     // 21:30Z at UTC+3 is 00:30 the next local day.
     expect(await streaksOf(user)).toEqual([
-      { employerId: EMPLOYER, event: "data-logged", current: 5, longest: 5, lastDay: "2026-01-25" },
+      { employerId: EMPLOYER, event: "data-logged", current: 5, longest: 5, lastDay: new Date(Date.parse(firstDay) + 5 * 86_400_000).toISOString().slice(0, 10) },
     ]);
   });
 });

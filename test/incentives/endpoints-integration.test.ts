@@ -214,7 +214,9 @@ describe("GET /employers/{employerId}/incentives", () => {
 });
 
 describe("POST /incentives/events", () => {
-  const event = { userId: "42", employerId: 7, event: "data-logged", timestamp: "2026-01-05T08:00:00Z" };
+  // Ten days ago: inside the 400 days accepted whatever today is.
+  const eventDay = new Date(Date.now() - 10 * 86_400_000).toISOString().slice(0, 10);
+  const event = { userId: "42", employerId: 7, event: "data-logged", timestamp: `${eventDay}T08:00:00Z` };
 
   it("accepts an event with 202 and assigns an id when missing", async () => {
     const { status, body } = await callJson("POST", "/incentives/events", { token: await serviceToken(), body: event });
@@ -241,8 +243,8 @@ describe("POST /incentives/events", () => {
       [{ ...event, userId: "abc" }, ["userId"]],
       [{ ...event, employerId: -1 }, ["employerId"]],
       [{ ...event, event: "" }, ["event"]],
-      [{ ...event, timestamp: "2026-01-05T08:00:00" }, ["timestamp"]],
-      [{ ...event, timestamp: 1767600000000 }, ["timestamp"]],
+      [{ ...event, timestamp: `${eventDay}T08:00:00` }, ["timestamp"]],
+      [{ ...event, timestamp: Date.parse(event.timestamp) }, ["timestamp"]],
       [{ ...event, utcOffsetMinutes: 900 }, ["utcOffsetMinutes"]],
       [{ ...event, utcOffsetMinutes: 30.5 }, ["utcOffsetMinutes"]],
       [{ ...event, eventId: "has space" }, ["eventId"]],
