@@ -137,7 +137,7 @@ async function loadAds(api: Api, ingest: Api): Promise<string> {
   return (
     "Ads: campaign 1 with a few impressions and clicks; campaign 2 even-paced and capped at 2 impressions per user a day.\n" +
     "  curl localhost:8787/ads/campaigns/1\n" +
-    "  curl -H \"authorization: Bearer $SHOP\" 'localhost:8787/ads/serve?userId=40&slots=5'   # 1 only: user 40 saw 2 twice today; userId=41 gets 2 and 1"
+    "  curl -H \"authorization: Bearer $(npm run -s token -- --sub shop --roles service)\" 'localhost:8787/ads/serve?userId=40&slots=5'   # 1 only: user 40 saw 2 twice today; userId=41 gets 2 and 1"
   );
 }
 
