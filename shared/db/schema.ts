@@ -52,10 +52,14 @@ export const campaignWinners = sqliteTable("campaign_winners", {
   decidedAt: integer("decided_at").notNull(),
 });
 
-/** Display names shown on every leaderboard row; set by `PUT /users/{id}/profile` or a bulk import. */
+/**
+ * Display names shown on every leaderboard row and to citizens nearby; set by
+ * `PUT /users/{id}/profile` or a bulk import. `precinct` is set for officers (officers import).
+ */
 export const userProfiles = sqliteTable("user_profiles", {
   userId: integer("user_id").primaryKey(),
   displayName: text("display_name").notNull(),
+  precinct: text("precinct"),
   updatedAt: integer("updated_at").notNull(),
 });
 
