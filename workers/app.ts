@@ -10,7 +10,7 @@ import { exchangeRateRoutes } from "./campaigns/exchange-rate-routes.ts";
 import { purchaseRoutes, recordRoutes } from "./campaigns/scoring-routes.ts";
 import { walletRoutes } from "./campaigns/wallet-routes.ts";
 import { profileRoutes } from "./users/profile-routes.ts";
-import { officerRoutes, presenceRoutes } from "./connections/presence-routes.ts";
+import { nearbyRoutes, officerRoutes, presenceRoutes } from "./connections/presence-routes.ts";
 import { connectionRoutes, reportRoutes } from "./connections/request-routes.ts";
 import { charityRoutes, donationRoutes, offerRoutes, redemptionRoutes, voucherRoutes } from "./connections/reward-routes.ts";
 import { authenticate } from "./http/auth.ts";
@@ -92,6 +92,7 @@ app.route("/employers", employerIncentiveRoutes);
 app.route("/users", userIncentiveRoutes);
 // Officer-citizen connections and rewards
 app.route("/presence", presenceRoutes);
+app.route("/nearby", nearbyRoutes);
 app.route("/officers", officerRoutes);
 app.route("/connections", connectionRoutes);
 app.route("/reports", reportRoutes);

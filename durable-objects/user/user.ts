@@ -2,19 +2,22 @@ import { DurableObject } from "cloudflare:workers";
 import { fail, ok, type Result } from "../../shared/errors.ts";
 import type { Money } from "../../shared/money.ts";
 import { migrate } from "../sql.ts";
+import { zipAreaStub } from "../zip-area/zip-area.ts";
 import { AD_IMPRESSIONS_SCHEMA, AdImpressionCounts, type AdImpression } from "./ad-impressions.ts";
 import type { Activity, AwardCandidate, StoredAward, StreakView } from "./streak-rules.ts";
 import { STREAK_SCHEMA, StreakStore } from "./streaks.ts";
+import { TROPHY_SCHEMA, TrophyShelf, type CountedConnection, type CountedDonation, type Trophy, type TrophyCase } from "./trophies.ts";
 import { WALLET_SCHEMA, WalletLedger, type WalletEntry, type WalletView } from "./wallet.ts";
 
 /**
- * One per user id (`user:42`), the single writer of that user's state: the wallet ledger and the
- * incentive streaks. Each part keeps its own tables and migrates on its own. (Allezon cookies'
+ * One per user id (`user:42`), the single writer of that user's state: the wallet ledger, the
+ * incentive streaks and the trophies. Each part keeps its own tables and migrates on its own. (Allezon cookies'
  * profiles live in `ProfileStore` shards.)
  */
 export class User extends DurableObject<Env> {
   private wallet!: WalletLedger;
   private streakStore!: StreakStore;
+  private trophyShelf!: TrophyShelf;
   private adImpressions: AdImpressionCounts | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -24,6 +27,8 @@ export class User extends DurableObject<Env> {
       this.wallet = new WalletLedger(ctx.storage.sql);
       migrate(ctx.storage.sql, "streaks", STREAK_SCHEMA);
       this.streakStore = new StreakStore(ctx.storage);
+      migrate(ctx.storage.sql, "trophies", TROPHY_SCHEMA);
+      this.trophyShelf = new TrophyShelf(ctx.storage.sql);
     });
   }
 
@@ -86,6 +91,50 @@ export class User extends DurableObject<Env> {
     // Serving reads and changes nothing: a user who never saw an ad gets no ad tables from it.
     const exists = this.ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE name = 'ad_impressions'").toArray().length > 0;
     return exists ? this.adImpressionCounts().countsOn(day) : {};
+  }
+
+  /**
+   * Counts established connections once each (by request id) and awards the trophies they earn,
+   * pushing new ones to the user's open sockets. Returns the new trophies.
+   */
+  async countConnections(userId: string, connections: CountedConnection[]): Promise<Trophy[]> {
+    const earned = this.trophyShelf.countConnections(connections);
+    await this.pushTrophies(userId, earned);
+    return earned;
+  }
+
+  /** Counts a donation once (by donation id), awarding and pushing the trophies it earns. */
+  async countDonation(userId: string, donation: CountedDonation): Promise<Trophy[]> {
+    const earned = this.trophyShelf.countDonation(donation);
+    await this.pushTrophies(userId, earned);
+    return earned;
+  }
+
+  /** Connections and trophies, as a public profile shows them. */
+  async trophyCase(): Promise<TrophyCase> {
+    return this.trophyShelf.view();
+  }
+
+  /** A zip area tells the user a socket of theirs opened there, so new trophies are pushed to it. */
+  async socketOpened(zip: string): Promise<void> {
+    this.trophyShelf.socketOpened(zip, Date.now());
+  }
+
+  /**
+   * Best effort: the trophy is stored before this runs and shows in the profile whatever happens
+   * here, so a zip area that cannot be reached only misses the live notice.
+   */
+  private async pushTrophies(userId: string, trophies: Trophy[]): Promise<void> {
+    if (trophies.length === 0) return;
+    await Promise.all(
+      this.trophyShelf.socketZips().map(async (zip) => {
+        try {
+          await zipAreaStub(this.env, zip).pushTrophies(userId, trophies);
+        } catch (error) {
+          console.warn(`user ${userId}: pushing trophies to zip ${zip} failed`, error);
+        }
+      }),
+    );
   }
 
   /** Created on first use, so users who never see an ad carry no ad tables. */

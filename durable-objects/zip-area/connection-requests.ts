@@ -62,14 +62,20 @@ export function toView(row: RequestRow): ConnectionView {
  * `ZipArea`.
  */
 export class ConnectionRequests {
-  constructor(private readonly sql: SqlStorage) {}
+  /** `onExpired` hears of every request the moment it is stored as expired (to tell the citizen). */
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly onExpired: (row: RequestRow) => void = () => {},
+  ) {}
 
   /** The request as it stands at `now`: a pending one past its deadline is stored and returned as expired. */
   find(requestId: string, now: number): RequestRow | undefined {
     const row = firstRow<RequestRow>(this.sql, "SELECT * FROM requests WHERE request_id = ?", requestId);
     if (row?.status !== "pending" || row.expires_at > now) return row;
     this.sql.exec("UPDATE requests SET status = 'expired', decided_at = expires_at WHERE request_id = ?", requestId);
-    return { ...row, status: "expired", decided_at: row.expires_at };
+    const expired: RequestRow = { ...row, status: "expired", decided_at: row.expires_at };
+    this.onExpired(expired);
+    return expired;
   }
 
   /** The stored request of this id, without expiring it. */
@@ -129,7 +135,12 @@ export class ConnectionRequests {
 
   /** Expires every pending request whose deadline has passed. */
   expireDue(now: number): void {
-    this.sql.exec("UPDATE requests SET status = 'expired', decided_at = expires_at WHERE status = 'pending' AND expires_at <= ?", now);
+    const expired = rows<RequestRow>(
+      this.sql,
+      "UPDATE requests SET status = 'expired', decided_at = expires_at WHERE status = 'pending' AND expires_at <= ? RETURNING *",
+      now,
+    );
+    for (const row of expired) this.onExpired(row);
   }
 
   /** Accepted requests decided at or before `decidedBy` that are not credited yet. */

@@ -27,6 +27,14 @@ export function haversineMeters(a: LatLng, b: LatLng): number {
   return 2 * EARTH_RADIUS_METERS * Math.asin(Math.min(1, Math.sqrt(h)));
 }
 
+/** Distances shown to clients are rounded to this many metres, so no answer pins anyone down more finely. */
+export const SHOWN_DISTANCE_STEP_METERS = 10;
+
+/** A distance as clients see it: rounded to 10 m. Checks such as the 200 m rule use the exact value. */
+export function shownDistance(meters: number): number {
+  return Math.round(meters / SHOWN_DISTANCE_STEP_METERS) * SHOWN_DISTANCE_STEP_METERS;
+}
+
 /** Nearest first; equal distances by id, so answers are stable. */
 export function byDistance(a: Neighbour, b: Neighbour): number {
   return a.distanceMeters - b.distanceMeters || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);

@@ -1,9 +1,10 @@
 /**
- * The officer socket's messages, one discriminated union each way, shared by the object and by
- * clients (and tests). Client messages are validated with zod; a bad one is answered with an
+ * The officer's and the citizen's socket messages, one discriminated union each way per socket,
+ * shared by the object and by clients (and tests). Client messages are validated with zod; a bad one is answered with an
  * `error` message and never closes the socket.
  */
 import { z } from "zod";
+import type { Trophy } from "../user/trophies.ts";
 
 export const latitudeSchema = z.number().min(-90).max(90);
 export const longitudeSchema = z.number().min(-180).max(180);
@@ -19,9 +20,26 @@ export const officerMessageSchema = z.discriminatedUnion("type", [
 
 export type OfficerMessage = z.infer<typeof officerMessageSchema>;
 
-/** Why an officer's message was refused. */
+/** The citizen socket's search radius when a location names none, and the largest allowed (metres). */
+export const DEFAULT_RADIUS_METERS = 1000;
+export const MAX_RADIUS_METERS = 10_000;
+
+/** What a citizen's app may send. */
+export const citizenMessageSchema = z.discriminatedUnion("type", [
+  z.object({
+    type: z.literal("location"),
+    lat: latitudeSchema,
+    lng: longitudeSchema,
+    radius: z.number().int().min(1).max(MAX_RADIUS_METERS).default(DEFAULT_RADIUS_METERS),
+  }),
+]);
+
+export type CitizenMessage = z.input<typeof citizenMessageSchema>;
+
+/** Why a socket message was refused. */
 export type SocketErrorCode =
   | "invalid_message"
+  | "rate_limited"
   | "not_found"
   | "expired"
   | "already_decided"
@@ -49,6 +67,27 @@ export type ServerMessage =
     }
   | { type: "connected"; requestId: string; citizenId: string; points: number }
   | { type: "declined"; requestId: string }
+  | TrophyMessage
   /** The runtime's answer to `{"type":"ping"}`. */
   | { type: "pong" }
   | { type: "error"; code: SocketErrorCode; detail: string; requestId?: string; distanceMeters?: number };
+
+/** A trophy the user just earned, on whichever of their sockets is open. */
+export type TrophyMessage = { type: "trophy" } & Trophy;
+
+/** An officer as a citizen sees one: no location, the distance rounded to 10 m. */
+export interface NearbyOfficer {
+  officerId: string;
+  displayName: string | null;
+  distanceMeters: number;
+}
+
+/** What the server sends to a citizen's app. */
+export type CitizenServerMessage =
+  | { type: "officers"; officers: NearbyOfficer[] }
+  | { type: "officer-nearby"; officerId: string; displayName: string | null; distanceMeters: number }
+  | { type: "connection"; requestId: string; officerId: string; status: "accepted" | "declined" | "expired" }
+  | TrophyMessage
+  /** The runtime's answer to `{"type":"ping"}`. */
+  | { type: "pong" }
+  | { type: "error"; code: SocketErrorCode; detail: string };

@@ -4,7 +4,10 @@ import type { EstablishedConnectionMessage } from "../../shared/messages.ts";
 import { DAY_MS, toIso } from "../../shared/time.ts";
 import { answerClose, safeClose, sendText } from "../sockets.ts";
 import { firstRow, migrate, rows } from "../sql.ts";
+import type { Trophy } from "../user/trophies.ts";
 import { userStub } from "../user/user.ts";
+import { displayNamesOf } from "../../workers/users/display-names.ts";
+import { CitizenFeed, type CitizenAttachment } from "./citizen-feed.ts";
 import {
   ConnectionRequests,
   toView,
@@ -12,8 +15,8 @@ import {
   type ConnectionView,
   type RequestRow,
 } from "./connection-requests.ts";
-import { GridIndex, haversineMeters, type LatLng, type Neighbour } from "./geo.ts";
-import { officerMessageSchema, type ServerMessage, type SocketErrorCode } from "./socket-messages.ts";
+import { GridIndex, haversineMeters, shownDistance, type LatLng, type Neighbour } from "./geo.ts";
+import { DEFAULT_RADIUS_METERS, officerMessageSchema, type ServerMessage, type SocketErrorCode } from "./socket-messages.ts";
 
 /** How long an officer stays findable after opening the presence socket. */
 export const AVAILABLE_FOR_MS = 15 * 60_000;
@@ -33,8 +36,9 @@ export const CLOSE_REPLACED = 4001;
 export const PING = '{"type":"ping"}';
 export const PONG = '{"type":"pong"}';
 
-/** Headers the Worker sets when it forwards an officer's upgrade; the object is not public. */
+/** Headers the Worker sets when it forwards an officer's or a citizen's upgrade; the object is not public. */
 export const OFFICER_ID_HEADER = "x-tally-officer-id";
+export const CITIZEN_ID_HEADER = "x-tally-citizen-id";
 export const ZIP_HEADER = "x-tally-zip";
 
 const SCHEMA = [
@@ -62,6 +66,10 @@ const SCHEMA = [
      settled INTEGER NOT NULL DEFAULT 0
    )`,
   "CREATE INDEX requests_pending ON requests (status, expires_at)",
+  // The officer's display name as of their socket opening (a rename shows from their next socket).
+  "ALTER TABLE officers ADD COLUMN display_name TEXT",
+  // 1 once the officer accepted a citizen: out of nearby answers and requests until they connect again.
+  "ALTER TABLE officers ADD COLUMN busy INTEGER NOT NULL DEFAULT 0",
 ] as const;
 
 /** Identity of a socket, kept in its attachment so it survives hibernation. */
@@ -81,6 +89,8 @@ type OfficerRow = {
   lng: number | null;
   located_at: number | null;
   available_until: number;
+  display_name: string | null;
+  busy: number;
 };
 
 /** `POINTS_PER_CONNECTION`, or the default 10 when it is unset or not a positive integer. */
@@ -99,29 +109,53 @@ export function pointsPerConnection(env: Env): number {
 export class ZipArea extends DurableObject<Env> {
   private readonly grid = new GridIndex();
   private readonly availableUntil = new Map<string, number>();
+  private readonly names = new Map<string, string | null>();
+  private readonly busy = new Set<string>();
   private readonly requests: ConnectionRequests;
+  private citizens!: CitizenFeed;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.requests = new ConnectionRequests(ctx.storage.sql);
+    this.requests = new ConnectionRequests(ctx.storage.sql, (row) =>
+      this.citizens.requestDecided(row.citizen_id, { type: "connection", requestId: row.request_id, officerId: row.officer_id, status: "expired" }),
+    );
     // Keep-alives are answered by the runtime without waking a hibernated object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     ctx.blockConcurrencyWhile(async () => {
       migrate(ctx.storage.sql, "zip-area", SCHEMA);
       for (const row of rows<OfficerRow>(ctx.storage.sql, "SELECT * FROM officers")) {
         this.availableUntil.set(row.officer_id, row.available_until);
+        this.names.set(row.officer_id, row.display_name);
+        if (row.busy) this.busy.add(row.officer_id);
         if (row.lat !== null && row.lng !== null) this.grid.upsert(row.officer_id, { lat: row.lat, lng: row.lng });
       }
+      this.citizens = new CitizenFeed(ctx, {
+        availableNear: (center, radius, limit) => this.availableNear(center, radius, limit),
+        availableAt: (officerId) => this.availableAt(officerId),
+        displayName: (officerId) => this.names.get(officerId) ?? null,
+      });
     });
   }
 
-  /** Accepts an officer's presence socket (the Worker has checked the token and the upgrade). */
+  /** Accepts an officer's presence socket or a citizen's nearby socket (the Worker has checked the token and the upgrade). */
   override async fetch(request: Request): Promise<Response> {
     const officerId = request.headers.get(OFFICER_ID_HEADER);
+    const citizenId = request.headers.get(CITIZEN_ID_HEADER);
     const zip = request.headers.get(ZIP_HEADER);
-    if (!officerId || !zip || request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-      return new Response("expected an officer's WebSocket upgrade", { status: 400 });
+    if ((!officerId && !citizenId) || !zip || request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return new Response("expected an officer's or a citizen's WebSocket upgrade", { status: 400 });
     }
+    if (citizenId) {
+      await this.tellUserOfSocket(citizenId, zip);
+      return new Response(null, { status: 101, webSocket: this.citizens.open(citizenId, zip, DEFAULT_RADIUS_METERS) });
+    }
+    // Read before anything changes: the name a citizen sees is the one stored when the socket opens.
+    const [displayName] = await Promise.all([this.officerName(officerId!), this.tellUserOfSocket(officerId!, zip)]);
+    return this.openPresence(officerId!, zip, displayName);
+  }
+
+  private async openPresence(officerId: string, zip: string, displayName: string | null): Promise<Response> {
+    const before = this.availableAt(officerId);
     const now = Date.now();
     const attachment: OfficerAttachment = {
       officerId,
@@ -138,23 +172,35 @@ export class ZipArea extends DurableObject<Env> {
     this.ctx.acceptWebSocket(server, [officerId]);
     server.serializeAttachment(attachment);
     this.ctx.storage.sql.exec(
-      `INSERT INTO officers (officer_id, socket_id, available_until) VALUES (?, ?, ?)
-       ON CONFLICT (officer_id) DO UPDATE SET socket_id = excluded.socket_id, available_until = excluded.available_until`,
+      `INSERT INTO officers (officer_id, socket_id, available_until, display_name, busy) VALUES (?, ?, ?, ?, 0)
+       ON CONFLICT (officer_id) DO UPDATE SET socket_id = excluded.socket_id, available_until = excluded.available_until,
+         display_name = excluded.display_name, busy = 0`,
       officerId,
       attachment.socketId,
       attachment.availableUntil,
+      displayName,
     );
     this.availableUntil.set(officerId, attachment.availableUntil);
+    this.names.set(officerId, displayName);
+    this.busy.delete(officerId);
     await this.scheduleAlarm();
     send(server, this.availableMessage(attachment));
     // Requests sent to a socket that dropped are not lost: a reconnecting app gets them again.
     for (const row of this.requests.waitingFor(officerId, now)) send(server, this.requestMessage(row));
+    this.citizens.officerChanged(officerId, before);
     return new Response(null, { status: 101, webSocket: client });
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    const attachment = ws.deserializeAttachment() as OfficerAttachment | null;
+    const attachment = ws.deserializeAttachment() as OfficerAttachment | CitizenAttachment | null;
     if (!attachment) return;
+    if ("role" in attachment) {
+      await this.citizens.message(ws, attachment, message, async () => {
+        const { success } = await this.env.NEARBY_RATE_LIMIT.limit({ key: attachment.citizenId });
+        return success;
+      });
+      return;
+    }
     try {
       await this.onOfficerMessage(ws, attachment, message);
     } catch (error) {
@@ -164,24 +210,35 @@ export class ZipArea extends DurableObject<Env> {
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    const attachment = ws.deserializeAttachment() as OfficerAttachment | CitizenAttachment | null;
+    if (attachment && "role" in attachment) {
+      this.citizens.closed(ws, attachment, code, reason);
+      return;
+    }
     this.forgetSocket(ws);
     answerClose(ws, code, reason);
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {
-    this.forgetSocket(ws);
+    const attachment = ws.deserializeAttachment() as OfficerAttachment | CitizenAttachment | null;
+    if (attachment && "role" in attachment) this.citizens.closed(ws, attachment);
+    else this.forgetSocket(ws);
   }
 
-  /** Officers within `radiusMeters` of a point, nearest first, at most `limit`. */
-  async nearby(center: LatLng, radiusMeters: number, limit: number): Promise<Neighbour[]> {
-    const now = Date.now();
-    const found: Neighbour[] = [];
-    for (const neighbour of this.grid.within(center, radiusMeters)) {
-      if ((this.availableUntil.get(neighbour.id) ?? 0) <= now) continue;
-      found.push(neighbour);
-      if (found.length >= limit) break;
+  /**
+   * Available officers within `radiusMeters` of a point, nearest first, at most `limit`, with the
+   * display names they had when their socket opened. Distances are exact; callers round them for clients.
+   */
+  async nearby(center: LatLng, radiusMeters: number, limit: number): Promise<Array<Neighbour & { displayName: string | null }>> {
+    return this.availableNear(center, radiusMeters, limit).map((found) => ({ ...found, displayName: this.names.get(found.id) ?? null }));
+  }
+
+  /** New trophies of a user: to their presence socket and their citizen socket here, whichever is open. */
+  async pushTrophies(userId: string, trophies: Trophy[]): Promise<void> {
+    for (const ws of this.ctx.getWebSockets(userId)) {
+      for (const trophy of trophies) send(ws, { type: "trophy", ...trophy });
     }
-    return found;
+    this.citizens.trophies(userId, trophies);
   }
 
   /**
@@ -196,7 +253,7 @@ export class ZipArea extends DurableObject<Env> {
     }
     const now = Date.now();
     const sockets = this.ctx.getWebSockets(input.officerId);
-    if (sockets.length === 0 || (this.availableUntil.get(input.officerId) ?? 0) <= now) {
+    if (sockets.length === 0 || (this.availableUntil.get(input.officerId) ?? 0) <= now || this.busy.has(input.officerId)) {
       // Sockets dropped without a close (a restart) leave a location behind; it ends here.
       if (sockets.length === 0 && this.availableUntil.has(input.officerId)) this.forgetOfficer(input.officerId);
       return fail("not_found", `officer ${input.officerId} is not available in zip ${input.zip}`);
@@ -210,6 +267,7 @@ export class ZipArea extends DurableObject<Env> {
       citizen_lat: input.lat,
       citizen_lng: input.lng,
       expires_at: expiresAt,
+      created_at: now,
     });
     for (const ws of sockets) send(ws, notice);
     return ok({ requestId: input.requestId, status: "pending" });
@@ -224,7 +282,7 @@ export class ZipArea extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     const sql = this.ctx.storage.sql;
     const now = Date.now();
-    for (const officer of rows<OfficerRow>(sql, "SELECT * FROM officers WHERE available_until <= ?", now)) {
+    for (const officer of rows<Pick<OfficerRow, "officer_id">>(sql, "SELECT officer_id FROM officers WHERE available_until <= ?", now)) {
       for (const ws of this.ctx.getWebSockets(officer.officer_id)) {
         safeClose(ws, CLOSE_AVAILABILITY_ENDED, "availability ended after 15 minutes");
       }
@@ -274,8 +332,10 @@ export class ZipArea extends DurableObject<Env> {
         sendError(ws, "unavailable", "this connection was replaced or has expired; connect again");
         return;
       }
+      const before = this.availableAt(me.officerId);
       this.grid.upsert(me.officerId, message);
       send(ws, this.availableMessage(me));
+      this.citizens.officerChanged(me.officerId, before);
     } else if (message.type === "accept") {
       await this.accept(ws, me, message.requestId);
     } else {
@@ -306,20 +366,22 @@ export class ZipArea extends DurableObject<Env> {
       sendError(ws, "no_location", "send your location before accepting", requestId);
       return;
     }
-    const distance = haversineMeters(officerAt, { lat: row.citizen_lat, lng: row.citizen_lng });
+    const distance = haversineMeters(officerAt, this.citizenAt(row));
     if (distance > CONNECT_WITHIN_METERS) {
       // Left pending: the officer may walk closer and accept again before the request expires.
       send(ws, {
         type: "error",
         code: "too_far",
-        detail: `you are ${roundMeters(distance)} m apart; a connection needs at most ${CONNECT_WITHIN_METERS} m`,
+        detail: `you are about ${shownDistance(distance)} m apart; a connection needs at most ${CONNECT_WITHIN_METERS} m`,
         requestId,
-        distanceMeters: roundMeters(distance),
+        distanceMeters: shownDistance(distance),
       });
       return;
     }
     const points = pointsPerConnection(this.env);
     const accepted = this.requests.accept(row, now, points);
+    this.becomeBusy(me.officerId);
+    this.citizens.requestDecided(row.citizen_id, { type: "connection", requestId, officerId: me.officerId, status: "accepted" });
     // The alarm is the safety net should crediting or publishing fail below.
     await this.scheduleAlarm();
     await this.creditConnection(accepted);
@@ -340,6 +402,7 @@ export class ZipArea extends DurableObject<Env> {
     }
     this.requests.decline(requestId, now);
     send(ws, { type: "declined", requestId });
+    this.citizens.requestDecided(row.citizen_id, { type: "connection", requestId, officerId: me.officerId, status: "declined" });
   }
 
   /**
@@ -391,22 +454,76 @@ export class ZipArea extends DurableObject<Env> {
   }
 
   private forgetOfficer(officerId: string): void {
+    const before = this.availableAt(officerId);
     this.ctx.storage.sql.exec("DELETE FROM officers WHERE officer_id = ?", officerId);
     this.grid.remove(officerId);
     this.availableUntil.delete(officerId);
+    this.names.delete(officerId);
+    this.busy.delete(officerId);
+    this.citizens.officerChanged(officerId, before);
+  }
+
+  /** The officer accepted a citizen: out of nearby answers and new requests until their next socket. */
+  private becomeBusy(officerId: string): void {
+    const before = this.availableAt(officerId);
+    this.ctx.storage.sql.exec("UPDATE officers SET busy = 1 WHERE officer_id = ?", officerId);
+    this.busy.add(officerId);
+    this.citizens.officerChanged(officerId, before);
+  }
+
+  private availableAt(officerId: string): LatLng | undefined {
+    if (this.busy.has(officerId) || (this.availableUntil.get(officerId) ?? 0) <= Date.now()) return undefined;
+    return this.grid.get(officerId);
+  }
+
+  private availableNear(center: LatLng, radiusMeters: number, limit: number): Neighbour[] {
+    const now = Date.now();
+    const found: Neighbour[] = [];
+    for (const neighbour of this.grid.within(center, radiusMeters)) {
+      if ((this.availableUntil.get(neighbour.id) ?? 0) <= now || this.busy.has(neighbour.id)) continue;
+      found.push(neighbour);
+      if (found.length >= limit) break;
+    }
+    return found;
+  }
+
+  /**
+   * Where the citizen of a request is: the last location their socket here sent, when that is
+   * newer than the request; else the location the request carried.
+   */
+  private citizenAt(row: Pick<RequestRow, "citizen_id" | "citizen_lat" | "citizen_lng" | "created_at">): LatLng {
+    const live = this.citizens.locationOf(row.citizen_id);
+    return live && live.locatedAt >= row.created_at ? live.at : { lat: row.citizen_lat, lng: row.citizen_lng };
+  }
+
+  /** The officer's stored display name; a failed read shows no name rather than refusing the socket. */
+  private async officerName(officerId: string): Promise<string | null> {
+    try {
+      return (await displayNamesOf(this.env.DB, [officerId])).get(officerId) ?? null;
+    } catch (error) {
+      console.warn(`officer ${officerId}: reading the display name failed`, error);
+      return this.names.get(officerId) ?? null;
+    }
+  }
+
+  /** Best effort: the user's object learns where to push new trophies. */
+  private async tellUserOfSocket(userId: string, zip: string): Promise<void> {
+    try {
+      await userStub(this.env, userId).socketOpened(zip);
+    } catch (error) {
+      console.warn(`user ${userId}: recording the socket's zip failed`, error);
+    }
   }
 
   private requestMessage(
-    row: Pick<RequestRow, "request_id" | "citizen_id" | "officer_id" | "citizen_lat" | "citizen_lng" | "expires_at">,
+    row: Pick<RequestRow, "request_id" | "citizen_id" | "officer_id" | "citizen_lat" | "citizen_lng" | "expires_at" | "created_at">,
   ): ServerMessage {
     const officerAt = this.grid.get(row.officer_id);
     return {
       type: "connection-request",
       requestId: row.request_id,
       citizenId: row.citizen_id,
-      distanceMeters: officerAt
-        ? roundMeters(haversineMeters(officerAt, { lat: row.citizen_lat, lng: row.citizen_lng }))
-        : null,
+      distanceMeters: officerAt ? shownDistance(haversineMeters(officerAt, this.citizenAt(row))) : null,
       expiresAt: toIso(row.expires_at),
     };
   }
@@ -435,10 +552,6 @@ export class ZipArea extends DurableObject<Env> {
     const current = await this.ctx.storage.getAlarm();
     if (current !== next) await this.ctx.storage.setAlarm(next);
   }
-}
-
-function roundMeters(meters: number): number {
-  return Math.round(meters * 10) / 10;
 }
 
 function send(ws: WebSocket, message: ServerMessage): void {

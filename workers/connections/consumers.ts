@@ -1,3 +1,5 @@
+import type { CountedConnection } from "../../durable-objects/user/trophies.ts";
+import { userStub } from "../../durable-objects/user/user.ts";
 import { d1Chunks, runInOneBatch } from "../../shared/db/chunks.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import type { EstablishedConnectionMessage, QueueMessage } from "../../shared/messages.ts";
@@ -18,7 +20,8 @@ function isEstablishedConnection(body: unknown): body is EstablishedConnectionMe
 }
 
 /**
- * Records each established connection in D1 for reports, keyed by its request id, so a
+ * Records each established connection in D1 for reports and counts it in both parties' `User`
+ * objects (connections and the trophies they earn), each keyed by its request id, so a
  * redelivered message or a connection published twice is counted once.
  */
 export async function recordEstablishedConnections(batch: MessageBatch<QueueMessage>, env: Env): Promise<void> {
@@ -38,5 +41,15 @@ export async function recordEstablishedConnections(batch: MessageBatch<QueueMess
       db.insert(schema.connections).values(rows).onConflictDoNothing(),
     );
     await runInOneBatch(db, statements);
+    // One call per user per batch; each user's object counts every request id once.
+    const perUser = new Map<string, CountedConnection[]>();
+    for (const { body } of mine) {
+      for (const userId of [body.citizenId, body.officerId]) {
+        const list = perUser.get(userId) ?? [];
+        list.push({ requestId: body.requestId, establishedAt: body.establishedAt });
+        perUser.set(userId, list);
+      }
+    }
+    await Promise.all([...perUser].map(([userId, connections]) => userStub(env, userId).countConnections(userId, connections)));
   });
 }

@@ -15,6 +15,7 @@ import {
   redemptionSchema,
   voucherCheckSchema,
 } from "./schemas.ts";
+import { countDonationTrophies } from "./trophies.ts";
 import { verifyVoucher } from "./voucher.ts";
 
 // The offers and charities catalogues, and spending points on them: one router per resource.
@@ -157,6 +158,8 @@ donationRoutes.openapi(
   }),
   async (c) => {
     const body = c.req.valid("json");
-    return c.json(await donate(c.env, { ...body, userId: principalOf(c).sub }), 201);
+    const donation = await donate(c.env, { ...body, userId: principalOf(c).sub });
+    await countDonationTrophies(c.env, donation);
+    return c.json(donation, 201);
   },
 );

@@ -3,12 +3,15 @@
  * validate requests and generate /openapi.json.
  */
 import { z } from "zod";
-import { latitudeSchema, longitudeSchema } from "../../durable-objects/zip-area/socket-messages.ts";
+import {
+  DEFAULT_RADIUS_METERS,
+  latitudeSchema,
+  longitudeSchema,
+  MAX_RADIUS_METERS,
+} from "../../durable-objects/zip-area/socket-messages.ts";
 import { eventIdSchema, idJsonSchema, idSchema } from "../../shared/ids.ts";
 import { isoTimeRangeSchema } from "../../shared/time.ts";
 
-export const DEFAULT_RADIUS_METERS = 1000;
-export const MAX_RADIUS_METERS = 10_000;
 export const MAX_ZIPS_PER_SEARCH = 10;
 
 const ZIP = /^[A-Za-z0-9][A-Za-z0-9-]{1,10}[A-Za-z0-9]$/;
@@ -55,7 +58,12 @@ export const nearbyQuerySchema = z.object({
 
 export const nearbyResponseSchema = z.object({
   officers: z.array(
-    z.object({ officerId: idJsonSchema, zip: z.string(), distanceMeters: z.number().meta({ example: 84.2 }) }),
+    z.object({
+      officerId: idJsonSchema,
+      displayName: z.string().nullable().meta({ description: "null when the officer has none" }),
+      zip: z.string(),
+      distanceMeters: z.number().meta({ description: "Rounded to 10 m", example: 80 }),
+    }),
   ),
 });
 

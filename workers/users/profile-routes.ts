@@ -5,8 +5,9 @@ import { idJsonSchema, idParamSchema } from "../../shared/ids.ts";
 import { requireSelfOrAdmin } from "../http/guards.ts";
 import { bearer, createRouter, jsonBody, jsonResponse, problemResponses } from "../http/router.ts";
 import { setDisplayNames } from "./display-names.ts";
+import { publicProfileOf, publicProfileSchema } from "./public-profiles.ts";
 
-/** A user's display name, mounted at `/users`. */
+/** A user's display name and public profile, mounted at `/users`. */
 export const profileRoutes = createRouter();
 
 const profileSchema = z.object({ userId: idJsonSchema, displayName: z.string() }).meta({ id: "UserDisplayName" });
@@ -31,5 +32,28 @@ profileRoutes.openapi(
     const { displayName } = c.req.valid("json");
     await setDisplayNames(c.env, [{ userId, displayName }]);
     return c.json({ profile: { userId, displayName } }, 200);
+  },
+);
+
+profileRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/{userId}/profile",
+    tags: ["users"],
+    operationId: "getUserProfile",
+    summary: "A user's public profile: display name, connections and trophies (no points, no locations)",
+    description:
+      "Public. An id nobody has used answers like a new user (displayName null, 0 connections, no trophies) rather " +
+      "than 404, so the endpoint does not reveal which ids are in use.",
+    security: [],
+    request: { params: z.object({ userId: idParamSchema }) },
+    responses: {
+      200: jsonResponse(z.object({ profile: publicProfileSchema }), "The public profile"),
+      ...problemResponses,
+    },
+  }),
+  async (c) => {
+    const { userId, displayName, connections, trophies } = await publicProfileOf(c.env, c.req.valid("param").userId);
+    return c.json({ profile: { userId, displayName, connections, trophies } }, 200);
   },
 );
