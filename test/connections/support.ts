@@ -1,19 +1,27 @@
 import { env, exports } from "cloudflare:workers";
 import { userStub } from "../../durable-objects/user/user.ts";
-import type { OfficerMessage, ServerMessage } from "../../durable-objects/zip-area/socket-messages.ts";
+import type {
+  CitizenMessage,
+  CitizenServerMessage,
+  OfficerMessage,
+  ServerMessage,
+} from "../../durable-objects/zip-area/socket-messages.ts";
 import { callJson, tokenFor } from "../support/http.ts";
 
-type Of<T extends ServerMessage["type"]> = Extract<ServerMessage, { type: T }>;
+type Of<M, T> = Extract<M, { type: T }>;
 
-/** An officer's app on the presence socket: sends messages and waits for the server's. */
-export class OfficerSocket {
-  private readonly inbox: ServerMessage[] = [];
+/** An app on one of the zip area's sockets: sends messages and waits for the server's. */
+export class SocketClient<In extends { type: string }> {
+  private readonly inbox: In[] = [];
   private waiters: Array<() => void> = [];
+  /** When each message arrived (ms, this isolate's clock), in order. */
+  readonly arrivals: number[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
 
   constructor(readonly ws: WebSocket) {
     ws.addEventListener("message", (event) => {
-      this.inbox.push(JSON.parse(String(event.data)) as ServerMessage);
+      this.arrivals.push(performance.now());
+      this.inbox.push(JSON.parse(String(event.data)) as In);
       this.wake();
     });
     this.closed = new Promise((resolve) => {
@@ -21,16 +29,16 @@ export class OfficerSocket {
     });
   }
 
-  send(message: OfficerMessage | Record<string, unknown> | string): void {
+  send(message: object | string): void {
     this.ws.send(typeof message === "string" ? message : JSON.stringify(message));
   }
 
   /** The next message of this type not taken yet (earlier messages of other types stay queued). */
-  async next<T extends ServerMessage["type"]>(type: T, timeoutMs = 5_000): Promise<Of<T>> {
+  async next<T extends In["type"]>(type: T, timeoutMs = 5_000): Promise<Of<In, T>> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const index = this.inbox.findIndex((message) => message.type === type);
-      if (index >= 0) return this.inbox.splice(index, 1)[0] as Of<T>;
+      if (index >= 0) return this.inbox.splice(index, 1)[0] as Of<In, T>;
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`no ${type} message within ${timeoutMs} ms; inbox: ${JSON.stringify(this.inbox)}`);
       await new Promise<void>((resolve) => {
@@ -43,10 +51,9 @@ export class OfficerSocket {
     }
   }
 
-  /** Sends a location and waits until the object has stored it. */
-  async locate(lat: number, lng: number): Promise<Of<"available">> {
-    this.send({ type: "location", lat, lng });
-    return this.next("available");
+  /** Messages of this type received and not taken yet. */
+  queued<T extends In["type"]>(type: T): Array<Of<In, T>> {
+    return this.inbox.filter((message) => message.type === type) as Array<Of<In, T>>;
   }
 
   close(): void {
@@ -60,17 +67,53 @@ export class OfficerSocket {
   }
 }
 
-/** Opens an officer's presence socket in `zip` the way an app does, and waits for `available`. */
-export async function connectOfficer(zip: string, officerId: string): Promise<OfficerSocket> {
-  const token = await tokenFor(officerId, ["officer"]);
+/** An officer's app on the presence socket. */
+export class OfficerSocket extends SocketClient<ServerMessage> {
+  override send(message: OfficerMessage | Record<string, unknown> | string): void {
+    super.send(message);
+  }
+
+  /** Sends a location and waits until the object has stored it. */
+  async locate(lat: number, lng: number): Promise<Of<ServerMessage, "available">> {
+    this.send({ type: "location", lat, lng });
+    return this.next("available");
+  }
+}
+
+/** A citizen's app on the nearby socket. */
+export class CitizenSocket extends SocketClient<CitizenServerMessage> {
+  override send(message: CitizenMessage | Record<string, unknown> | string): void {
+    super.send(message);
+  }
+
+  /** Sends a location and waits for the officers list that answers it. */
+  async locate(at: { lat: number; lng: number }, radius?: number): Promise<Of<CitizenServerMessage, "officers">> {
+    this.send(radius === undefined ? { type: "location", ...at } : { type: "location", ...at, radius });
+    return this.next("officers");
+  }
+}
+
+/** Opens a WebSocket route the way an app does; throws unless the answer is 101. */
+async function openSocket(path: string, userId: string, role: "officer" | "citizen"): Promise<WebSocket> {
+  const token = await tokenFor(userId, [role]);
   const response = await exports.default.fetch(
-    new Request(`https://tally.test/presence/${zip}?token=${token}`, { headers: { Upgrade: "websocket" } }),
+    new Request(`https://tally.test${path}?token=${token}`, { headers: { Upgrade: "websocket" } }),
   );
   if (response.status !== 101 || !response.webSocket) {
-    throw new Error(`presence socket refused: ${response.status} ${await response.text()}`);
+    throw new Error(`${path} socket refused: ${response.status} ${await response.text()}`);
   }
   response.webSocket.accept();
-  const socket = new OfficerSocket(response.webSocket);
+  return response.webSocket;
+}
+
+/** Opens a citizen's nearby socket in `zip`. */
+export async function connectCitizen(zip: string, citizenId: string): Promise<CitizenSocket> {
+  return new CitizenSocket(await openSocket(`/nearby/${zip}`, citizenId, "citizen"));
+}
+
+/** Opens an officer's presence socket in `zip` the way an app does, and waits for `available`. */
+export async function connectOfficer(zip: string, officerId: string): Promise<OfficerSocket> {
+  const socket = new OfficerSocket(await openSocket(`/presence/${zip}`, officerId, "officer"));
   await socket.next("available");
   return socket;
 }
