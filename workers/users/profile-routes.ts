@@ -40,7 +40,7 @@ profileRoutes.openapi(
     method: "get",
     path: "/{userId}/profile",
     tags: ["users"],
-    operationId: "getUserProfile",
+    operationId: "getPublicProfile",
     summary: "A user's public profile: display name, connections and trophies (no points, no locations)",
     description:
       "Public. An id nobody has used answers like a new user (displayName null, 0 connections, no trophies) rather " +
