@@ -222,6 +222,11 @@ export class CitizenFeed {
     return citizen?.at && citizen.locatedAt !== null ? { at: citizen.at, locatedAt: citizen.locatedAt } : undefined;
   }
 
+  /** Handling a message failed (not the app's fault): tell the app to send it again. */
+  failed(ws: WebSocket): void {
+    this.sendError(ws, "unavailable", "could not handle that message; send it again");
+  }
+
   /** The peer closed or dropped: forget the citizen when this socket is still theirs. */
   closed(ws: WebSocket, me: CitizenAttachment, code?: number, reason?: string): void {
     this.dropOutbox(ws);

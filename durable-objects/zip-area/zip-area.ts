@@ -142,16 +142,19 @@ export class ZipArea extends DurableObject<Env> {
     const officerId = request.headers.get(OFFICER_ID_HEADER);
     const citizenId = request.headers.get(CITIZEN_ID_HEADER);
     const zip = request.headers.get(ZIP_HEADER);
-    if ((!officerId && !citizenId) || !zip || request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+    if (!zip || request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return new Response("expected an officer's or a citizen's WebSocket upgrade", { status: 400 });
+    }
+    if (officerId) {
+      // Read before anything changes: the name citizens see is the one stored when the socket opens.
+      const [displayName] = await Promise.all([this.officerName(officerId), this.tellUserOfSocket(officerId, zip)]);
+      return this.openPresence(officerId, zip, displayName);
     }
     if (citizenId) {
       await this.tellUserOfSocket(citizenId, zip);
       return new Response(null, { status: 101, webSocket: this.citizens.open(citizenId, zip, DEFAULT_RADIUS_METERS) });
     }
-    // Read before anything changes: the name a citizen sees is the one stored when the socket opens.
-    const [displayName] = await Promise.all([this.officerName(officerId!), this.tellUserOfSocket(officerId!, zip)]);
-    return this.openPresence(officerId!, zip, displayName);
+    return new Response("expected an officer's or a citizen's id", { status: 400 });
   }
 
   private async openPresence(officerId: string, zip: string, displayName: string | null): Promise<Response> {
@@ -195,10 +198,15 @@ export class ZipArea extends DurableObject<Env> {
     const attachment = ws.deserializeAttachment() as OfficerAttachment | CitizenAttachment | null;
     if (!attachment) return;
     if ("role" in attachment) {
-      await this.citizens.message(ws, attachment, message, async () => {
-        const { success } = await this.env.NEARBY_RATE_LIMIT.limit({ key: attachment.citizenId });
-        return success;
-      });
+      try {
+        await this.citizens.message(ws, attachment, message, async () => {
+          const { success } = await this.env.NEARBY_RATE_LIMIT.limit({ key: attachment.citizenId });
+          return success;
+        });
+      } catch (error) {
+        console.error(`zip ${attachment.zip}: citizen ${attachment.citizenId} message failed`, error);
+        this.citizens.failed(ws);
+      }
       return;
     }
     try {

@@ -101,6 +101,9 @@ describe("OpenAPI document", () => {
     for (const path of [
       "/presence/{zip}",
       "/officers/nearby",
+      "/nearby/{zip}",
+      "/officers/{officerId}",
+      "/users/{userId}/profile",
       "/connections",
       "/connections/{requestId}",
       "/reports/connections",
