@@ -269,9 +269,7 @@ async function importWith<Row>(env: Env, importer: Importer<Row>, raw: RawRow[],
  * Imports the rows of an NDJSON (`ndjson`) or CSV (`csv`) body as `kind`; valid rows are stored
  * even when others are rejected. Idempotent: the same file again is all `unchanged`.
  */
-export async function importRows(env: Env, kind: ImportKind, format: "ndjson" | "csv", body: string): Promise<ImportResult> {
-  // A byte order mark (spreadsheet exports) is not part of the first field's name.
-  const text = body.startsWith("\uFEFF") ? body.slice(1) : body;
+export async function importRows(env: Env, kind: ImportKind, format: "ndjson" | "csv", text: string): Promise<ImportResult> {
   const rejected: ImportResult["rejected"] = [];
   const run = <Row>(importer: Importer<Row>) =>
     importWith(env, importer, format === "csv" ? csvRows(text, importer.numericFields, rejected) : ndjsonRows(text, rejected), rejected);

@@ -134,6 +134,8 @@ adminRoutes.openapi(
   async (c) => {
     const { kind } = c.req.valid("param");
     const format = /^text\/csv/i.test(c.req.header("content-type") ?? "") ? "csv" : "ndjson";
-    return c.json(await importRows(c.env, kind, format, await c.req.text()), 200);
+    // UTF-8 whatever the type says (a byte order mark from a spreadsheet export is dropped by the decoder).
+    const text = new TextDecoder().decode(await c.req.arrayBuffer());
+    return c.json(await importRows(c.env, kind, format, text), 200);
   },
 );
