@@ -833,6 +833,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/reports/rewards": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Redemptions and donations (counts and points) by offer, by charity or by UTC day
+         * @description `time_range=<from>_<to>` (ISO 8601 UTC, `from` inclusive, `to` exclusive) limits it; default all time. By offer the donation counts are 0, by charity the redemption counts; by day both are filled.
+         */
+        get: operations["getRewardsReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/offers": {
         parameters: {
             query?: never;
@@ -901,11 +921,31 @@ export interface paths {
         };
         /**
          * Check a voucher code (for retailers)
-         * @description A forged, altered or malformed code is `valid: false` with nulls, not an error.
+         * @description A forged, altered or malformed code is `valid: false` with nulls, not an error. `valid` says Tally issued it; it can be accepted while `usedAt` is null and `expiresAt` is in the future.
          */
         get: operations["getVoucher"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/vouchers/{code}/use": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept a voucher at the till, once (the offer's retailer or an admin)
+         * @description The retailer's token must carry the `retailerId` claim equal to the offer's `retailer`. The first use answers `usedAt`; later ones 409 `already_used` (of two concurrent uses exactly one wins); after `expiresAt`, 410 `expired`; a code Tally never issued, 404; another retailer, 403. No body.
+         */
+        post: operations["useVoucher"];
         delete?: never;
         options?: never;
         head?: never;
@@ -960,6 +1000,26 @@ export interface paths {
         put?: never;
         /** Send pending dead letters back to their queues (all, or the ids given) */
         post: operations["redriveDeadLetters"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/imports/{kind}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Bulk-load offers, charities, officers or users from NDJSON or CSV (up to 5 MiB)
+         * @description Each row is validated like the single-item endpoint (`POST /offers`, `POST /charities`, `PUT /users/{id}/profile`; officers: `officerId`, `displayName`, `precinct`) and keyed by its id. New ids are written; a row equal to what is stored is `unchanged` (offers compare the terms they were created with, `stock` as first given); other values update users and officers but are rejected for offers and charities, as their create answers 409. Valid rows are stored even when others are rejected; the same file again changes nothing. CSV: a header row, an empty cell is a missing field.
+         */
+        post: operations["createImport"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1415,6 +1475,31 @@ export interface components {
             status: "pending" | "accepted" | "declined" | "expired";
             createdAt: string;
         };
+        RewardsReport: {
+            /** @enum {string} */
+            groupBy: "offer" | "charity" | "day";
+            from: string | null;
+            to: string | null;
+            rows: ({
+                offerId: string;
+                redemptions: number;
+                pointsRedeemed: number;
+                donations: number;
+                pointsDonated: number;
+            } | {
+                charityId: string;
+                redemptions: number;
+                pointsRedeemed: number;
+                donations: number;
+                pointsDonated: number;
+            } | {
+                day: string;
+                redemptions: number;
+                pointsRedeemed: number;
+                donations: number;
+                pointsDonated: number;
+            })[];
+        };
         Offer: {
             offerId: string;
             retailer: string;
@@ -1427,6 +1512,7 @@ export interface components {
         NewOffer: {
             /** @example offer-coffee-1 */
             offerId?: string | number;
+            /** @description The retailer's id: a retailer token whose `retailerId` claim equals it may use this offer's vouchers */
             retailer: string;
             title: string;
             pointsCost: number;
@@ -1464,7 +1550,14 @@ export interface components {
             offerId: string | null;
             userId: string | null;
             redeemedAt: string | null;
+            /** @description `VOUCHER_TTL_DAYS` (default 90) after `redeemedAt` */
+            expiresAt: string | null;
+            /** @description When a retailer accepted it; null while unused */
+            usedAt: string | null;
             redemptionId: string | null;
+        };
+        VoucherUse: {
+            usedAt: string;
         };
         Donation: {
             donationId: string;
@@ -1489,6 +1582,20 @@ export interface components {
             attempts: number;
             receivedAt: string;
             redrivenAt: string | null;
+        };
+        ImportResult: {
+            /** @description Rows written: new ids, and users or officers with new values */
+            imported: number;
+            /** @description Rows equal to what is stored under their id (or to an earlier line) */
+            unchanged: number;
+            rejected: {
+                /** @description Line of the file (CSV: the header is line 1) */
+                line: number;
+                errors: {
+                    path: string;
+                    message: string;
+                }[];
+            }[];
         };
     };
     responses: never;
@@ -7472,6 +7579,120 @@ export interface operations {
             };
         };
     };
+    getRewardsReport: {
+        parameters: {
+            query?: {
+                /** @description Default: all time */
+                time_range?: string;
+                groupBy?: "offer" | "charity" | "day";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description By offer or charity: most points first; by day: oldest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RewardsReport"];
+                };
+            };
+            /** @description Invalid input; `errors[]` names each field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Token valid but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: an id reused with a different payload, or not enough balance */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but impossible */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected failure on Tally's side; `requestId` identifies it in the logs */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server misconfigured (a secret unset, or the public example value off localhost) or its identity provider unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listOffers: {
         parameters: {
             query?: {
@@ -8068,7 +8289,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Whether Tally issued this code, and for what */
+            /** @description Whether Tally issued this code, for what, and its state */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -8115,6 +8336,127 @@ export interface operations {
             };
             /** @description Conflict: an id reused with a different payload, or not enough balance */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but impossible */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected failure on Tally's side; `requestId` identifies it in the logs */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server misconfigured (a secret unset, or the public example value off localhost) or its identity provider unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    useVoucher: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Used now */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoucherUse"];
+                };
+            };
+            /** @description Invalid input; `errors[]` names each field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Token valid but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `already_used`: the voucher was used before */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `expired`: more than `VOUCHER_TTL_DAYS` since the redemption */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8490,6 +8832,123 @@ export interface operations {
                 };
             };
             /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but impossible */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected failure on Tally's side; `requestId` identifies it in the logs */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server misconfigured (a secret unset, or the public example value off localhost) or its identity provider unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createImport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                kind: "offers" | "charities" | "officers" | "users";
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-ndjson": string;
+                "text/csv": string;
+            };
+        };
+        responses: {
+            /** @description What was written, what was already so, and the rejected rows by line */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportResult"];
+                };
+            };
+            /** @description Invalid input; `errors[]` names each field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Token valid but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: an id reused with a different payload, or not enough balance */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 5 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is neither application/x-ndjson nor text/csv */
             415: {
                 headers: {
                     [name: string]: unknown;

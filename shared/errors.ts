@@ -13,6 +13,8 @@ export const ERROR_STATUS = {
   idempotency_conflict: 409,
   insufficient_points: 409,
   out_of_stock: 409,
+  already_used: 409,
+  expired: 410,
   payload_too_large: 413,
   unsupported_media_type: 415,
   unprocessable: 422,

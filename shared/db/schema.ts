@@ -241,7 +241,11 @@ export const incentiveAwards = sqliteTable(
 
 // ---- Officer–citizen connections and rewards -----------------------------------------------
 
-/** Retailer offers bought with points. `stock` is what is left (null: unlimited); it only goes down. */
+/**
+ * Retailer offers bought with points. `stock` is what is left (null: unlimited); it only goes down.
+ * `retailer` is the retailer's id: a retailer token whose `retailerId` claim equals it may mark
+ * this offer's vouchers used.
+ */
 export const offers = sqliteTable("offers", {
   offerId: text("offer_id").primaryKey(),
   retailer: text("retailer").notNull(),
@@ -271,8 +275,10 @@ export const redemptions = sqliteTable(
     voucherCode: text("voucher_code").notNull(),
     redeemedAt: integer("redeemed_at").notNull(),
     applied: integer("applied").notNull().default(0),
+    /** When the retailer accepted the voucher (`POST /vouchers/{code}/use`); set once, never cleared. */
+    usedAt: integer("used_at"),
   },
-  (t) => [index("redemptions_by_user").on(t.userId)],
+  (t) => [index("redemptions_by_user").on(t.userId), index("redemptions_by_time").on(t.redeemedAt, t.offerId)],
 );
 
 /** One per donation id. `applied` flips to 1 in the same batch that adds to the charity's total. */
@@ -286,7 +292,7 @@ export const donations = sqliteTable(
     donatedAt: integer("donated_at").notNull(),
     applied: integer("applied").notNull().default(0),
   },
-  (t) => [index("donations_by_charity").on(t.charityId)],
+  (t) => [index("donations_by_charity").on(t.charityId), index("donations_by_time").on(t.donatedAt, t.charityId)],
 );
 
 /**

@@ -1,15 +1,7 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { userStub } from "../../durable-objects/user/user.ts";
 import { signVoucher } from "../../workers/connections/voucher.ts";
 import { adminToken, callJson, tokenFor } from "../support/http.ts";
-import { pointsOf, uniqueId } from "./support.ts";
-
-/** Gives a user points through the wallet's real credit RPC, as an established connection would. */
-async function fund(userId: string, points: number): Promise<void> {
-  const result = await userStub(env, userId).credit({ ref: `test-funding:${uniqueId()}`, reason: "test", points });
-  expect(result.ok).toBe(true);
-}
+import { fund, pointsOf, uniqueId } from "./support.ts";
 
 async function newOffer(body: Record<string, unknown>) {
   const { status, body: answer } = await callJson("POST", "/offers", { token: await adminToken(), body });
@@ -91,6 +83,8 @@ describe("Redemptions and vouchers", () => {
       offerId: offer.offerId,
       userId,
       redeemedAt: first.body.redeemedAt,
+      expiresAt: expect.any(String),
+      usedAt: null,
       redemptionId,
     });
 
@@ -181,7 +175,7 @@ describe("Redemptions and vouchers", () => {
     const code = body.voucherCode as string;
     const [payload, tag] = code.split(".") as [string, string];
 
-    const invalid = { valid: false, offerId: null, userId: null, redeemedAt: null, redemptionId: null };
+    const invalid = { valid: false, offerId: null, userId: null, redeemedAt: null, expiresAt: null, usedAt: null, redemptionId: null };
     const claims = JSON.parse(atob(payload.replaceAll("-", "+").replaceAll("_", "/"))) as Record<string, unknown>;
     const toB64 = (text: string) => btoa(text).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
     const otherUser = toB64(JSON.stringify({ ...claims, u: "999999" }));

@@ -135,6 +135,12 @@ export async function pointsOf(userId: string): Promise<number> {
   return (await userStub(env, userId).walletView()).points;
 }
 
+/** Gives a user points through the wallet's real credit RPC, as an established connection would. */
+export async function fund(userId: string, points: number): Promise<void> {
+  const result = await userStub(env, userId).credit({ ref: `test-funding:${crypto.randomUUID()}`, reason: "test", points });
+  if (!result.ok) throw new Error(`funding ${userId} failed: ${result.detail}`);
+}
+
 /** A point `meters` north of another (1° of latitude is about 111.2 km). */
 export function north(point: { lat: number; lng: number }, meters: number): { lat: number; lng: number } {
   return { lat: point.lat + meters / 111_195, lng: point.lng };

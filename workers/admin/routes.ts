@@ -2,8 +2,10 @@ import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { toIso } from "../../shared/time.ts";
 import { requireRole } from "../http/auth.ts";
+import { importBodies, MAX_IMPORT_BODY_BYTES } from "../http/content.ts";
 import { bearer, createRouter, jsonResponse, problemResponses } from "../http/router.ts";
 import { listDeadLetters, redriveDeadLetters } from "./dead-letters.ts";
+import { IMPORT_KINDS, importRows } from "./imports.ts";
 
 /** Operators' tools, mounted at `/admin`. */
 export const adminRoutes = createRouter();
@@ -78,5 +80,62 @@ adminRoutes.openapi(
     const body = c.req.header("content-length") && c.req.header("content-length") !== "0" ? c.req.valid("json") : {};
     const redriven = await redriveDeadLetters(c.env, body.deadLetterIds);
     return c.json({ redriven }, 200);
+  },
+);
+
+const importResultSchema = z
+  .object({
+    imported: z.number().int().meta({ description: "Rows written: new ids, and users or officers with new values" }),
+    unchanged: z.number().int().meta({ description: "Rows equal to what is stored under their id (or to an earlier line)" }),
+    rejected: z.array(
+      z.object({
+        line: z.number().int().meta({ description: "Line of the file (CSV: the header is line 1)" }),
+        errors: z.array(z.object({ path: z.string(), message: z.string() })),
+      }),
+    ),
+  })
+  .meta({ id: "ImportResult" });
+
+const rowsText = (example: string) => ({ schema: z.string().meta({ example }) });
+
+adminRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/imports/{kind}",
+    operationId: "createImport",
+    tags: ["admin"],
+    summary: "Bulk-load offers, charities, officers or users from NDJSON or CSV (up to 5 MiB)",
+    description:
+      "Each row is validated like the single-item endpoint (`POST /offers`, `POST /charities`, `PUT /users/{id}/profile`; " +
+      "officers: `officerId`, `displayName`, `precinct`) and keyed by its id. New ids are written; a row equal to what " +
+      "is stored is `unchanged` (offers compare the terms they were created with, `stock` as first given); other " +
+      "values update users and officers but are rejected for offers and charities, as their create answers 409. " +
+      "Valid rows are stored even when others are rejected; the same file again changes nothing. CSV: a header row, " +
+      "an empty cell is a missing field.",
+    security: bearer,
+    middleware: [adminOnly, importBodies()],
+    request: {
+      params: z.object({ kind: z.enum(IMPORT_KINDS) }),
+      body: {
+        required: true,
+        content: {
+          "application/x-ndjson": rowsText('{"charityId":"food-bank","name":"Food Bank"}\n'),
+          "text/csv": rowsText("offerId,retailer,title,pointsCost,stock\ncoffee-1,corner-cafe,Free coffee,5,100\n"),
+        },
+      },
+    },
+    responses: {
+      200: jsonResponse(importResultSchema, "What was written, what was already so, and the rejected rows by line"),
+      ...problemResponses,
+      413: { ...problemResponses[413], description: `Body over ${MAX_IMPORT_BODY_BYTES / 1024 / 1024} MiB` },
+      415: { ...problemResponses[415], description: "Body is neither application/x-ndjson nor text/csv" },
+    },
+  }),
+  async (c) => {
+    const { kind } = c.req.valid("param");
+    const format = /^text\/csv/i.test(c.req.header("content-type") ?? "") ? "csv" : "ndjson";
+    // UTF-8 whatever the type says (a byte order mark from a spreadsheet export is dropped by the decoder).
+    const text = new TextDecoder().decode(await c.req.arrayBuffer());
+    return c.json(await importRows(c.env, kind, format, text), 200);
   },
 );

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { toIso } from "../../shared/time.ts";
 import { principalOf, requireRole } from "../http/auth.ts";
 import { bearer, createRouter, jsonBody, jsonResponse, problemResponses, rateLimitedResponses } from "../http/router.ts";
-import { createCharity, createOffer, donate, listCharities, listOffers, redeemOffer } from "./rewards.ts";
+import { createCharity, createOffer, donate, listCharities, listOffers, redeemOffer, rewardsReport } from "./rewards.ts";
 import {
   charitySchema,
   donationRequestSchema,
@@ -13,10 +13,13 @@ import {
   offerSchema,
   redemptionRequestSchema,
   redemptionSchema,
+  rewardsReportQuerySchema,
+  rewardsReportSchema,
   voucherCheckSchema,
+  voucherUseSchema,
 } from "./schemas.ts";
 import { countDonationTrophies } from "./trophies.ts";
-import { verifyVoucher } from "./voucher.ts";
+import { checkVoucher, useVoucher } from "./voucher.ts";
 
 // The offers and charities catalogues, and spending points on them: one router per resource.
 
@@ -30,7 +33,10 @@ export const redemptionRoutes = createRouter();
 export const voucherRoutes = createRouter();
 /** Mounted at `/donations`. */
 export const donationRoutes = createRouter();
+/** The admin report of redemptions and donations, mounted at `/reports` beside the connections report. */
+export const rewardReportRoutes = createRouter();
 
+const voucherCodeSchema = z.string().max(2048);
 const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
 const adminOnly = requireRole("admin");
 const pointHolder = requireRole("citizen", "officer");
@@ -122,24 +128,62 @@ voucherRoutes.openapi(
     operationId: "getVoucher",
     tags: ["rewards"],
     summary: "Check a voucher code (for retailers)",
-    description: "A forged, altered or malformed code is `valid: false` with nulls, not an error.",
+    description:
+      "A forged, altered or malformed code is `valid: false` with nulls, not an error. `valid` says Tally issued it; " +
+      "it can be accepted while `usedAt` is null and `expiresAt` is in the future.",
     security: [],
-    request: { params: z.object({ code: z.string().max(2048) }) },
-    responses: { 200: jsonResponse(voucherCheckSchema, "Whether Tally issued this code, and for what"), ...problemResponses },
+    request: { params: z.object({ code: voucherCodeSchema }) },
+    responses: { 200: jsonResponse(voucherCheckSchema, "Whether Tally issued this code, for what, and its state"), ...problemResponses },
+  }),
+  async (c) => c.json(await checkVoucher(c.env, c.req.valid("param").code), 200),
+);
+
+voucherRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/{code}/use",
+    operationId: "useVoucher",
+    tags: ["rewards"],
+    summary: "Accept a voucher at the till, once (the offer's retailer or an admin)",
+    description:
+      "The retailer's token must carry the `retailerId` claim equal to the offer's `retailer`. The first use answers " +
+      "`usedAt`; later ones 409 `already_used` (of two concurrent uses exactly one wins); after `expiresAt`, 410 " +
+      "`expired`; a code Tally never issued, 404; another retailer, 403. No body.",
+    security: bearer,
+    middleware: [requireRole("retailer", "admin")],
+    request: { params: z.object({ code: voucherCodeSchema }) },
+    responses: {
+      200: jsonResponse(voucherUseSchema, "Used now"),
+      ...problemResponses,
+      409: { ...problemResponses[409], description: "`already_used`: the voucher was used before" },
+      410: { ...problemResponses[409], description: "`expired`: more than `VOUCHER_TTL_DAYS` since the redemption" },
+    },
+  }),
+  async (c) => c.json(await useVoucher(c.env, c.req.valid("param").code, principalOf(c)), 200),
+);
+
+rewardReportRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/rewards",
+    operationId: "getRewardsReport",
+    tags: ["rewards"],
+    summary: "Redemptions and donations (counts and points) by offer, by charity or by UTC day",
+    description:
+      "`time_range=<from>_<to>` (ISO 8601 UTC, `from` inclusive, `to` exclusive) limits it; default all time. By offer " +
+      "the donation counts are 0, by charity the redemption counts; by day both are filled.",
+    security: bearer,
+    middleware: [requireRole("admin")],
+    request: { query: rewardsReportQuerySchema },
+    responses: {
+      200: jsonResponse(rewardsReportSchema, "By offer or charity: most points first; by day: oldest first"),
+      ...problemResponses,
+    },
   }),
   async (c) => {
-    const claims = await verifyVoucher(c.env.VOUCHER_SECRET, c.req.valid("param").code);
-    if (!claims) return c.json({ valid: false, offerId: null, userId: null, redeemedAt: null, redemptionId: null }, 200);
-    return c.json(
-      {
-        valid: true,
-        offerId: claims.offerId,
-        userId: claims.userId,
-        redeemedAt: toIso(claims.redeemedAt),
-        redemptionId: claims.redemptionId,
-      },
-      200,
-    );
+    const { groupBy, time_range: range } = c.req.valid("query");
+    const rows = await rewardsReport(c.env.DB, groupBy, range ?? { from: 0, to: Number.MAX_SAFE_INTEGER });
+    return c.json({ groupBy, from: range ? toIso(range.from) : null, to: range ? toIso(range.to) : null, rows }, 200);
   },
 );
 

@@ -84,6 +84,22 @@ const donationJson = (row: DonationRow): DonationJson => ({
   donatedAt: toIso(row.donatedAt),
 });
 
+/** The terms an offer was created with. `stock` goes down with redemptions, so its initial value counts. */
+export const storedOfferTerms = (row: OfferRow) => ({
+  retailer: row.retailer,
+  title: row.title,
+  pointsCost: row.pointsCost,
+  stock: row.initialStock,
+});
+
+/** The terms a create (or an import row) asks for, comparable with `storedOfferTerms`. */
+export const newOfferTerms = (input: { retailer: string; title: string; pointsCost: number; stock?: number }) => ({
+  retailer: input.retailer,
+  title: input.title,
+  pointsCost: input.pointsCost,
+  stock: input.stock ?? null,
+});
+
 /**
  * Adds an offer. With a client-chosen `offerId`, the same offer again returns it; the id with
  * different content is 409.
@@ -107,11 +123,7 @@ export async function createOffer(
   if (inserted) return offerJson(inserted);
   const [first] = await db.select().from(schema.offers).where(eq(schema.offers.offerId, values.offerId));
   if (!first) throw new ApiError("unavailable", "offer vanished; retry");
-  const same = sameTerms(
-    { retailer: first.retailer, title: first.title, pointsCost: first.pointsCost, stock: first.initialStock },
-    { retailer: values.retailer, title: values.title, pointsCost: values.pointsCost, stock },
-  );
-  if (!same) throw new ApiError("idempotency_conflict", `offer ${values.offerId} already exists with other content`);
+  if (!sameTerms(storedOfferTerms(first), newOfferTerms(input))) throw new ApiError("idempotency_conflict", `offer ${values.offerId} already exists with other content`);
   return offerJson(first);
 }
 
@@ -278,4 +290,61 @@ function sameDebit(entry: WalletEntry, reason: string, points: number): boolean 
 
 async function refund(env: Env, userId: string, ref: string, points: number, reason: string): Promise<void> {
   unwrap(await userStub(env, userId).credit({ ref, reason, points }));
+}
+
+export type RewardsGroupBy = "offer" | "charity" | "day";
+
+export interface RewardsReportCounts {
+  redemptions: number;
+  pointsRedeemed: number;
+  donations: number;
+  pointsDonated: number;
+}
+
+export type RewardsReportRow = RewardsReportCounts & ({ offerId: string } | { charityId: string } | { day: string });
+
+const utcDay = (column: string) => `strftime('%Y-%m-%d', ${column} / 1000, 'unixepoch')`;
+
+/**
+ * Redemptions and donations in `[from, to)` summed in SQL by offer, by charity or by UTC day. By
+ * offer the donation counts are 0 (a donation names no offer), by charity the redemption counts;
+ * by day both. Offers and charities with the most points first, days oldest first.
+ */
+export async function rewardsReport(
+  d1: D1Database,
+  groupBy: RewardsGroupBy,
+  range: { from: number; to: number },
+): Promise<RewardsReportRow[]> {
+  const parts: string[] = [];
+  if (groupBy !== "charity") {
+    const key = groupBy === "day" ? utcDay("redeemed_at") : "offer_id";
+    parts.push(
+      `SELECT ${key} AS key, COUNT(*) AS redemptions, SUM(points) AS points_redeemed, 0 AS donations, 0 AS points_donated
+       FROM redemptions WHERE redeemed_at >= ?1 AND redeemed_at < ?2 GROUP BY 1`,
+    );
+  }
+  if (groupBy !== "offer") {
+    const key = groupBy === "day" ? utcDay("donated_at") : "charity_id";
+    parts.push(
+      `SELECT ${key} AS key, 0 AS redemptions, 0 AS points_redeemed, COUNT(*) AS donations, SUM(points) AS points_donated
+       FROM donations WHERE donated_at >= ?1 AND donated_at < ?2 GROUP BY 1`,
+    );
+  }
+  const order = groupBy === "day" ? "key" : "SUM(points_redeemed) + SUM(points_donated) DESC, key";
+  const { results } = await d1
+    .prepare(
+      `SELECT key, SUM(redemptions) AS redemptions, SUM(points_redeemed) AS points_redeemed,
+              SUM(donations) AS donations, SUM(points_donated) AS points_donated
+       FROM (${parts.join(" UNION ALL ")}) GROUP BY key ORDER BY ${order}`,
+    )
+    .bind(range.from, range.to)
+    .all<{ key: string; redemptions: number; points_redeemed: number; donations: number; points_donated: number }>();
+  const keyOf = (key: string) => (groupBy === "offer" ? { offerId: key } : groupBy === "charity" ? { charityId: key } : { day: key });
+  return results.map((row) => ({
+    ...keyOf(row.key),
+    redemptions: row.redemptions,
+    pointsRedeemed: row.points_redeemed,
+    donations: row.donations,
+    pointsDonated: row.points_donated,
+  }));
 }

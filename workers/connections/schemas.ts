@@ -116,7 +116,12 @@ const pointsSchema = z.number().int().min(1).max(1_000_000_000);
 export const newOfferSchema = z
   .object({
     offerId: clientIdSchema.optional(),
-    retailer: z.string().trim().min(1).max(200),
+    retailer: z
+      .string()
+      .trim()
+      .min(1)
+      .max(200)
+      .meta({ description: "The retailer's id: a retailer token whose `retailerId` claim equals it may use this offer's vouchers" }),
     title: z.string().trim().min(1).max(500),
     pointsCost: pointsSchema,
     stock: z.number().int().min(0).max(1_000_000_000).optional().meta({ description: "Omit for unlimited" }),
@@ -177,6 +182,37 @@ export const voucherCheckSchema = z
     offerId: z.string().nullable(),
     userId: z.string().nullable(),
     redeemedAt: z.string().nullable(),
+    expiresAt: z.string().nullable().meta({ description: "`VOUCHER_TTL_DAYS` (default 90) after `redeemedAt`" }),
+    usedAt: z.string().nullable().meta({ description: "When a retailer accepted it; null while unused" }),
     redemptionId: z.string().nullable(),
   })
   .meta({ id: "VoucherCheck" });
+
+export const voucherUseSchema = z.object({ usedAt: z.string() }).meta({ id: "VoucherUse" });
+
+export const rewardsReportQuerySchema = z.object({
+  time_range: reportQuerySchema.shape.time_range,
+  groupBy: z.enum(["offer", "charity", "day"]).default("offer"),
+});
+
+const rewardCounts = {
+  redemptions: z.number().int(),
+  pointsRedeemed: z.number().int(),
+  donations: z.number().int(),
+  pointsDonated: z.number().int(),
+};
+
+export const rewardsReportSchema = z
+  .object({
+    groupBy: z.enum(["offer", "charity", "day"]),
+    from: z.string().nullable(),
+    to: z.string().nullable(),
+    rows: z.array(
+      z.union([
+        z.object({ offerId: z.string(), ...rewardCounts }),
+        z.object({ charityId: z.string(), ...rewardCounts }),
+        z.object({ day: z.string(), ...rewardCounts }),
+      ]),
+    ),
+  })
+  .meta({ id: "RewardsReport" });

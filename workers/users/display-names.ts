@@ -6,10 +6,12 @@ import { boardStub } from "../../durable-objects/campaign-board/campaign-board.t
 export interface DisplayName {
   userId: string;
   displayName: string;
+  /** An officer's precinct (officers import); when absent the stored precinct is kept. */
+  precinct?: string;
 }
 
 /**
- * Sets users' display names: stores them in D1 (one batch), then hands each board that ranks any
+ * Sets users' display names (and officers' precincts): stores them in D1 (one batch), then hands each board that ranks any
  * of them its users' new names, so leaderboard reads and live sockets show them at once. The one
  * path for a single `PUT /users/{id}/profile` and for a bulk import of many users.
  *
@@ -22,17 +24,26 @@ export async function setDisplayNames(env: Env, names: readonly DisplayName[]): 
   const db = database(env.DB);
   const now = Date.now();
   // The last name given for a user wins, as if the rows had been sent one by one.
-  const latest = new Map(names.map((entry) => [Number(entry.userId), entry.displayName]));
-  const rows = [...latest].map(([userId, displayName]) => ({ userId, displayName, updatedAt: now }));
+  const latest = new Map(names.map((entry) => [Number(entry.userId), entry]));
+  const rows = [...latest].map(([userId, entry]) => ({
+    userId,
+    displayName: entry.displayName,
+    precinct: entry.precinct ?? null,
+    updatedAt: now,
+  }));
   await runInOneBatch(
     db,
-    d1Chunks(rows, 3).map((part) =>
+    d1Chunks(rows, 4).map((part) =>
       db
         .insert(schema.userProfiles)
         .values(part)
         .onConflictDoUpdate({
           target: schema.userProfiles.userId,
-          set: { displayName: sql`excluded.display_name`, updatedAt: sql`excluded.updated_at` },
+          set: {
+            displayName: sql`excluded.display_name`,
+            precinct: sql`coalesce(excluded.precinct, ${schema.userProfiles.precinct})`,
+            updatedAt: sql`excluded.updated_at`,
+          },
         }),
     ),
   );
@@ -44,7 +55,7 @@ export async function setDisplayNames(env: Env, names: readonly DisplayName[]): 
       .where(inArray(schema.campaignParticipants.userId, part));
     for (const { userId, campaignId } of participants) {
       const list = boards.get(campaignId) ?? [];
-      list.push({ userId: String(userId), displayName: latest.get(userId)! });
+      list.push({ userId: String(userId), displayName: latest.get(userId)!.displayName });
       boards.set(campaignId, list);
     }
   }

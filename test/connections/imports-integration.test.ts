@@ -1,0 +1,162 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { displayNamesOf } from "../../workers/users/display-names.ts";
+import { adminToken, callJson, tokenFor } from "../support/http.ts";
+import { fund, uniqueId } from "./support.ts";
+
+const CSV = { "content-type": "text/csv" };
+const NDJSON = { "content-type": "application/x-ndjson" };
+
+async function upload(kind: string, body: string, headers: Record<string, string>, token?: string) {
+  return callJson("POST", `/admin/imports/${kind}`, { token: token ?? (await adminToken()), body, headers });
+}
+
+async function count(sql: string, ...params: unknown[]): Promise<number> {
+  const row = await env.DB.prepare(sql).bind(...params).first<{ n: number }>();
+  return row!.n;
+}
+
+/** A 5,000-row offers CSV; `bad` rows are broken as given, one of them split over two lines by a quoted field. */
+function offersCsv(prefix: string, fix = false): { text: string; badLines: { line: number; path: string }[] } {
+  const lines = ["offerId,retailer,title,pointsCost,stock"];
+  const badLines: { line: number; path: string }[] = [];
+  for (let i = 1; i <= 5000; i++) {
+    const id = `${prefix}-${i}`;
+    const line = lines.length + 1 + (i > 10 ? 1 : 0);
+    if (i === 10) lines.push(`${id},corner-cafe,"Coffee, ""large""\nwith cake",12,`);
+    else if (i === 1000 && !fix) lines.push(`${id},corner-cafe,Tea,lots,5`), badLines.push({ line, path: "pointsCost" });
+    else if (i === 2500 && !fix) lines.push(`${id},corner-cafe,,5,5`), badLines.push({ line, path: "title" });
+    else if (i === 4999 && !fix) lines.push(`${id},corner-cafe,Cake,5,-3`), badLines.push({ line, path: "stock" });
+    else lines.push(`${id},retailer-${i % 7},Item ${i},${1 + (i % 50)},${i % 3 === 0 ? "" : 100}`);
+  }
+  return { text: `${lines.join("\n")}\n`, badLines };
+}
+
+describe("Imports", () => {
+  it("stores the 4,997 good rows of a 5,000-row offers CSV, names the 3 bad ones by line and field, and changes nothing the second time", async () => {
+    const prefix = `w-offer-${uniqueId()}`;
+    const stored = () => count("SELECT COUNT(*) AS n FROM offers WHERE offer_id LIKE ?1", `${prefix}-%`);
+    const { text, badLines } = offersCsv(prefix);
+
+    const first = await upload("offers", text, CSV);
+    expect(first.status, JSON.stringify(first.body).slice(0, 500)).toBe(200);
+    expect(first.body.imported).toBe(4997);
+    expect(first.body.unchanged).toBe(0);
+    expect(first.body.rejected.map((r: { line: number; errors: { path: string }[] }) => ({ line: r.line, path: r.errors[0]!.path }))).toEqual(badLines);
+    expect(await stored()).toBe(4997);
+    const offer10 = await env.DB.prepare("SELECT title, points_cost, stock FROM offers WHERE offer_id = ?1").bind(`${prefix}-10`).first();
+    expect(offer10).toEqual({ title: 'Coffee, "large"\nwith cake', points_cost: 12, stock: null });
+
+    const again = await upload("offers", text, CSV);
+    expect(again.body).toEqual({ imported: 0, unchanged: 4997, rejected: first.body.rejected });
+    expect(await stored()).toBe(4997);
+
+    const fixed = offersCsv(prefix, true).text;
+    expect((await upload("offers", fixed, CSV)).body).toEqual({ imported: 3, unchanged: 4997, rejected: [] });
+    expect((await upload("offers", fixed, CSV)).body).toEqual({ imported: 0, unchanged: 5000, rejected: [] });
+    expect(await stored()).toBe(5000);
+  }, 60_000);
+
+  it("keeps an offer unchanged while its stock goes down, and rejects other terms for an existing id", async () => {
+    const offerId = `w-offer-${uniqueId()}`;
+    const file = `offerId,retailer,title,pointsCost,stock\n${offerId},corner-cafe,Free coffee,5,2\n`;
+    expect((await upload("offers", file, CSV)).body).toEqual({ imported: 1, unchanged: 0, rejected: [] });
+    const userId = uniqueId();
+    await fund(userId, 5);
+    expect((await callJson("POST", "/redemptions", { token: await tokenFor(userId, ["citizen"]), body: { offerId } })).status).toBe(201);
+
+    expect((await upload("offers", file, CSV)).body).toEqual({ imported: 0, unchanged: 1, rejected: [] });
+    const changed = await upload("offers", file.replace("Free coffee", "Free tea"), CSV);
+    expect(changed.body).toEqual({ imported: 0, unchanged: 0, rejected: [{ line: 2, errors: [{ path: "offerId", message: expect.stringContaining("other values") }] }] });
+    const row = await env.DB.prepare("SELECT title, stock FROM offers WHERE offer_id = ?1").bind(offerId).first();
+    expect(row).toEqual({ title: "Free coffee", stock: 1 });
+  });
+
+  it("imports charities from NDJSON, skipping blank lines, and treats an id repeated with other values as a bad row", async () => {
+    const a = `w-charity-${uniqueId()}`;
+    const b = `w-charity-${uniqueId()}`;
+    const file = [
+      JSON.stringify({ charityId: a, name: "Food Bank" }),
+      "",
+      JSON.stringify({ charityId: b, name: "Animal Shelter" }),
+      JSON.stringify({ charityId: a, name: "Food Bank" }),
+      JSON.stringify({ charityId: a, name: "Other" }),
+      "{not json",
+      JSON.stringify({ charityId: `w-charity-${uniqueId()}`, name: " " }),
+      "[1]",
+    ].join("\n");
+    const first = await upload("charities", file, NDJSON);
+    expect(first.status).toBe(200);
+    expect(first.body.imported).toBe(2);
+    expect(first.body.unchanged).toBe(1);
+    expect(first.body.rejected.map((r: { line: number; errors: { path: string }[] }) => [r.line, r.errors[0]!.path])).toEqual([
+      [5, "charityId"],
+      [6, "row"],
+      [7, "name"],
+      [8, "row"],
+    ]);
+    const { body } = await callJson("GET", "/charities?limit=1000");
+    expect(body.charities).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ charityId: a, name: "Food Bank", pointsDonated: 0 }),
+        expect.objectContaining({ charityId: b, name: "Animal Shelter" }),
+      ]),
+    );
+    const again = await upload("charities", file, NDJSON);
+    expect(again.body).toEqual({ ...first.body, imported: 0, unchanged: 3 });
+  });
+
+  it("sets users' display names through the one path leaderboards read, updating changed names", async () => {
+    const [u1, u2] = [uniqueId(), uniqueId()];
+    // As a spreadsheet exports it: a byte order mark first, CRLF line ends.
+    const file = `\uFEFFuserId,displayName\r\n${u1},Ada\r\n${u2},"Grace H."\r\nabc,Nobody\r\n`;
+    const first = await upload("users", file, CSV);
+    expect(first.body).toEqual({ imported: 2, unchanged: 0, rejected: [{ line: 4, errors: [{ path: "userId", message: expect.any(String) }] }] });
+    expect(Object.fromEntries(await displayNamesOf(env.DB, [u1, u2]))).toEqual({ [u1]: "Ada", [u2]: "Grace H." });
+
+    const renamed = await upload("users", `{"userId":${u1},"displayName":"Ada L."}\n{"userId":"${u2}","displayName":"Grace H."}\n`, NDJSON);
+    expect(renamed.body).toEqual({ imported: 1, unchanged: 1, rejected: [] });
+    expect((await displayNamesOf(env.DB, [u1])).get(u1)).toBe("Ada L.");
+  });
+
+  it("stores officers' display names and precincts, and a later name change keeps the precinct", async () => {
+    const officerId = uniqueId();
+    const file = `officerId,displayName,precinct\n${officerId},Officer Ruiz,Precinct 9\n${uniqueId()},Officer Lee,\n`;
+    const first = await upload("officers", file, CSV);
+    expect(first.body).toEqual({ imported: 1, unchanged: 0, rejected: [{ line: 3, errors: [{ path: "precinct", message: expect.any(String) }] }] });
+    const profile = () => env.DB.prepare("SELECT display_name, precinct FROM user_profiles WHERE user_id = ?1").bind(Number(officerId)).first();
+    expect(await profile()).toEqual({ display_name: "Officer Ruiz", precinct: "Precinct 9" });
+    expect((await upload("officers", file, CSV)).body.unchanged).toBe(1);
+
+    const rename = await callJson("PUT", `/users/${officerId}/profile`, { token: await adminToken(), body: { displayName: "Sgt. Ruiz" } });
+    expect(rename.status).toBe(200);
+    expect(await profile()).toEqual({ display_name: "Sgt. Ruiz", precinct: "Precinct 9" });
+  });
+
+  it("writes nothing for a wholly bad file", async () => {
+    const prefix = `w-offer-${uniqueId()}`;
+    const file = `offerId,retailer,title,pointsCost\n${prefix}-1,,T,1\n${prefix}-2,r,T,0\n${prefix}-3,r,T,1,extra\n`;
+    const answer = await upload("offers", file, CSV);
+    expect(answer.body.imported).toBe(0);
+    expect(answer.body.rejected.map((r: { line: number }) => r.line)).toEqual([2, 3, 4]);
+    expect(await count("SELECT COUNT(*) AS n FROM offers WHERE offer_id LIKE ?1", `${prefix}-%`)).toBe(0);
+  });
+
+  it("refuses bodies over 5 MiB (413), other types (415), non-admins (403) and unknown kinds (400)", async () => {
+    const header = "userId,displayName\n";
+    const huge = header + "1,x\n".repeat(Math.ceil((5 * 1024 * 1024) / 4));
+    const tooBig = await upload("users", huge, CSV);
+    expect(tooBig.status).toBe(413);
+    expect(tooBig.body.code).toBe("payload_too_large");
+    expect((await displayNamesOf(env.DB, ["1"])).has("1")).toBe(false);
+
+    expect((await upload("users", JSON.stringify({ userId: "1", displayName: "x" }), { "content-type": "application/json" })).status).toBe(415);
+    expect((await upload("users", "1,x", { "content-type": "text/plain" })).status).toBe(415);
+    expect((await upload("users", `${header}5,x\n`, CSV, await tokenFor(uniqueId(), ["citizen"]))).status).toBe(403);
+    expect((await callJson("POST", "/admin/imports/users", { body: `${header}5,x\n`, headers: CSV })).status).toBe(401);
+    const unknown = await upload("retailers", `${header}5,x\n`, CSV);
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.errors[0].path).toBe("path.kind");
+    expect((await displayNamesOf(env.DB, ["5"])).has("5")).toBe(false);
+  });
+});
