@@ -21,6 +21,8 @@ const webhookUrlSchema = z
   .max(2048)
   .url()
   .superRefine((text, ctx) => {
+    // `.url()` has already reported text that is no URL.
+    if (!URL.canParse(text)) return;
     const url = new URL(text);
     if (url.protocol !== "https:" && !(url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname))) {
       ctx.addIssue({ code: "custom", message: "must be https (plain http only for localhost or 127.0.0.1)" });
