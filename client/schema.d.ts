@@ -954,7 +954,7 @@ export interface paths {
         put?: never;
         /**
          * Register a URL for webhook events (the signing secret is shown once)
-         * @description Each event is POSTed as `{"id","type","createdAt","data"}` with `tally-signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" under the secret>`, at least once (dedupe by `id`), retried with exponential backoff for up to 24 h. `url` must be https (http only for localhost). A resend with the same `webhookId` and terms answers the first registration; other terms are 409.
+         * @description Each event is POSTed as `{"id","type","createdAt","data"}` with `tally-signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" under the secret>`, at least once (dedupe by `id`), retried with exponential backoff for up to 24 h. `url` must be https (http only for localhost). A resend with the same `webhookId` and terms answers the first registration; other terms are 409, as is a registration beyond 100 webhooks.
          */
         post: operations["createWebhook"];
         delete?: never;

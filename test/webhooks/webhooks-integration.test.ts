@@ -5,6 +5,7 @@ import type { QueueMessage, WebhookDeliveryMessage } from "../../shared/messages
 import { verifyWebhookSignature } from "../../shared/webhook-signature.ts";
 import worker from "../../workers/index.ts";
 import { nextRetrySeconds } from "../../workers/webhooks/deliveries.ts";
+import { MAX_WEBHOOKS } from "../../workers/webhooks/routes.ts";
 import { adminToken, callJson, eventually, tokenFor } from "../support/http.ts";
 import { deliveriesOf, hmacHex, registeredReceiver } from "./support.ts";
 
@@ -92,6 +93,25 @@ describe("webhook registration", () => {
     expect((await callJson("GET", "/admin/webhooks", { token: citizen })).status).toBe(403);
     expect((await callJson("GET", "/admin/webhooks")).status).toBe(401);
     expect((await callJson("GET", "/admin/webhooks/x/deliveries?cursor=abc", { token })).status).toBe(400);
+  });
+
+  it(`keeps at most ${MAX_WEBHOOKS} webhooks`, async () => {
+    const token = await adminToken();
+    const before = (await callJson("GET", "/admin/webhooks", { token })).body.webhooks.length as number;
+    const ids: string[] = [];
+    for (let i = before; i < MAX_WEBHOOKS; i++) {
+      const { status, body } = await callJson("POST", "/admin/webhooks", { token, body: { url: `https://hooks.example.com/${i}`, events: ["campaign.settled"] } });
+      expect(status).toBe(201);
+      ids.push(body.webhook.webhookId);
+    }
+    const over = await callJson("POST", "/admin/webhooks", { token, body: { url: "https://hooks.example.com/over", events: ["campaign.settled"] } });
+    expect(over.status).toBe(409);
+    // A resend of one already registered still answers as the first time.
+    const lastId = ids.at(-1)!;
+    const replay = await callJson("POST", "/admin/webhooks", { token, body: { webhookId: lastId, url: `https://hooks.example.com/${MAX_WEBHOOKS - 1}`, events: ["campaign.settled"] } });
+    expect(replay.status).toBe(201);
+    for (const id of ids) await callJson("DELETE", `/admin/webhooks/${id}`, { token });
+    expect((await callJson("GET", "/admin/webhooks", { token })).body.webhooks).toHaveLength(before);
   });
 });
 

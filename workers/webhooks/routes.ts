@@ -61,6 +61,9 @@ const deliverySchema = z
 
 const webhookIdParams = z.object({ webhookId: eventIdSchema });
 
+/** Webhooks a deployment may have: every publish reads them all, and the list is answered in one page. */
+export const MAX_WEBHOOKS = 100;
+
 /** `whsec_` and 32 random bytes in hex. */
 function newSecret(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
@@ -78,7 +81,7 @@ webhookRoutes.openapi(
       "Each event is POSTed as `{\"id\",\"type\",\"createdAt\",\"data\"}` with `tally-signature: t=<unix seconds>,v1=<hex " +
       "HMAC-SHA256 of \"<t>.<body>\" under the secret>`, at least once (dedupe by `id`), retried with exponential " +
       "backoff for up to 24 h. `url` must be https (http only for localhost). A resend with the same `webhookId` and " +
-      "terms answers the first registration; other terms are 409.",
+      `terms answers the first registration; other terms are 409, as is a registration beyond ${MAX_WEBHOOKS} webhooks.`,
     security: bearer,
     middleware: [adminOnly],
     request: { body: jsonBody(newWebhookSchema) },
@@ -90,6 +93,11 @@ webhookRoutes.openapi(
   async (c) => {
     const body = c.req.valid("json");
     const events = WEBHOOK_EVENT_TYPES.filter((type) => body.events.includes(type));
+    const existing = await allWebhooks(c.env.DB);
+    const replayed = existing.some((hook) => hook.webhookId === body.webhookId);
+    if (!replayed && existing.length >= MAX_WEBHOOKS) {
+      throw new ApiError("conflict", `there are already ${MAX_WEBHOOKS} webhooks, the most Tally keeps; delete one first`);
+    }
     const { created, stored } = await insertWebhook(c.env.DB, {
       webhookId: body.webhookId ?? crypto.randomUUID(),
       url: body.url,
