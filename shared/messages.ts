@@ -114,6 +114,16 @@ export interface UserTagMessage {
   acceptedAt: number;
 }
 
+/** One event on its way to one webhook; retried by its consumer until delivered or 24 h passed. */
+export interface WebhookDeliveryMessage {
+  kind: "webhook-delivery";
+  webhookId: string;
+  /** The event exactly as POSTed: its `id` is stable across retries, so receivers dedupe by it. */
+  event: { id: string; type: string; createdAt: string; data: Record<string, unknown> };
+  /** When it was queued (epoch ms): retries stop 24 h after it. */
+  queuedAt: number;
+}
+
 export type QueueMessage =
   | PurchaseMessage
   | QualifiedPurchaseMessage
@@ -124,7 +134,8 @@ export type QueueMessage =
   | IncentiveEvaluateMessage
   | IncentiveAwardMessage
   | EstablishedConnectionMessage
-  | UserTagMessage;
+  | UserTagMessage
+  | WebhookDeliveryMessage;
 
 export type QueueMessageKind = QueueMessage["kind"];
 
@@ -140,4 +151,5 @@ export const QUEUE_BINDING_OF_KIND = {
   "incentive-award": "INCENTIVE_AWARDS",
   "established-connection": "ESTABLISHED_CONNECTIONS",
   "user-tag": "USER_TAGS",
+  "webhook-delivery": "WEBHOOK_DELIVERIES",
 } as const satisfies Record<QueueMessageKind, keyof Env>;

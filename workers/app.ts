@@ -24,6 +24,7 @@ import { jsonResponse, problemResponses } from "./http/router.ts";
 import { validationHook } from "./http/validation.ts";
 import { employerIncentiveRoutes, incentiveRoutes, userIncentiveRoutes } from "./incentives/routes.ts";
 import { aggregateRoutes, userProfileRoutes, userTagRoutes } from "./user-tags/routes.ts";
+import { webhookRoutes } from "./webhooks/routes.ts";
 
 /**
  * The per-caller rate limits, as data so that a test can check that each limited operation declares
@@ -104,6 +105,7 @@ app.route("/vouchers", voucherRoutes);
 app.route("/donations", donationRoutes);
 // Operators
 app.route("/admin", adminRoutes);
+app.route("/admin", webhookRoutes);
 
 app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
   type: "http",

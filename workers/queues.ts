@@ -5,6 +5,7 @@ import { applyQualifiedPurchases, onCampaignLifecycle, qualifyPurchases } from "
 import { recordEstablishedConnections } from "./connections/consumers.ts";
 import { consumeIncentiveEvents, fulfilIncentiveAwards } from "./incentives/consumers.ts";
 import { consumeUserTags } from "./user-tags/consumers.ts";
+import { deliverWebhooks } from "./webhooks/deliveries.ts";
 
 export type QueueConsumer = (batch: MessageBatch<QueueMessage>, env: Env, ctx: ExecutionContext) => Promise<void>;
 
@@ -18,6 +19,7 @@ const CONSUMERS: Record<string, QueueConsumer> = {
   "established-connections": recordEstablishedConnections,
   "user-tags": consumeUserTags,
   "ad-billing": handOverAdBilling,
+  "webhook-deliveries": deliverWebhooks,
   "dead-letters": recordDeadLetters,
 };
 

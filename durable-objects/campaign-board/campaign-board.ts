@@ -9,6 +9,8 @@ import { toMoneyJson } from "../../shared/money.ts";
 import { toIso } from "../../shared/time.ts";
 import { sameTerms } from "../../shared/same-terms.ts";
 import { termsOf } from "../../workers/campaigns/catalogue.ts";
+import { campaignSettled } from "../../workers/webhooks/events.ts";
+import { publishEvent } from "../../workers/webhooks/publish.ts";
 import { userStub } from "../user/user.ts";
 import { firstRow, migrate, rows } from "../sql.ts";
 import { NEW_LIFECYCLE, planLifecycle, retryDelayMs, settleDelayMs, withDefaults, type Lifecycle, type Placing } from "./lifecycle.ts";
@@ -495,6 +497,7 @@ export class CampaignBoard extends DurableObject<Env> {
     );
     const failed = credits.find((credited) => !credited.ok);
     if (failed && !failed.ok) throw new Error(`prize credit failed: ${failed.detail}`);
+    await publishEvent(this.env, [campaignSettled(terms.campaignId, decidedAt ?? now, currency, placings)]);
     await db.update(schema.campaigns).set({ settledAt: decidedAt }).where(eq(schema.campaigns.campaignId, campaignId));
     this.lifecycle.settledAt = decidedAt;
     this.writeMeta("lifecycle", this.lifecycle);

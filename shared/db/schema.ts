@@ -322,6 +322,44 @@ export const connections = sqliteTable(
     establishedAt: integer("established_at").notNull(),
     /** UTC day of `establishedAt` (`2026-11-22`), for the by-day report. */
     day: text("day").notNull(),
+    /** When each party consented to share it publicly (`POST /connections/{id}/share`); null until then. */
+    citizenSharedAt: integer("citizen_shared_at"),
+    officerSharedAt: integer("officer_shared_at"),
   },
   (t) => [index("connections_by_zip").on(t.establishedAt, t.zip), index("connections_by_day").on(t.day)],
+);
+
+// ---- Webhooks ------------------------------------------------------------------------------
+
+/**
+ * Endpoints an admin registered for events. The secret is kept (not only a hash of it) because
+ * every delivery is signed with it.
+ */
+export const webhooks = sqliteTable("webhooks", {
+  webhookId: text("webhook_id").primaryKey(),
+  url: text("url").notNull(),
+  /** JSON array of the event types it receives. */
+  events: text("events").notNull(),
+  secret: text("secret").notNull(),
+  createdAt: integer("created_at").notNull(),
+});
+
+/** Every delivery attempt of every event to every webhook, newest with the highest id. */
+export const webhookDeliveries = sqliteTable(
+  "webhook_deliveries",
+  {
+    deliveryId: integer("delivery_id").primaryKey({ autoIncrement: true }),
+    webhookId: text("webhook_id").notNull(),
+    eventId: text("event_id").notNull(),
+    type: text("type").notNull(),
+    attempt: integer("attempt").notNull(),
+    /** The receiver's HTTP status; null when no answer came (network error, timeout). */
+    status: integer("status"),
+    durationMs: integer("duration_ms").notNull(),
+    error: text("error"),
+    /** Set on the last failed attempt, once 24 h passed since the event was queued: no retry follows. */
+    gaveUp: integer("gave_up", { mode: "boolean" }).notNull().default(false),
+    at: integer("at").notNull(),
+  },
+  (t) => [index("webhook_deliveries_by_webhook").on(t.webhookId, t.deliveryId), index("webhook_deliveries_by_event").on(t.eventId, t.webhookId)],
 );

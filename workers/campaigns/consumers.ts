@@ -12,6 +12,8 @@ import { ackOrRetryGroup, fieldsOfKind, messagesOfKind, retryLater, sendAll } fr
 import { campaignsByIds, campaignsForItems, qualifies } from "./catalogue.ts";
 import { RateBook } from "./exchange-rates.ts";
 import { forgetTop } from "./top-cache.ts";
+import { adCampaignExhausted } from "../webhooks/events.ts";
+import { publishEvent } from "../webhooks/publish.ts";
 
 function isMoney(value: unknown): value is Money {
   const money = value as Record<string, unknown> | null;
@@ -125,12 +127,16 @@ function isLifecycle(body: unknown): body is CampaignLifecycleMessage | AdCampai
 /**
  * campaign-lifecycle: Start/End of scoring campaigns (and ad campaigns' status changes) for
  * downstream listeners. Qualification reads the catalogue per batch, so there is no cache to
- * refresh here; the messages are logged and acknowledged.
+ * refresh here; the messages are logged, an ad campaign's `exhausted` goes to webhooks as
+ * `ad-campaign.exhausted`, and they are acknowledged (retried together if that publish fails).
  */
-export async function onCampaignLifecycle(batch: MessageBatch<QueueMessage>, _env: Env): Promise<void> {
-  for (const message of messagesOfKind(batch, isLifecycle)) {
-    const body = message.body;
-    if (body.kind === "campaign-lifecycle") console.log(`campaign ${body.campaignId}: ${body.status}`);
-    message.ack();
-  }
+export async function onCampaignLifecycle(batch: MessageBatch<QueueMessage>, env: Env): Promise<void> {
+  const messages = messagesOfKind(batch, isLifecycle);
+  await ackOrRetryGroup(batch.queue, messages, async () => {
+    for (const { body } of messages) if (body.kind === "campaign-lifecycle") console.log(`campaign ${body.campaignId}: ${body.status}`);
+    const exhausted = messages.flatMap(({ body }) =>
+      body.kind === "ad-campaign-lifecycle" && body.status === "exhausted" ? [adCampaignExhausted(body.adCampaignId, body.at)] : [],
+    );
+    await publishEvent(env, exhausted);
+  });
 }

@@ -5,6 +5,8 @@ import { database, schema } from "../../shared/db/client.ts";
 import type { EstablishedConnectionMessage, QueueMessage } from "../../shared/messages.ts";
 import { utcDate } from "../../shared/time.ts";
 import { ackOrRetryGroup, fieldsOfKind, messagesOfKind } from "../queue-kit.ts";
+import { connectionEstablished } from "../webhooks/events.ts";
+import { publishEvent } from "../webhooks/publish.ts";
 
 
 /** Parameters one connection row binds. */
@@ -22,7 +24,8 @@ function isEstablishedConnection(body: unknown): body is EstablishedConnectionMe
 /**
  * Records each established connection in D1 for reports and counts it in both parties' `User`
  * objects (connections and the trophies they earn), each keyed by its request id, so a
- * redelivered message or a connection published twice is counted once.
+ * redelivered message or a connection published twice is counted once, and publishes it to
+ * webhooks as `connection.established` (the same event id on a redelivery).
  */
 export async function recordEstablishedConnections(batch: MessageBatch<QueueMessage>, env: Env): Promise<void> {
   const mine = messagesOfKind(batch, isEstablishedConnection);
@@ -51,5 +54,6 @@ export async function recordEstablishedConnections(batch: MessageBatch<QueueMess
       }
     }
     await Promise.all([...perUser].map(([userId, connections]) => userStub(env, userId).countConnections(userId, connections)));
+    await publishEvent(env, mine.map(({ body }) => connectionEstablished(body)));
   });
 }

@@ -17,6 +17,7 @@ import {
   reportQuerySchema,
   reportResponseSchema,
 } from "./schemas.ts";
+import { shareConnection } from "./share.ts";
 
 /** Citizens' connection requests and their status, mounted at `/connections`. */
 export const connectionRoutes = createRouter();
@@ -110,6 +111,30 @@ connectionRoutes.openapi(
     }
     const view = unwrap(await zipAreaStub(c.env, entry.zip).connection(requestId));
     return c.json({ ...view, status: connectionStatusSchema.parse(view.status), createdAt: toIso(view.createdAt) }, 200);
+  },
+);
+
+connectionRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/{requestId}/share",
+    operationId: "shareConnection",
+    tags: ["connections"],
+    summary: "Consent, as the citizen or the officer, to share an established connection publicly",
+    description:
+      "Idempotent per party. Once both parties consented, webhooks subscribed to `connection.shared` receive it with " +
+      "public profile data only (display names, zip, UTC day; never a location). 409 until the connection is established.",
+    security: bearer,
+    middleware: [requireSignedIn()],
+    request: { params: z.object({ requestId: clientIdParamSchema }) },
+    responses: {
+      200: jsonResponse(z.object({ requestId: z.string(), sharedBy: z.array(z.string()) }), "Who has consented, earliest first"),
+      ...problemResponses,
+    },
+  }),
+  async (c) => {
+    const { requestId } = c.req.valid("param");
+    return c.json(await shareConnection(c.env, requestId, principalOf(c).sub), 200);
   },
 );
 

@@ -1,0 +1,149 @@
+/** The webhooks and their delivery log in D1. */
+import { and, desc, eq, gte, inArray, lt, lte } from "drizzle-orm";
+import { d1Chunks, runInOneBatch } from "../../shared/db/chunks.ts";
+import { database, schema } from "../../shared/db/client.ts";
+import { toIso } from "../../shared/time.ts";
+import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from "./events.ts";
+
+const { webhooks, webhookDeliveries } = schema;
+
+/** Parameters one delivery row binds (every column but the generated id). */
+const DELIVERY_COLUMNS = 9;
+
+export interface Webhook {
+  webhookId: string;
+  url: string;
+  events: WebhookEventType[];
+  secret: string;
+  createdAt: number;
+}
+
+export interface WebhookJson {
+  webhookId: string;
+  url: string;
+  events: WebhookEventType[];
+  createdAt: string;
+}
+
+export interface DeliveryAttempt {
+  webhookId: string;
+  eventId: string;
+  type: string;
+  attempt: number;
+  status: number | null;
+  durationMs: number;
+  error: string | null;
+  gaveUp: boolean;
+  at: number;
+}
+
+function toWebhook(row: typeof webhooks.$inferSelect): Webhook {
+  const events = (JSON.parse(row.events) as string[]).filter((type): type is WebhookEventType =>
+    (WEBHOOK_EVENT_TYPES as readonly string[]).includes(type),
+  );
+  return { ...row, events };
+}
+
+/** The public view: everything but the secret. */
+export function toWebhookJson(hook: Webhook): WebhookJson {
+  return { webhookId: hook.webhookId, url: hook.url, events: hook.events, createdAt: toIso(hook.createdAt) };
+}
+
+/** Stores a new webhook; when `webhookId` is taken, stores nothing and answers the stored one. */
+export async function insertWebhook(d1: D1Database, hook: Webhook): Promise<{ created: boolean; stored: Webhook }> {
+  const db = database(d1);
+  const [inserted] = await db
+    .insert(webhooks)
+    .values({ ...hook, events: JSON.stringify(hook.events) })
+    .onConflictDoNothing()
+    .returning();
+  if (inserted) return { created: true, stored: toWebhook(inserted) };
+  const [first] = await db.select().from(webhooks).where(eq(webhooks.webhookId, hook.webhookId));
+  return { created: false, stored: toWebhook(first!) };
+}
+
+/** Every registered webhook, oldest first (an admin registers a handful; publishing reads them all). */
+export async function allWebhooks(d1: D1Database): Promise<Webhook[]> {
+  const found = await database(d1).select().from(webhooks).orderBy(webhooks.createdAt, webhooks.webhookId);
+  return found.map(toWebhook);
+}
+
+export async function findWebhook(d1: D1Database, webhookId: string): Promise<Webhook | undefined> {
+  const [row] = await database(d1).select().from(webhooks).where(eq(webhooks.webhookId, webhookId));
+  return row ? toWebhook(row) : undefined;
+}
+
+/** The webhooks of these ids that still exist, by id. */
+export async function webhooksByIds(d1: D1Database, ids: readonly string[]): Promise<Map<string, Webhook>> {
+  const db = database(d1);
+  const found = new Map<string, Webhook>();
+  for (const part of d1Chunks([...new Set(ids)], 1)) {
+    for (const row of await db.select().from(webhooks).where(inArray(webhooks.webhookId, part))) found.set(row.webhookId, toWebhook(row));
+  }
+  return found;
+}
+
+/** Removes a webhook and its delivery log together; deliveries still queued for it are dropped by the consumer. */
+export async function removeWebhook(d1: D1Database, webhookId: string): Promise<void> {
+  const db = database(d1);
+  await runInOneBatch(db, [
+    db.delete(webhookDeliveries).where(eq(webhookDeliveries.webhookId, webhookId)),
+    db.delete(webhooks).where(eq(webhooks.webhookId, webhookId)),
+  ]);
+}
+
+/** `webhookId event-id` pairs among these events that some attempt already delivered (2xx). */
+export async function deliveredPairs(d1: D1Database, eventIds: readonly string[]): Promise<Set<string>> {
+  const db = database(d1);
+  const done = new Set<string>();
+  for (const part of d1Chunks([...new Set(eventIds)], 1, 2)) {
+    const found = await db
+      .select({ webhookId: webhookDeliveries.webhookId, eventId: webhookDeliveries.eventId })
+      .from(webhookDeliveries)
+      .where(and(inArray(webhookDeliveries.eventId, part), gte(webhookDeliveries.status, 200), lte(webhookDeliveries.status, 299)));
+    for (const row of found) done.add(pairKey(row.webhookId, row.eventId));
+  }
+  return done;
+}
+
+export function pairKey(webhookId: string, eventId: string): string {
+  return `${webhookId} ${eventId}`;
+}
+
+/** Logs attempts, all in one D1 batch. */
+export async function recordAttempts(d1: D1Database, attempts: readonly DeliveryAttempt[]): Promise<void> {
+  const db = database(d1);
+  await runInOneBatch(db, d1Chunks(attempts, DELIVERY_COLUMNS).map((part) => db.insert(webhookDeliveries).values(part)));
+}
+
+/** A webhook's attempts newest first, `limit` a page, after the cursor (the last id of the previous page). */
+export async function listDeliveries(
+  d1: D1Database,
+  webhookId: string,
+  limit: number,
+  cursor: string | undefined,
+): Promise<{ deliveries: (Omit<DeliveryAttempt, "webhookId" | "at"> & { deliveryId: string; at: string })[]; nextCursor: string | null }> {
+  const t = webhookDeliveries;
+  const found = await database(d1)
+    .select()
+    .from(t)
+    .where(and(eq(t.webhookId, webhookId), cursor === undefined ? undefined : lt(t.deliveryId, Number(cursor))))
+    .orderBy(desc(t.deliveryId))
+    .limit(limit + 1);
+  const page = found.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    deliveries: page.map((row) => ({
+      deliveryId: String(row.deliveryId),
+      eventId: row.eventId,
+      type: row.type,
+      attempt: row.attempt,
+      status: row.status,
+      durationMs: row.durationMs,
+      error: row.error,
+      gaveUp: row.gaveUp,
+      at: toIso(row.at),
+    })),
+    nextCursor: found.length > limit && last ? String(last.deliveryId) : null,
+  };
+}
