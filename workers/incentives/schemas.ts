@@ -51,12 +51,19 @@ const RULE_FIELDS: Record<Rule["kind"], ReadonlySet<string>> = {
   count: new Set(Object.keys(countRuleShape)),
 };
 
+/** Documents a variant that keeps unknown keys (to name them in the 422) as closed, which it is. */
+const DOCUMENTED_CLOSED = { additionalProperties: false };
+
 /**
  * A rule as a request sends it: the fields of its kind only. The variants keep unknown keys so
  * that a field of another kind is named in a 422 rather than dropped unseen.
  */
 export const ruleInputSchema = z
-  .discriminatedUnion("kind", [z.looseObject(streakRuleShape), z.looseObject(onceRuleShape), z.looseObject(countRuleShape)])
+  .discriminatedUnion("kind", [
+    z.looseObject(streakRuleShape).meta(DOCUMENTED_CLOSED),
+    z.looseObject(onceRuleShape).meta(DOCUMENTED_CLOSED),
+    z.looseObject(countRuleShape).meta(DOCUMENTED_CLOSED),
+  ])
   .superRefine((rule, ctx) => {
     for (const key of Object.keys(rule)) {
       if (!RULE_FIELDS[rule.kind].has(key)) ctx.addIssue(unprocessableIssue([key], `is not a field of a ${rule.kind} rule`));
