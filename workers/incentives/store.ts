@@ -132,9 +132,10 @@ export async function updateIncentive(
   if (!existing) throw new ApiError("not_found", `no incentive ${incentiveId}`);
   const rule = patch.rule;
   if (rule !== undefined) {
+    const before = ruleOf(existing);
     for (const field of ["kind", "event"] as const) {
-      if (rule[field] === ruleOf(existing)[field]) continue;
-      const message = `must stay ${JSON.stringify(ruleOf(existing)[field])}: a rule's ${field} cannot change`;
+      if (rule[field] === before[field]) continue;
+      const message = `must stay ${JSON.stringify(before[field])}: a rule's ${field} cannot change`;
       throw new ApiError("unprocessable", `rule.${field} ${message}`, { errors: [{ path: `rule.${field}`, message }] });
     }
   }
