@@ -568,8 +568,8 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Retire or reinstate a catalogue incentive
-         * @description An inactive incentive earns nothing new (awards already made stay) and cannot be attached to more programs; existing links stay listed.
+         * Change a catalogue incentive: name, description, active, or its rule's numbers (admin)
+         * @description `rule` keeps its `kind` and `event` (422 naming the field otherwise) and carries only its kind's fields (`days`; `times` and `withinDays`; 422 naming any other). After a rule change (or a reinstatement) every user with history for the event under an employer the incentive is attached to is evaluated against it within 60 s; awards already made stay. An inactive incentive earns nothing new and cannot be attached to more programs; existing links stay listed.
          */
         patch: operations["updateIncentive"];
         trace?: never;
@@ -657,6 +657,26 @@ export interface paths {
         };
         /** Awards made under the employer's incentives, newest first */
         get: operations["listEmployerAwards"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/employers/{employerId}/progress": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Each employee's progress toward each incentive the employer attached
+         * @description One row per user with history for an attached, active incentive's event, by user id then employer incentive id; `?employerIncentiveId=` keeps one incentive. `current` of `needed`: for a streak the run of consecutive local days ending at the user's latest day, for a count the events within the `withinDays` days ending at the latest event's day, for a one-off 0 or 1. `limit` is 1–100 (default 100).
+         */
+        get: operations["getEmployerProgress"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1420,7 +1440,7 @@ export interface components {
             active: boolean;
         };
         /**
-         * @description `streak`: the event on `days` consecutive local days; `once`: the event happens
+         * @description `streak`: the event on `days` consecutive local days; `once`: the event happens; `count`: `times` events (distinct event ids) within some `withinDays` consecutive local days
          * @example {
          *       "kind": "streak",
          *       "event": "data-logged",
@@ -1438,6 +1458,40 @@ export interface components {
             kind: "once";
             /** @example data-logged */
             event: string;
+        } | {
+            /** @enum {string} */
+            kind: "count";
+            /** @example data-logged */
+            event: string;
+            times: number;
+            withinDays: number;
+        };
+        /**
+         * @description `streak`: the event on `days` consecutive local days; `once`: the event happens; `count`: `times` events (distinct event ids) within some `withinDays` consecutive local days
+         * @example {
+         *       "kind": "streak",
+         *       "event": "data-logged",
+         *       "days": 5
+         *     }
+         */
+        IncentiveRuleInput: {
+            /** @enum {string} */
+            kind: "streak";
+            /** @example data-logged */
+            event: string;
+            days: number;
+        } | {
+            /** @enum {string} */
+            kind: "once";
+            /** @example data-logged */
+            event: string;
+        } | {
+            /** @enum {string} */
+            kind: "count";
+            /** @example data-logged */
+            event: string;
+            times: number;
+            withinDays: number;
         };
         /**
          * @example {
@@ -1507,6 +1561,17 @@ export interface components {
             awardedAt: string;
             /** @description When the fulfilment consumer handled it; null until then */
             fulfilledAt: string | null;
+        };
+        IncentiveProgress: {
+            /** @example 42 */
+            userId: string;
+            /** @example 42 */
+            employerIncentiveId: string;
+            /** @description streak: consecutive days ending at the user's latest day; count: events within the `withinDays` days ending at the latest event's day; once: 0 or 1 */
+            current: number;
+            /** @description `days`, `times`, or 1 for a one-off */
+            needed: number;
+            awarded: boolean;
         };
         Streak: {
             /** @example 42 */
@@ -5758,7 +5823,7 @@ export interface operations {
                     name: string;
                     /** @default  */
                     description?: string;
-                    rule: components["schemas"]["IncentiveRule"];
+                    rule: components["schemas"]["IncentiveRuleInput"];
                     /** @default true */
                     active?: boolean;
                 };
@@ -5880,7 +5945,36 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    active: boolean;
+                    name?: string;
+                    description?: string;
+                    /**
+                     * @description The same `kind` and `event` as before (422 otherwise); `days`, `times` and `withinDays` may change
+                     * @example {
+                     *       "kind": "streak",
+                     *       "event": "data-logged",
+                     *       "days": 5
+                     *     }
+                     */
+                    rule?: {
+                        /** @enum {string} */
+                        kind: "streak";
+                        /** @example data-logged */
+                        event: string;
+                        days: number;
+                    } | {
+                        /** @enum {string} */
+                        kind: "once";
+                        /** @example data-logged */
+                        event: string;
+                    } | {
+                        /** @enum {string} */
+                        kind: "count";
+                        /** @example data-logged */
+                        event: string;
+                        times: number;
+                        withinDays: number;
+                    };
+                    active?: boolean;
                 };
             };
         };
@@ -6510,6 +6604,125 @@ export interface operations {
                 content: {
                     "application/json": {
                         awards: components["schemas"]["IncentiveAward"][];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Invalid input; `errors[]` names each field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Token valid but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: an id reused with a different payload, or not enough balance */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but impossible */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected failure on Tally's side; `requestId` identifies it in the logs */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server misconfigured (a secret unset, or the public example value off localhost) or its identity provider unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getEmployerProgress: {
+        parameters: {
+            query?: {
+                employerIncentiveId?: string;
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                employerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        progress: components["schemas"]["IncentiveProgress"][];
                         nextCursor: string | null;
                     };
                 };

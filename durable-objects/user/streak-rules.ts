@@ -7,7 +7,7 @@
 import { DAY_MS, MINUTE_MS, utcDate } from "../../shared/time.ts";
 
 /** A catalogue rule, as far as evaluation needs it; the event is the one being recorded. */
-export type AwardRule = { kind: "streak"; days: number } | { kind: "once" };
+export type AwardRule = { kind: "streak"; days: number } | { kind: "once" } | { kind: "count"; times: number; withinDays: number };
 
 /** An employer incentive that applies to the event being recorded. */
 export interface AwardCandidate {
@@ -38,6 +38,21 @@ export interface StoredAward {
   reward: { description: string };
   eventId: string;
   awardedAt: number;
+}
+
+/**
+ * What a user has of one (employer, event): the distinct local days, and the local day of each
+ * distinct event id (a `count` rule counts events, not days). Both ascending.
+ */
+export interface History {
+  days: readonly number[];
+  eventDays: readonly number[];
+}
+
+/** How far a user is towards a rule: `current` of `needed` (see `progressOf`). */
+export interface RuleProgress {
+  current: number;
+  needed: number;
 }
 
 export interface StreakSummary {
@@ -88,28 +103,63 @@ export function summarizeDays(days: readonly number[]): StreakSummary | undefine
   return { current: run, longest, lastDay: days[days.length - 1]! };
 }
 
-/** Whether `rule` holds on ascending distinct `days`: a streak anywhere in the set, or any day at all. */
-export function ruleHolds(rule: AwardRule, days: readonly number[]): boolean {
-  if (rule.kind === "once") return days.length > 0;
-  return (summarizeDays(days)?.longest ?? 0) >= rule.days;
+/** The most events among ascending `eventDays` that fall within `withinDays` consecutive days. */
+export function mostEventsWithin(eventDays: readonly number[], withinDays: number): number {
+  let most = 0;
+  let first = 0;
+  for (let last = 0; last < eventDays.length; last++) {
+    while (eventDays[last]! - eventDays[first]! >= withinDays) first++;
+    most = Math.max(most, last - first + 1);
+  }
+  return most;
 }
 
 /**
- * The candidates whose rule holds on `days` and that were not awarded before. Rules only ever
- * become true as days are added, so evaluating on each arrival awards each rule on the first
- * arrival that completes it, whatever the order.
+ * Whether `rule` holds on a history: a streak anywhere in the days, any day at all, or `times`
+ * events within some `withinDays` consecutive days.
+ */
+export function ruleHolds(rule: AwardRule, history: History): boolean {
+  if (rule.kind === "once") return history.days.length > 0;
+  if (rule.kind === "count") return mostEventsWithin(history.eventDays, rule.withinDays) >= rule.times;
+  return (summarizeDays(history.days)?.longest ?? 0) >= rule.days;
+}
+
+/**
+ * Where a user stands on a rule, from the latest day of the history backwards: a streak's
+ * `current` is the run of consecutive days ending at the latest day (as `GET /users/{id}/streaks`
+ * says), a count's the events within the `withinDays` days ending at the latest event's day, a
+ * one-off's 1 once the event happened.
+ */
+export function progressOf(rule: AwardRule, history: History): RuleProgress {
+  if (rule.kind === "once") return { current: Math.min(history.days.length, 1), needed: 1 };
+  if (rule.kind === "streak") return { current: summarizeDays(history.days)?.current ?? 0, needed: rule.days };
+  const latest = history.eventDays[history.eventDays.length - 1];
+  const current = latest === undefined ? 0 : history.eventDays.filter((day) => day > latest - rule.withinDays).length;
+  return { current, needed: rule.times };
+}
+
+/** The part of a history a candidate counts: days from its `sinceDay` on, or all of it. */
+export function countedHistory(candidate: Pick<AwardCandidate, "sinceDay">, history: History): History {
+  const since = candidate.sinceDay;
+  if (since === undefined) return history;
+  return { days: history.days.filter((day) => day >= since), eventDays: history.eventDays.filter((day) => day >= since) };
+}
+
+/**
+ * The candidates whose rule holds on `history` and that were not awarded before. Rules only ever
+ * become true as days and events are added, so evaluating on each arrival awards each rule on the
+ * first arrival that completes it, whatever the order.
  */
 export function newlyEarned(
   candidates: readonly AwardCandidate[],
-  days: readonly number[],
+  history: History,
   awarded: ReadonlySet<string>,
 ): AwardCandidate[] {
   const earned: AwardCandidate[] = [];
   const seen = new Set(awarded);
   for (const candidate of candidates) {
     if (seen.has(candidate.employerIncentiveId)) continue;
-    const counted = candidate.sinceDay === undefined ? days : days.filter((day) => day >= candidate.sinceDay!);
-    if (!ruleHolds(candidate.rule, counted)) continue;
+    if (!ruleHolds(candidate.rule, countedHistory(candidate, history))) continue;
     seen.add(candidate.employerIncentiveId);
     earned.push(candidate);
   }

@@ -6,10 +6,14 @@ import { rows } from "../sql.ts";
 import {
   type Activity,
   type AwardCandidate,
+  type History,
+  type RuleProgress,
   type StoredAward,
   type StreakView,
+  countedHistory,
   isoDay,
   newlyEarned,
+  progressOf,
   summarizeDays,
 } from "./streak-rules.ts";
 
@@ -39,6 +43,16 @@ export const STREAK_SCHEMA = [
    )`,
   // Users from before the index: their pairs are indexed on their next event.
   "INSERT INTO streak_pairs (employer_id, event) SELECT DISTINCT employer_id, event FROM streak_days",
+  // Each distinct event id with its local day, for `count` rules (which count events, not days).
+  // Days recorded before this table are not back-filled: a guessed event would count twice when
+  // its real id is redelivered, and an award cannot be taken back.
+  `CREATE TABLE streak_events (
+     employer_id TEXT NOT NULL,
+     event TEXT NOT NULL,
+     event_id TEXT NOT NULL,
+     day INTEGER NOT NULL,
+     PRIMARY KEY (employer_id, event, event_id)
+   )`,
 ] as const;
 
 type AwardRow = {
@@ -97,19 +111,18 @@ export class StreakStore {
           activity.event,
           activity.localDay,
         );
+        // Keyed by event id: a redelivered event counts once.
+        sql.exec(
+          "INSERT INTO streak_events (employer_id, event, event_id, day) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+          activity.employerId,
+          activity.event,
+          activity.eventId,
+          activity.localDay,
+        );
         if (activity.candidates.length === 0) continue;
-        const earned = newlyEarned(activity.candidates, this.days(activity.employerId, activity.event), awarded);
+        const earned = newlyEarned(activity.candidates, this.history(activity.employerId, activity.event), awarded);
         for (const candidate of earned) {
-          sql.exec(
-            `INSERT INTO streak_awards (employer_incentive_id, employer_id, incentive_id, reward_description, event_id, awarded_at)
-             VALUES (?, ?, ?, ?, ?, ?)`,
-            candidate.employerIncentiveId,
-            activity.employerId,
-            candidate.incentiveId,
-            candidate.reward.description,
-            activity.eventId,
-            now,
-          );
+          this.insertAward(activity.employerId, candidate, activity.eventId, now);
           awarded.add(candidate.employerIncentiveId);
         }
       }
@@ -125,21 +138,33 @@ export class StreakStore {
     const sql = this.storage.sql;
     this.storage.transactionSync(() => {
       const awarded = new Set(rows<{ id: string }>(sql, "SELECT employer_incentive_id AS id FROM streak_awards").map((r) => r.id));
-      for (const candidate of newlyEarned(candidates, this.days(employerId, event), awarded)) {
-        sql.exec(
-          `INSERT INTO streak_awards (employer_incentive_id, employer_id, incentive_id, reward_description, event_id, awarded_at)
-           VALUES (?, ?, ?, ?, ?, ?)`,
-          candidate.employerIncentiveId,
-          employerId,
-          candidate.incentiveId,
-          candidate.reward.description,
-          // No event completed it: the stored history did, when the incentive was attached or changed.
-          `history:${event}`,
-          now,
-        );
+      for (const candidate of newlyEarned(candidates, this.history(employerId, event), awarded)) {
+        // No event completed it: the stored history did, when the incentive was attached or changed.
+        this.insertAward(employerId, candidate, `history:${event}`, now);
       }
     });
     return this.unconfirmed();
+  }
+
+  /**
+   * Where the user stands on each of an employer's incentives (`event` is the one each counts),
+   * and whether the object has awarded it (confirmed or not yet).
+   */
+  progress(
+    employerId: string,
+    candidates: readonly (AwardCandidate & { event: string })[],
+  ): Array<RuleProgress & { employerIncentiveId: string; awarded: boolean }> {
+    const awarded = new Set(rows<{ id: string }>(this.storage.sql, "SELECT employer_incentive_id AS id FROM streak_awards").map((r) => r.id));
+    const histories = new Map<string, History>();
+    return candidates.map((candidate) => {
+      let history = histories.get(candidate.event);
+      if (!history) histories.set(candidate.event, (history = this.history(employerId, candidate.event)));
+      return {
+        employerIncentiveId: candidate.employerIncentiveId,
+        ...progressOf(candidate.rule, countedHistory(candidate, history)),
+        awarded: awarded.has(candidate.employerIncentiveId),
+      };
+    });
   }
 
   /** Pairs whose first day was recorded but not yet confirmed as indexed in D1. */
@@ -201,12 +226,24 @@ export class StreakStore {
     return views;
   }
 
-  private days(employerId: string, event: string): number[] {
-    return rows<{ day: number }>(
-      this.storage.sql,
-      "SELECT day FROM streak_days WHERE employer_id = ? AND event = ? ORDER BY day",
+  /** The one place an award is made: unconfirmed until the consumer has stored and published it. */
+  private insertAward(employerId: string, candidate: AwardCandidate, eventId: string, now: number): void {
+    this.storage.sql.exec(
+      `INSERT INTO streak_awards (employer_incentive_id, employer_id, incentive_id, reward_description, event_id, awarded_at)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+      candidate.employerIncentiveId,
       employerId,
-      event,
-    ).map((r) => r.day);
+      candidate.incentiveId,
+      candidate.reward.description,
+      eventId,
+      now,
+    );
+  }
+
+  private history(employerId: string, event: string): History {
+    const sql = this.storage.sql;
+    const days = rows<{ day: number }>(sql, "SELECT day FROM streak_days WHERE employer_id = ? AND event = ? ORDER BY day", employerId, event);
+    const eventDays = rows<{ day: number }>(sql, "SELECT day FROM streak_events WHERE employer_id = ? AND event = ? ORDER BY day", employerId, event);
+    return { days: days.map((r) => r.day), eventDays: eventDays.map((r) => r.day) };
   }
 }

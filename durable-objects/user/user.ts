@@ -4,7 +4,7 @@ import type { Money } from "../../shared/money.ts";
 import { migrate } from "../sql.ts";
 import { zipAreaStub } from "../zip-area/zip-area.ts";
 import { AD_IMPRESSIONS_SCHEMA, AdImpressionCounts, type AdImpression } from "./ad-impressions.ts";
-import type { Activity, AwardCandidate, StoredAward, StreakView } from "./streak-rules.ts";
+import type { Activity, AwardCandidate, RuleProgress, StoredAward, StreakView } from "./streak-rules.ts";
 import { STREAK_SCHEMA, StreakStore } from "./streaks.ts";
 import { TROPHY_SCHEMA, TrophyShelf, type CountedConnection, type CountedDonation, type Trophy, type TrophyCase } from "./trophies.ts";
 import { WALLET_SCHEMA, WalletLedger, type WalletEntry, type WalletView } from "./wallet.ts";
@@ -69,6 +69,14 @@ export class User extends DurableObject<Env> {
   /** Evaluates an employer's incentives for an event on the stored days alone; returns every unconfirmed award. */
   async evaluateHistory(employerId: string, event: string, candidates: AwardCandidate[]): Promise<StoredAward[]> {
     return this.streakStore.evaluate(employerId, event, candidates);
+  }
+
+  /** Where the user stands on each of an employer's incentives, and whether each is awarded. */
+  async incentiveProgress(
+    employerId: string,
+    candidates: (AwardCandidate & { event: string })[],
+  ): Promise<Array<RuleProgress & { employerIncentiveId: string; awarded: boolean }>> {
+    return this.streakStore.progress(employerId, candidates);
   }
 
   /** Marks (employer, event) pairs as written to D1's history index. */

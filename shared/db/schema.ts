@@ -166,7 +166,10 @@ export const adBillingDays = sqliteTable(
 
 // ---- Employee incentives -------------------------------------------------------------------
 
-/** The global catalogue. `days` is set for `streak` rules only; the event consumer reads by `event`. */
+/**
+ * The global catalogue. `days` is set for `streak` rules only, `times` and `within_days` for `count`
+ * rules only; the event consumer reads by `event`.
+ */
 export const incentives = sqliteTable(
   "incentives",
   {
@@ -176,6 +179,8 @@ export const incentives = sqliteTable(
     ruleKind: text("rule_kind").notNull(),
     event: text("event").notNull(),
     days: integer("days"),
+    times: integer("times"),
+    withinDays: integer("within_days"),
     active: integer("active", { mode: "boolean" }).notNull().default(true),
     createdAt: integer("created_at").notNull(),
   },

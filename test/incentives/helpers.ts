@@ -6,9 +6,11 @@ import worker from "../../workers/index.ts";
 import { adminToken, callJson, tokenFor } from "../support/http.ts";
 
 export interface Rule {
-  kind: "streak" | "once";
+  kind: "streak" | "once" | "count";
   event: string;
   days?: number;
+  times?: number;
+  withinDays?: number;
 }
 
 /** Adds a catalogue incentive as an admin and returns its id. */

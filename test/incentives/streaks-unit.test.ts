@@ -3,14 +3,19 @@ import { describe, expect, it } from "vitest";
 import {
   type AwardCandidate,
   distinctSortedDays,
+  type History,
   isoDay,
   localDayOf,
+  mostEventsWithin,
   newlyEarned,
+  progressOf,
   ruleHolds,
   summarizeDays,
 } from "../../durable-objects/user/streak-rules.ts";
 
 const day = (iso: string) => localDayOf(Date.parse(`${iso}T12:00:00.000Z`));
+/** A history of one event a day on each of `days`. */
+const daily = (days: number[]): History => ({ days, eventDays: days });
 
 describe("localDayOf", () => {
   it("is the UTC day without an offset", () => {
@@ -61,27 +66,58 @@ describe("ruleHolds", () => {
   const fiveDays = { kind: "streak", days: 5 } as const;
 
   it("needs five consecutive days for a five-day streak", () => {
-    expect(ruleHolds(fiveDays, ["2026-01-01", "2026-01-02", "2026-01-03", "2026-01-04"].map(day))).toBe(false);
-    expect(ruleHolds(fiveDays, ["2026-01-01", "2026-01-02", "2026-01-03", "2026-01-04", "2026-01-05"].map(day))).toBe(true);
+    expect(ruleHolds(fiveDays, daily(["2026-01-01", "2026-01-02", "2026-01-03", "2026-01-04"].map(day)))).toBe(false);
+    expect(ruleHolds(fiveDays, daily(["2026-01-01", "2026-01-02", "2026-01-03", "2026-01-04", "2026-01-05"].map(day)))).toBe(true);
   });
 
   it("is not fooled by five days with a gap", () => {
-    expect(ruleHolds(fiveDays, ["2026-01-01", "2026-01-02", "2026-01-04", "2026-01-05", "2026-01-06"].map(day))).toBe(false);
+    expect(ruleHolds(fiveDays, daily(["2026-01-01", "2026-01-02", "2026-01-04", "2026-01-05", "2026-01-06"].map(day)))).toBe(false);
   });
 
   it("holds once a late day fills the gap", () => {
     const days = distinctSortedDays(["2026-01-01", "2026-01-02", "2026-01-04", "2026-01-05", "2026-01-03"].map(day));
-    expect(ruleHolds(fiveDays, days)).toBe(true);
+    expect(ruleHolds(fiveDays, daily(days))).toBe(true);
   });
 
   it("holds for a streak that is no longer current", () => {
     const days = ["2026-01-01", "2026-01-02", "2026-01-03", "2026-01-04", "2026-01-05", "2026-02-01"].map(day);
-    expect(ruleHolds(fiveDays, days)).toBe(true);
+    expect(ruleHolds(fiveDays, daily(days))).toBe(true);
   });
 
   it("holds a once rule on the first event", () => {
-    expect(ruleHolds({ kind: "once" }, [])).toBe(false);
-    expect(ruleHolds({ kind: "once" }, [day("2026-01-01")])).toBe(true);
+    expect(ruleHolds({ kind: "once" }, daily([]))).toBe(false);
+    expect(ruleHolds({ kind: "once" }, daily([day("2026-01-01")]))).toBe(true);
+  });
+
+  it("holds a count rule at the times-th event within withinDays days, counting events rather than days", () => {
+    const threeInTwoDays = { kind: "count", times: 3, withinDays: 2 } as const;
+    const [d1, d2, d3] = ["2026-01-01", "2026-01-02", "2026-01-03"].map(day) as [number, number, number];
+    expect(ruleHolds(threeInTwoDays, { days: [d1, d2], eventDays: [d1, d2] })).toBe(false);
+    expect(ruleHolds(threeInTwoDays, { days: [d1, d2], eventDays: [d1, d1, d2] })).toBe(true);
+    expect(ruleHolds(threeInTwoDays, { days: [d1], eventDays: [d1, d1, d1] })).toBe(true);
+    // Spread over three days, the window of two holds only two of them.
+    expect(ruleHolds(threeInTwoDays, daily([d1, d2, d3]))).toBe(false);
+    expect(ruleHolds({ ...threeInTwoDays, withinDays: 3 }, daily([d1, d2, d3]))).toBe(true);
+  });
+});
+
+describe("mostEventsWithin", () => {
+  it("finds the densest window anywhere in the history", () => {
+    expect(mostEventsWithin([], 7)).toBe(0);
+    expect(mostEventsWithin([1, 2, 10, 10, 11, 30], 2)).toBe(3);
+    expect(mostEventsWithin([1, 2, 10, 10, 11, 30], 1)).toBe(2);
+    expect(mostEventsWithin([1, 2, 10, 10, 11, 30], 30)).toBe(6);
+  });
+});
+
+describe("progressOf", () => {
+  it("reads the latest run, the latest window or the one-off", () => {
+    const days = [1, 2, 3, 5, 6];
+    expect(progressOf({ kind: "streak", days: 5 }, daily(days))).toEqual({ current: 2, needed: 5 });
+    expect(progressOf({ kind: "count", times: 4, withinDays: 3 }, { days, eventDays: [1, 2, 3, 5, 5, 6] })).toEqual({ current: 3, needed: 4 });
+    expect(progressOf({ kind: "once" }, daily([]))).toEqual({ current: 0, needed: 1 });
+    expect(progressOf({ kind: "once" }, daily(days))).toEqual({ current: 1, needed: 1 });
+    expect(progressOf({ kind: "count", times: 4, withinDays: 3 }, daily([]))).toEqual({ current: 0, needed: 4 });
   });
 });
 
@@ -91,17 +127,18 @@ describe("newlyEarned", () => {
 
   it("returns the candidates that hold and were not awarded before", () => {
     const days = [day("2026-01-01"), day("2026-01-02")];
-    expect(newlyEarned([pillow, mug], days, new Set())).toEqual([pillow, mug]);
-    expect(newlyEarned([pillow, mug], days, new Set(["1"]))).toEqual([mug]);
-    expect(newlyEarned([pillow, mug], [day("2026-01-01")], new Set())).toEqual([pillow]);
+    expect(newlyEarned([pillow, mug], daily(days), new Set())).toEqual([pillow, mug]);
+    expect(newlyEarned([pillow, mug], daily(days), new Set(["1"]))).toEqual([mug]);
+    expect(newlyEarned([pillow, mug], daily([day("2026-01-01")]), new Set())).toEqual([pillow]);
   });
 
   it("returns a candidate listed twice once", () => {
-    expect(newlyEarned([pillow, pillow], [day("2026-01-01")], new Set())).toEqual([pillow]);
+    expect(newlyEarned([pillow, pillow], daily([day("2026-01-01")]), new Set())).toEqual([pillow]);
   });
 });
 
 interface Event {
+  eventId: string;
   employerId: string;
   event: string;
   timestamp: number;
@@ -121,29 +158,54 @@ for (const employerId of EMPLOYERS) {
         rule: { kind: "streak", days } as const,
         reward: { description: "r" },
       })),
+      ...[
+        [3, 2],
+        [4, 5],
+      ].map(([times, withinDays]) => ({
+        employerIncentiveId: `${employerId}-${event}-count${times}in${withinDays}`,
+        incentiveId: `${times}${withinDays}`,
+        rule: { kind: "count", times: times!, withinDays: withinDays! } as const,
+        reward: { description: "r" },
+      })),
     ];
   }
 }
 
-/** What the User object does, event by event: add the day, award what newly holds. */
+/** Each key's history after `events`: distinct days, and one day per distinct event id. */
+function histories(events: readonly Event[]): Map<string, History> {
+  const byKey = new Map<string, Map<string, number>>();
+  for (const event of events) {
+    const key = `${event.employerId}/${event.event}`;
+    const byId = byKey.get(key) ?? new Map<string, number>();
+    byId.set(event.eventId, localDayOf(event.timestamp, event.utcOffsetMinutes));
+    byKey.set(key, byId);
+  }
+  return new Map(
+    [...byKey].map(([key, byId]) => [key, { days: distinctSortedDays(byId.values()), eventDays: [...byId.values()].sort((a, b) => a - b) }]),
+  );
+}
+
+/** What the User object does, event by event: add the day and the event, award what newly holds. */
 function replay(events: readonly Event[]) {
-  const days = new Map<string, number[]>();
+  const seen: Event[] = [];
   const awarded = new Set<string>();
   const awardLog: string[] = [];
   for (const event of events) {
     const key = `${event.employerId}/${event.event}`;
-    const set = distinctSortedDays([...(days.get(key) ?? []), localDayOf(event.timestamp, event.utcOffsetMinutes)]);
-    days.set(key, set);
-    for (const earned of newlyEarned(CANDIDATES[key]!, set, awarded)) {
+    seen.push(event);
+    for (const earned of newlyEarned(CANDIDATES[key]!, histories(seen).get(key)!, awarded)) {
       awarded.add(earned.employerIncentiveId);
       awardLog.push(earned.employerIncentiveId);
     }
   }
-  const streaks = Object.fromEntries([...days].sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, set]) => [key, summarizeDays(set)]));
+  const streaks = Object.fromEntries(
+    [...histories(events)].sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, history]) => [key, summarizeDays(history.days)]),
+  );
   return { streaks, awards: [...awardLog].sort(), awardLog };
 }
 
 const eventArb = fc.record({
+  eventId: fc.uuid(),
   employerId: fc.constantFrom(...EMPLOYERS),
   event: fc.constantFrom(...EVENTS),
   // Twelve days around a month end, at any minute, so offsets push events across midnight.
@@ -181,13 +243,8 @@ describe("streak evaluation (property)", () => {
       fc.property(scenarioArb, ([, shuffled]) => {
         const { awardLog } = replay(shuffled);
         expect(new Set(awardLog).size).toBe(awardLog.length);
-        const finalDays = new Map<string, number[]>();
-        for (const e of shuffled) {
-          const key = `${e.employerId}/${e.event}`;
-          finalDays.set(key, distinctSortedDays([...(finalDays.get(key) ?? []), localDayOf(e.timestamp, e.utcOffsetMinutes)]));
-        }
-        const expected = [...finalDays].flatMap(([key, days]) =>
-          CANDIDATES[key]!.filter((c) => ruleHolds(c.rule, days)).map((c) => c.employerIncentiveId),
+        const expected = [...histories(shuffled)].flatMap(([key, history]) =>
+          CANDIDATES[key]!.filter((c) => ruleHolds(c.rule, history)).map((c) => c.employerIncentiveId),
         );
         expect([...awardLog].sort()).toEqual(expected.sort());
       }),

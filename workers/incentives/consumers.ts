@@ -47,6 +47,16 @@ async function evaluatePage(env: Env, body: IncentiveEvaluateMessage): Promise<v
   }
 }
 
+/**
+ * Has every user with history for `event` under each employer evaluated against that employer's
+ * current incentives for it, through the queue: when an incentive is attached counting history,
+ * and when a rule changes. The consumer pages through the users (`evaluatePage`).
+ */
+export async function queueHistoryEvaluation(env: Env, employerIds: readonly string[], event: string): Promise<void> {
+  const messages = employerIds.map((employerId): IncentiveEvaluateMessage => ({ kind: "incentive-evaluate", employerId, event, afterUserId: null }));
+  await sendAll(env.INCENTIVE_EVENTS, messages);
+}
+
 function isIncentiveAward(body: unknown): body is IncentiveAwardMessage {
   const b = fieldsOfKind(body, "incentive-award");
   return (

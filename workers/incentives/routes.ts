@@ -2,7 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { userStub } from "../../durable-objects/user/user.ts";
 import { idJsonSchema, idParamSchema } from "../../shared/ids.ts";
-import type { IncentiveEvaluateMessage, IncentiveEventMessage } from "../../shared/messages.ts";
+import type { IncentiveEventMessage } from "../../shared/messages.ts";
 import { DAY_MS } from "../../shared/time.ts";
 import { requireRole } from "../http/auth.ts";
 import { requireEmployerOrAdmin, requireSelfOrAdmin } from "../http/guards.ts";
@@ -15,10 +15,14 @@ import {
   employerIncentiveSchema,
   eventNameSchema,
   incentiveEventSchema,
+  incentivePatchSchema,
   incentiveSchema,
   newIncentiveSchema,
+  type ProgressJson,
+  progressSchema,
   streakSchema,
 } from "./schemas.ts";
+import { queueHistoryEvaluation } from "./consumers.ts";
 import {
   createIncentive,
   linkIncentive,
@@ -26,7 +30,8 @@ import {
   listAwards,
   listEmployerIncentives,
   listIncentives,
-  setIncentiveActive,
+  progressPage,
+  updateIncentive,
 } from "./store.ts";
 
 /** The incentive catalogue and the events that earn them, mounted at `/incentives`. */
@@ -47,6 +52,9 @@ const MAX_FUTURE_MS = DAY_MS;
 export const INCENTIVE_EVENT_ID_RETENTION_MS = 30 * DAY_MS;
 
 const limitQuery = z.coerce.number().int().min(1).max(1000).default(100);
+/** A progress page asks one User object per user on it: at most 100 rows. */
+const progressLimitQuery = z.coerce.number().int().min(1).max(100).default(100);
+const cursorQuery = z.string().max(500).optional();
 
 // Authorization runs as route middleware, before validation (see ../http/guards.ts).
 const adminOnly = requireRole("admin");
@@ -110,15 +118,18 @@ incentiveRoutes.openapi(
     path: "/{incentiveId}",
     operationId: "updateIncentive",
     tags: ["incentives"],
-    summary: "Retire or reinstate a catalogue incentive",
+    summary: "Change a catalogue incentive: name, description, active, or its rule's numbers (admin)",
     description:
-      "An inactive incentive earns nothing new (awards already made stay) and cannot be attached to more programs; " +
-      "existing links stay listed.",
+      "`rule` keeps its `kind` and `event` (422 naming the field otherwise) and carries only its kind's fields " +
+      "(`days`; `times` and `withinDays`; 422 naming any other). After a rule change (or a reinstatement) every user with " +
+      "history for the event under an employer the incentive is attached to is evaluated against it within 60 s; awards " +
+      "already made stay. An inactive incentive earns nothing new and cannot be attached to more programs; existing " +
+      "links stay listed.",
     security: bearer,
     middleware: [adminOnly],
     request: {
       params: z.object({ incentiveId: idParamSchema }),
-      body: jsonBody(z.object({ active: z.boolean() })),
+      body: jsonBody(incentivePatchSchema),
     },
     responses: {
       200: jsonResponse(z.object({ incentive: incentiveSchema }), "The incentive"),
@@ -127,7 +138,13 @@ incentiveRoutes.openapi(
   }),
   async (c) => {
     const { incentiveId } = c.req.valid("param");
-    const incentive = await setIncentiveActive(c.env.DB, incentiveId, c.req.valid("json").active);
+    const patch = c.req.valid("json");
+    const { incentive, employerIds } = await updateIncentive(c.env.DB, incentiveId, patch);
+    // Sent on a repeated PATCH too: a send that failed after the update is healed by the retry,
+    // and an evaluation awards nothing twice.
+    if (incentive.active && (patch.rule !== undefined || patch.active === true)) {
+      await queueHistoryEvaluation(c.env, employerIds, incentive.rule.event);
+    }
     return c.json({ incentive }, 200);
   },
 );
@@ -165,11 +182,8 @@ employerIncentiveRoutes.openapi(
       ...(body.employerIncentiveId === undefined ? {} : { employerIncentiveId: body.employerIncentiveId }),
     });
     const { event, ...link } = employerIncentive;
-    if (body.countFrom === "history") {
-      // Users whose stored days already satisfy it are awarded now, not at their next event.
-      const evaluate: IncentiveEvaluateMessage = { kind: "incentive-evaluate", employerId, event, afterUserId: null };
-      await c.env.INCENTIVE_EVENTS.send(evaluate);
-    }
+    // Users whose stored days already satisfy it are awarded now, not at their next event.
+    if (body.countFrom === "history") await queueHistoryEvaluation(c.env, [employerId], event);
     return c.json({ employerIncentive: link }, 201);
   },
 );
@@ -308,7 +322,7 @@ userIncentiveRoutes.openapi(
     summary: "The user's incentive awards, newest first",
     security: bearer,
     middleware: [selfOrAdmin],
-    request: { params: z.object({ userId: idParamSchema }), query: z.object({ limit: limitQuery, cursor: z.string().max(500).optional() }) },
+    request: { params: z.object({ userId: idParamSchema }), query: z.object({ limit: limitQuery, cursor: cursorQuery }) },
     responses: {
       200: jsonResponse(z.object({ awards: z.array(awardSchema), nextCursor: z.string().nullable() }), "Newest first, one page"),
       ...problemResponses,
@@ -330,7 +344,7 @@ employerIncentiveRoutes.openapi(
     summary: "Awards made under the employer's incentives, newest first",
     security: bearer,
     middleware: [employerOrAdmin],
-    request: { params: z.object({ employerId: idParamSchema }), query: z.object({ limit: limitQuery, cursor: z.string().max(500).optional() }) },
+    request: { params: z.object({ employerId: idParamSchema }), query: z.object({ limit: limitQuery, cursor: cursorQuery }) },
     responses: {
       200: jsonResponse(z.object({ awards: z.array(awardSchema), nextCursor: z.string().nullable() }), "Newest first, one page"),
       ...problemResponses,
@@ -340,5 +354,45 @@ employerIncentiveRoutes.openapi(
     const { employerId } = c.req.valid("param");
     const { limit, cursor } = c.req.valid("query");
     return c.json(await listAwards(c.env.DB, { employerId }, limit, cursor), 200);
+  },
+);
+
+employerIncentiveRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/{employerId}/progress",
+    operationId: "getEmployerProgress",
+    tags: ["incentives"],
+    summary: "Each employee's progress toward each incentive the employer attached",
+    description:
+      "One row per user with history for an attached, active incentive's event, by user id then employer incentive id; " +
+      "`?employerIncentiveId=` keeps one incentive. `current` of `needed`: for a streak the run of consecutive local days " +
+      "ending at the user's latest day, for a count the events within the `withinDays` days ending at the latest event's " +
+      "day, for a one-off 0 or 1. `limit` is 1–100 (default 100).",
+    security: bearer,
+    middleware: [employerOrAdmin],
+    request: {
+      params: z.object({ employerId: idParamSchema }),
+      query: z.object({ employerIncentiveId: idParamSchema.optional(), limit: progressLimitQuery, cursor: cursorQuery }),
+    },
+    responses: {
+      200: jsonResponse(z.object({ progress: z.array(progressSchema), nextCursor: z.string().nullable() }), "One page"),
+      ...problemResponses,
+    },
+  }),
+  async (c) => {
+    const { employerId } = c.req.valid("param");
+    const { employerIncentiveId, limit, cursor } = c.req.valid("query");
+    const { items, nextCursor } = await progressPage(c.env.DB, employerId, employerIncentiveId, limit, cursor);
+    // Rows come by user: one object call per user on the page, answers kept in page order.
+    const byUser = new Map<string, typeof items>();
+    for (const item of items) byUser.set(item.userId, [...(byUser.get(item.userId) ?? []), item]);
+    const perUser = await Promise.all(
+      [...byUser].map(async ([userId, own]): Promise<ProgressJson[]> => {
+        const answers = await userStub(c.env, userId).incentiveProgress(employerId, own.map((item) => item.candidate));
+        return answers.map((answer) => ({ userId, ...answer }));
+      }),
+    );
+    return c.json({ progress: perUser.flat(), nextCursor }, 200);
   },
 );

@@ -21,20 +21,55 @@ export const eventNameSchema = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, "must be letters, digits, '.', '_', ':' or '-', starting with a letter or digit")
   .meta({ example: "data-logged" });
 
+/** Most events a `count` rule may ask for. */
+export const MAX_COUNT_TIMES = 100_000;
+
+const streakRuleShape = { kind: z.literal("streak"), event: eventNameSchema, days: z.number().int().min(1).max(MAX_STREAK_DAYS) };
+const onceRuleShape = { kind: z.literal("once"), event: eventNameSchema };
+const countRuleShape = {
+  kind: z.literal("count"),
+  event: eventNameSchema,
+  times: z.number().int().min(1).max(MAX_COUNT_TIMES),
+  withinDays: z.number().int().min(1).max(MAX_STREAK_DAYS),
+};
+
+const ruleMeta = {
+  description:
+    "`streak`: the event on `days` consecutive local days; `once`: the event happens; " +
+    "`count`: `times` events (distinct event ids) within some `withinDays` consecutive local days",
+  example: { kind: "streak", event: "data-logged", days: 5 },
+};
+
 export const ruleSchema = z
+  .discriminatedUnion("kind", [z.object(streakRuleShape), z.object(onceRuleShape), z.object(countRuleShape)])
+  .meta({ id: "IncentiveRule", ...ruleMeta });
+
+/** The fields each rule kind has; another kind's field (`times` on a streak) is 422. */
+const RULE_FIELDS: Record<Rule["kind"], ReadonlySet<string>> = {
+  streak: new Set(Object.keys(streakRuleShape)),
+  once: new Set(Object.keys(onceRuleShape)),
+  count: new Set(Object.keys(countRuleShape)),
+};
+
+/** Documents a variant that keeps unknown keys (to name them in the 422) as closed, which it is. */
+const DOCUMENTED_CLOSED = { additionalProperties: false };
+
+/**
+ * A rule as a request sends it: the fields of its kind only. The variants keep unknown keys so
+ * that a field of another kind is named in a 422 rather than dropped unseen.
+ */
+export const ruleInputSchema = z
   .discriminatedUnion("kind", [
-    z.object({
-      kind: z.literal("streak"),
-      event: eventNameSchema,
-      days: z.number().int().min(1).max(MAX_STREAK_DAYS),
-    }),
-    z.object({ kind: z.literal("once"), event: eventNameSchema }),
+    z.looseObject(streakRuleShape).meta(DOCUMENTED_CLOSED),
+    z.looseObject(onceRuleShape).meta(DOCUMENTED_CLOSED),
+    z.looseObject(countRuleShape).meta(DOCUMENTED_CLOSED),
   ])
-  .meta({
-    id: "IncentiveRule",
-    description: "`streak`: the event on `days` consecutive local days; `once`: the event happens",
-    example: { kind: "streak", event: "data-logged", days: 5 },
-  });
+  .superRefine((rule, ctx) => {
+    for (const key of Object.keys(rule)) {
+      if (!RULE_FIELDS[rule.kind].has(key)) ctx.addIssue(unprocessableIssue([key], `is not a field of a ${rule.kind} rule`));
+    }
+  })
+  .meta({ id: "IncentiveRuleInput", ...ruleMeta });
 
 export type Rule = z.output<typeof ruleSchema>;
 
@@ -46,9 +81,22 @@ export const newIncentiveSchema = z.object({
   incentiveId: idSchema.optional(),
   name: z.string().trim().min(1).max(200),
   description: z.string().max(2000).default(""),
-  rule: ruleSchema,
+  rule: ruleInputSchema,
   active: z.boolean().default(true),
 });
+
+export const incentivePatchSchema = z
+  .object({
+    name: newIncentiveSchema.shape.name.optional(),
+    description: z.string().max(2000).optional(),
+    rule: ruleInputSchema.optional().meta({
+      description: "The same `kind` and `event` as before (422 otherwise); `days`, `times` and `withinDays` may change",
+    }),
+    active: z.boolean().optional(),
+  })
+  .refine((patch) => Object.values(patch).some((value) => value !== undefined), { message: "names nothing to change", path: [] });
+
+export type IncentivePatch = z.output<typeof incentivePatchSchema>;
 
 export const incentiveSchema = z
   .object({
@@ -135,3 +183,18 @@ export const awardSchema = z
   .meta({ id: "IncentiveAward" });
 
 export type AwardJson = z.output<typeof awardSchema>;
+
+export const progressSchema = z
+  .object({
+    userId: idJsonSchema,
+    employerIncentiveId: idJsonSchema,
+    current: z.number().int().meta({
+      description:
+        "streak: consecutive days ending at the user's latest day; count: events within the `withinDays` days ending at the latest event's day; once: 0 or 1",
+    }),
+    needed: z.number().int().meta({ description: "`days`, `times`, or 1 for a one-off" }),
+    awarded: z.boolean(),
+  })
+  .meta({ id: "IncentiveProgress" });
+
+export type ProgressJson = z.output<typeof progressSchema>;

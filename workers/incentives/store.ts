@@ -3,14 +3,14 @@
  * handlers and consumers go through here; nothing else writes these tables.
  */
 import { and, asc, desc, eq, gt, inArray, isNull, lt, or } from "drizzle-orm";
-import type { AwardCandidate, StoredAward } from "../../durable-objects/user/streak-rules.ts";
+import type { AwardCandidate, AwardRule, StoredAward } from "../../durable-objects/user/streak-rules.ts";
 import { d1Chunks, runInOneBatch } from "../../shared/db/chunks.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import type { IncentiveAwardMessage } from "../../shared/messages.ts";
 import { sameTerms } from "../../shared/same-terms.ts";
 import { toIso, utcDayNumber } from "../../shared/time.ts";
 import { ApiError } from "../http/problem.ts";
-import type { AwardJson, EmployerIncentiveJson, IncentiveJson, Rule } from "./schemas.ts";
+import type { AwardJson, EmployerIncentiveJson, IncentiveJson, IncentivePatch, Rule } from "./schemas.ts";
 
 const { incentives, employerIncentives, incentiveAwards } = schema;
 
@@ -19,7 +19,38 @@ type EmployerIncentiveRow = typeof employerIncentives.$inferSelect;
 type AwardRow = typeof incentiveAwards.$inferSelect;
 
 function ruleOf(row: IncentiveRow): Rule {
-  return row.ruleKind === "streak" ? { kind: "streak", event: row.event, days: row.days ?? 1 } : { kind: "once", event: row.event };
+  if (row.ruleKind === "streak") return { kind: "streak", event: row.event, days: row.days ?? 1 };
+  if (row.ruleKind === "count") return { kind: "count", event: row.event, times: row.times ?? 1, withinDays: row.withinDays ?? 1 };
+  return { kind: "once", event: row.event };
+}
+
+/** The rule's columns: each kind sets its own and clears the others'. */
+function ruleColumns(rule: Rule): Pick<IncentiveRow, "ruleKind" | "event" | "days" | "times" | "withinDays"> {
+  return {
+    ruleKind: rule.kind,
+    event: rule.event,
+    days: rule.kind === "streak" ? rule.days : null,
+    times: rule.kind === "count" ? rule.times : null,
+    withinDays: rule.kind === "count" ? rule.withinDays : null,
+  };
+}
+
+/** The rule as the User object evaluates it: the event is implied by the candidate's key. */
+function awardRuleOf(rule: Rule): AwardRule {
+  if (rule.kind === "streak") return { kind: "streak", days: rule.days };
+  if (rule.kind === "count") return { kind: "count", times: rule.times, withinDays: rule.withinDays };
+  return { kind: "once" };
+}
+
+/** An attached incentive as an award candidate. */
+function toCandidate(link: EmployerIncentiveRow, incentive: IncentiveRow): AwardCandidate {
+  return {
+    employerIncentiveId: String(link.employerIncentiveId),
+    incentiveId: String(link.incentiveId),
+    rule: awardRuleOf(ruleOf(incentive)),
+    reward: { description: link.rewardDescription },
+    ...(link.countFromDay === null ? {} : { sinceDay: link.countFromDay }),
+  };
 }
 
 export function toIncentiveJson(row: IncentiveRow): IncentiveJson {
@@ -69,9 +100,7 @@ export async function createIncentive(
     ...(input.incentiveId === undefined ? {} : { incentiveId: Number(input.incentiveId) }),
     name: input.name,
     description: input.description,
-    ruleKind: input.rule.kind,
-    event: input.rule.event,
-    days: input.rule.kind === "streak" ? input.rule.days : null,
+    ...ruleColumns(input.rule),
     active: input.active,
     createdAt: Date.now(),
   };
@@ -87,15 +116,46 @@ export async function createIncentive(
   return first;
 }
 
-/** Turns an incentive on or off; an inactive incentive earns nothing new and cannot be attached. */
-export async function setIncentiveActive(d1: D1Database, incentiveId: string, active: boolean): Promise<IncentiveJson> {
-  const [updated] = await database(d1)
+/**
+ * Changes a catalogue incentive: name, description, whether it is active, and its rule's numbers
+ * (`kind` and `event` stay: 422 otherwise). Returns it with the employers it is attached to (not
+ * detached), whose users' history the caller has evaluated against it.
+ */
+export async function updateIncentive(
+  d1: D1Database,
+  incentiveId: string,
+  patch: IncentivePatch,
+): Promise<{ incentive: IncentiveJson; employerIds: string[] }> {
+  const db = database(d1);
+  const id = Number(incentiveId);
+  const [existing] = await db.select().from(incentives).where(eq(incentives.incentiveId, id));
+  if (!existing) throw new ApiError("not_found", `no incentive ${incentiveId}`);
+  const rule = patch.rule;
+  if (rule !== undefined) {
+    const before = ruleOf(existing);
+    for (const field of ["kind", "event"] as const) {
+      if (rule[field] === before[field]) continue;
+      const message = `must stay ${JSON.stringify(before[field])}: a rule's ${field} cannot change`;
+      throw new ApiError("unprocessable", `rule.${field} ${message}`, { errors: [{ path: `rule.${field}`, message }] });
+    }
+  }
+  const [updated] = await db
     .update(incentives)
-    .set({ active })
-    .where(eq(incentives.incentiveId, Number(incentiveId)))
+    .set({
+      ...(patch.name === undefined ? {} : { name: patch.name }),
+      ...(patch.description === undefined ? {} : { description: patch.description }),
+      ...(patch.active === undefined ? {} : { active: patch.active }),
+      ...(rule === undefined ? {} : ruleColumns(rule)),
+    })
+    .where(eq(incentives.incentiveId, id))
     .returning();
   if (!updated) throw new ApiError("not_found", `no incentive ${incentiveId}`);
-  return toIncentiveJson(updated);
+  const links = await db
+    .selectDistinct({ employerId: employerIncentives.employerId })
+    .from(employerIncentives)
+    .where(and(eq(employerIncentives.incentiveId, id), isNull(employerIncentives.detachedAt)))
+    .orderBy(asc(employerIncentives.employerId));
+  return { incentive: toIncentiveJson(updated), employerIds: links.map((link) => String(link.employerId)) };
 }
 
 export async function listIncentives(d1: D1Database, filter: { active?: boolean; event?: string }): Promise<IncentiveJson[]> {
@@ -272,14 +332,7 @@ export async function loadCandidates(d1: D1Database, employerIds: readonly strin
       .orderBy(asc(employerIncentives.employerIncentiveId));
     for (const { employer_incentives: link, incentives: incentive } of found) {
       const key = candidateKey(String(link.employerId), incentive.event);
-      const rule = ruleOf(incentive);
-      const candidate: AwardCandidate = {
-        employerIncentiveId: String(link.employerIncentiveId),
-        incentiveId: String(link.incentiveId),
-        rule: rule.kind === "streak" ? { kind: "streak", days: rule.days } : { kind: "once" },
-        reward: { description: link.rewardDescription },
-        ...(link.countFromDay === null ? {} : { sinceDay: link.countFromDay }),
-      };
+      const candidate = toCandidate(link, incentive);
       const list = byKey.get(key);
       if (list) list.push(candidate);
       else byKey.set(key, [candidate]);
@@ -350,19 +403,28 @@ export async function markFulfilled(d1: D1Database, awards: readonly IncentiveAw
   return fulfilled;
 }
 
-/** A page cursor of an award list: the last award's `awardedAt` and id, so paging is stable under inserts. */
-export function awardCursor(award: { awardedAt: number; awardId: string }): string {
-  return btoa(JSON.stringify([award.awardedAt, award.awardId]));
+/**
+ * A page cursor: the last row's position in the list's order, a number then a string (an award's
+ * `awardedAt` and id, a progress row's user id and employer incentive id), so paging is stable
+ * while rows arrive.
+ */
+export function pageCursor(position: readonly [number, string]): string {
+  return btoa(JSON.stringify(position));
 }
 
-function readAwardCursor(cursor: string): [number, string] {
+/** The position a `pageCursor` wrote; anything else is 400 naming `query.cursor`. */
+export function readPageCursor(cursor: string): [number, string] {
   try {
     const parsed = JSON.parse(atob(cursor)) as unknown;
     if (Array.isArray(parsed) && Number.isSafeInteger(parsed[0]) && typeof parsed[1] === "string") return [parsed[0] as number, parsed[1]];
   } catch {
     // Falls through to the 400 below.
   }
-  throw new ApiError("validation_failed", "cursor is not one this server gave out", { errors: [{ path: "query.cursor", message: "unknown cursor" }] });
+  throw unknownCursor();
+}
+
+function unknownCursor(): ApiError {
+  return new ApiError("validation_failed", "cursor is not one this server gave out", { errors: [{ path: "query.cursor", message: "unknown cursor" }] });
 }
 
 /** Awards newest first, `limit` a page, from after `cursor`; `nextCursor` is null on the last page. */
@@ -374,7 +436,7 @@ export async function listAwards(
 ): Promise<{ awards: AwardJson[]; nextCursor: string | null }> {
   const where =
     "userId" in filter ? eq(incentiveAwards.userId, Number(filter.userId)) : eq(incentiveAwards.employerId, Number(filter.employerId));
-  const after = cursor === undefined ? undefined : readAwardCursor(cursor);
+  const after = cursor === undefined ? undefined : readPageCursor(cursor);
   const found = await database(d1)
     .select()
     .from(incentiveAwards)
@@ -390,5 +452,61 @@ export async function listAwards(
     .limit(limit + 1);
   const page = found.slice(0, limit);
   const last = page[page.length - 1];
-  return { awards: page.map(toAwardJson), nextCursor: found.length > limit && last ? awardCursor(last) : null };
+  return { awards: page.map(toAwardJson), nextCursor: found.length > limit && last ? pageCursor([last.awardedAt, last.awardId]) : null };
+}
+
+/** One progress row to compute: a user with history for the event of an attached incentive. */
+export interface ProgressItem {
+  userId: string;
+  candidate: AwardCandidate & { event: string };
+}
+
+/**
+ * One page of (user, employer incentive) pairs for an employer's progress, by user id then
+ * employer incentive id: every user with history for the event of each active incentive it has
+ * attached (not detached), optionally one of them only.
+ */
+export async function progressPage(
+  d1: D1Database,
+  employerId: string,
+  employerIncentiveId: string | undefined,
+  limit: number,
+  cursor?: string,
+): Promise<{ items: ProgressItem[]; nextCursor: string | null }> {
+  const { incentiveHistory } = schema;
+  const after = cursor === undefined ? undefined : readPageCursor(cursor);
+  if (after !== undefined && !/^\d{1,16}$/.test(after[1])) throw unknownCursor();
+  const found = await database(d1)
+    .select()
+    .from(employerIncentives)
+    .innerJoin(incentives, eq(employerIncentives.incentiveId, incentives.incentiveId))
+    .innerJoin(incentiveHistory, and(eq(incentiveHistory.employerId, employerIncentives.employerId), eq(incentiveHistory.event, incentives.event)))
+    .where(
+      and(
+        eq(employerIncentives.employerId, Number(employerId)),
+        isNull(employerIncentives.detachedAt),
+        eq(incentives.active, true),
+        employerIncentiveId === undefined ? undefined : eq(employerIncentives.employerIncentiveId, Number(employerIncentiveId)),
+        after === undefined
+          ? undefined
+          : or(
+              gt(incentiveHistory.userId, after[0]),
+              and(eq(incentiveHistory.userId, after[0]), gt(employerIncentives.employerIncentiveId, Number(after[1]))),
+            ),
+      ),
+    )
+    .orderBy(asc(incentiveHistory.userId), asc(employerIncentives.employerIncentiveId))
+    .limit(limit + 1);
+  const page = found.slice(0, limit);
+  const last = page[page.length - 1];
+  return {
+    items: page.map((row) => ({
+      userId: String(row.incentive_history.userId),
+      candidate: { ...toCandidate(row.employer_incentives, row.incentives), event: row.incentives.event },
+    })),
+    nextCursor:
+      found.length > limit && last
+        ? pageCursor([last.incentive_history.userId, String(last.employer_incentives.employerIncentiveId)])
+        : null,
+  };
 }

@@ -23,6 +23,8 @@ CREATE TABLE `webhooks` (
 --> statement-breakpoint
 ALTER TABLE `connections` ADD `citizen_shared_at` integer;--> statement-breakpoint
 ALTER TABLE `connections` ADD `officer_shared_at` integer;--> statement-breakpoint
+ALTER TABLE `incentives` ADD `times` integer;--> statement-breakpoint
+ALTER TABLE `incentives` ADD `within_days` integer;--> statement-breakpoint
 ALTER TABLE `redemptions` ADD `used_at` integer;--> statement-breakpoint
 CREATE INDEX `redemptions_by_time` ON `redemptions` (`redeemed_at`,`offer_id`);--> statement-breakpoint
 CREATE INDEX `donations_by_time` ON `donations` (`donated_at`,`charity_id`);
