@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { displayNamesOf } from "../../workers/users/display-names.ts";
 import { adminToken, callJson, tokenFor } from "../support/http.ts";
-import { fund, uniqueId } from "./support.ts";
+import { connectOfficer, fund, uniqueId, uniqueZip } from "./support.ts";
 
 const CSV = { "content-type": "text/csv" };
 const NDJSON = { "content-type": "application/x-ndjson" };
@@ -127,6 +127,14 @@ describe("Imports", () => {
     const profile = () => env.DB.prepare("SELECT display_name, precinct FROM user_profiles WHERE user_id = ?1").bind(Number(officerId)).first();
     expect(await profile()).toEqual({ display_name: "Officer Ruiz", precinct: "Precinct 9" });
     expect((await upload("officers", file, CSV)).body.unchanged).toBe(1);
+
+    // Citizens nearby see the imported name of an officer who comes on duty.
+    const zip = uniqueZip();
+    const officer = await connectOfficer(zip, officerId);
+    await officer.locate(40.7128, -74.006);
+    const nearby = await callJson("GET", `/officers/nearby?zip=${zip}&lat=40.7128&lng=-74.006`, { token: await tokenFor(uniqueId(), ["citizen"]) });
+    expect(nearby.body.officers).toEqual([{ officerId, zip, displayName: "Officer Ruiz", distanceMeters: 0 }]);
+    officer.close();
 
     const rename = await callJson("PUT", `/users/${officerId}/profile`, { token: await adminToken(), body: { displayName: "Sgt. Ruiz" } });
     expect(rename.status).toBe(200);
