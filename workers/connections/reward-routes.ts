@@ -173,7 +173,7 @@ rewardReportRoutes.openapi(
       "`time_range=<from>_<to>` (ISO 8601 UTC, `from` inclusive, `to` exclusive) limits it; default all time. By offer " +
       "the donation counts are 0, by charity the redemption counts; by day both are filled.",
     security: bearer,
-    middleware: [requireRole("admin")],
+    middleware: [adminOnly],
     request: { query: rewardsReportQuerySchema },
     responses: {
       200: jsonResponse(rewardsReportSchema, "By offer or charity: most points first; by day: oldest first"),
