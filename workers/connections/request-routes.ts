@@ -125,7 +125,8 @@ connectionRoutes.openapi(
       "Idempotent per party. Once both parties consented, webhooks subscribed to `connection.shared` receive it with " +
       "public profile data only (display names, zip, UTC day; never a location). 409 until the connection is established.",
     security: bearer,
-    middleware: [requireSignedIn()],
+    // Only a citizen or an officer can be a party; which connection is theirs the handler checks.
+    middleware: [requireRole("citizen", "officer")],
     request: { params: z.object({ requestId: clientIdParamSchema }) },
     responses: {
       200: jsonResponse(z.object({ requestId: z.string(), sharedBy: z.array(z.string()) }), "Who has consented, earliest first"),
