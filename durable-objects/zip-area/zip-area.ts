@@ -261,7 +261,7 @@ export class ZipArea extends DurableObject<Env> {
     }
     const now = Date.now();
     const sockets = this.ctx.getWebSockets(input.officerId);
-    if (sockets.length === 0 || (this.availableUntil.get(input.officerId) ?? 0) <= now || this.busy.has(input.officerId)) {
+    if (sockets.length === 0 || !this.isAvailable(input.officerId, now)) {
       // Sockets dropped without a close (a restart) leave a location behind; it ends here.
       if (sockets.length === 0 && this.availableUntil.has(input.officerId)) this.forgetOfficer(input.officerId);
       return fail("not_found", `officer ${input.officerId} is not available in zip ${input.zip}`);
@@ -479,16 +479,20 @@ export class ZipArea extends DurableObject<Env> {
     this.citizens.officerChanged(officerId, before);
   }
 
+  /** Within the 15-minute window and not busy with a citizen. */
+  private isAvailable(officerId: string, now: number): boolean {
+    return !this.busy.has(officerId) && (this.availableUntil.get(officerId) ?? 0) > now;
+  }
+
   private availableAt(officerId: string): LatLng | undefined {
-    if (this.busy.has(officerId) || (this.availableUntil.get(officerId) ?? 0) <= Date.now()) return undefined;
-    return this.grid.get(officerId);
+    return this.isAvailable(officerId, Date.now()) ? this.grid.get(officerId) : undefined;
   }
 
   private availableNear(center: LatLng, radiusMeters: number, limit: number): Neighbour[] {
     const now = Date.now();
     const found: Neighbour[] = [];
     for (const neighbour of this.grid.within(center, radiusMeters)) {
-      if ((this.availableUntil.get(neighbour.id) ?? 0) <= now || this.busy.has(neighbour.id)) continue;
+      if (!this.isAvailable(neighbour.id, now)) continue;
       found.push(neighbour);
       if (found.length >= limit) break;
     }
