@@ -57,7 +57,8 @@ export function Chart(props: ChartProps) {
             label: s.label,
             stroke: s.color,
             width: 2,
-            ...(s.dash ? { dash: s.dash } : {}),
+            // Reference lines are lines, without a marker at every point.
+            ...(s.dash ? { dash: s.dash, points: { show: false } } : {}),
             ...(s.right ? { scale: "right" } : {}),
             ...(s.bars ? { paths: uPlot.paths.bars!({ size: [0.6, 60] }), fill: s.color } : {}),
             spanGaps: false,

@@ -24,4 +24,7 @@ function page(path: string) {
   );
 }
 
-render(page(location.pathname), document.getElementById("app")!);
+const root = document.getElementById("app")!;
+// The "Loading…" placeholder is static HTML, not a Preact tree: clear it rather than diff against it.
+root.textContent = "";
+render(page(location.pathname), root);

@@ -37,10 +37,11 @@ function SpendToday({ id, view }: { id: string; view: View }) {
   const budget = view.dailyBudget ? Number(view.dailyBudget.value) : null;
   // Points: the day's start and end, every minute with activity, and now.
   const now = Date.now();
-  const times = [...new Set([dayStart, ...perf.data.buckets.map((b) => Date.parse(b.start) + MINUTE), now, dayStart + DAY])].sort((a, b) => a - b);
+  // A bucket's spend counts from its end, or from now while its minute is still running.
+  const times = [...new Set([dayStart, ...perf.data.buckets.map((b) => Math.min(Date.parse(b.start) + MINUTE, now)), now, dayStart + DAY])].sort((a, b) => a - b);
   const spent = times.map((t) => {
     if (t > now) return null;
-    const sum = perf.data!.buckets.filter((b) => Date.parse(b.start) + MINUTE <= t).reduce((s, b) => s + Number(b.spend.value), 0);
+    const sum = perf.data!.buckets.filter((b) => Math.min(Date.parse(b.start) + MINUTE, now) <= t).reduce((s, b) => s + Number(b.spend.value), 0);
     return Math.round(sum * 1000) / 1000;
   });
   return (
