@@ -109,7 +109,7 @@ function Phase({ campaign, now }: { campaign: Campaign; now: number }) {
 
 function Winners({ campaignId, status }: { campaignId: string; status: Campaign["status"] }) {
   const winners = useLoad(
-    () => api().GET("/campaigns/{campaignId}/winners", { params: { path: { campaignId } } }),
+    () => status === "settled" ? api().GET("/campaigns/{campaignId}/winners", { params: { path: { campaignId } } }) : null,
     [campaignId, status === "settled"],
   );
   if (status !== "settled") return null;
