@@ -176,6 +176,24 @@ try {
     assert(shownAfter <= 2000, `the new leader showed ${shownAfter} ms after the purchase was accepted, more than 2 s (GET /records/top answered it after ${await apiLeader} ms)`);
   });
 
+  await check("leaderboard: a dropped socket is reported and reconnects", async () => {
+    const tab = await open(context);
+    const { page } = tab;
+    let sockets = 0;
+    // The first live socket is cut by the "network" half a second after it opens; later ones pass through.
+    await page.routeWebSocket(/\/records\/live\//, (socket) => {
+      socket.connectToServer();
+      if (sockets++ === 0) setTimeout(() => void socket.close({ code: 1011, reason: "cut by the test" }), 500);
+    });
+    await page.goto(`${origin}/ui/campaigns/1`);
+    await page.getByTestId("live-state").filter({ hasText: "Live updates dropped: reconnecting" }).waitFor({ timeout: 5000 });
+    await page.getByRole("alert").filter({ hasText: "live connection dropped" }).waitFor();
+    await page.getByTestId("live-state").filter({ hasText: /^Live(, as of|$)/ }).waitFor({ timeout: 5000 });
+    assert(sockets === 2, `expected one reconnect, saw ${sockets} sockets`);
+    assert(tab.errors.length === 0, `console errors: ${tab.errors.join(" | ")}`);
+    await page.close();
+  });
+
   await check("ads: spend, the even-pacing line, admin pause changes the status", async () => {
     const tab = await open(context);
     const { page } = tab;
