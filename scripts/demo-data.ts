@@ -196,3 +196,12 @@ export async function loadDemoData(url: string, jwtSecret: string): Promise<stri
   ];
   return parts.join("\n");
 }
+
+/** The pages, opened on the demo data's ids, for `npm start` and `npm run serve` to print beside the API's URL. */
+export function pageUrls(url: string): string {
+  return [
+    `Pages: ${url}/ui/  (sign in with a token from npm run token)`,
+    `  leaderboard ${url}/ui/campaigns/1   ads ${url}/ui/ads/1   analytics ${url}/ui/analytics`,
+    `  employer ${url}/ui/employers/7   connections ${url}/ui/connections`,
+  ].join("\n");
+}

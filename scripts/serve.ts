@@ -10,7 +10,7 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startServer } from "../bench/support/server.ts";
-import { loadDemoData } from "./demo-data.ts";
+import { loadDemoData, pageUrls } from "./demo-data.ts";
 import { devVars, root } from "./dev-vars.ts";
 
 const { values } = parseArgs({
@@ -60,4 +60,4 @@ if (values.demo) {
     console.error("demo data could not be loaded:", error);
   }
 }
-console.log(`\nTally is serving on ${server.url}  (API docs: ${server.url}/docs; Ctrl-C stops it)\n`);
+console.log(`\nTally is serving on ${server.url}  (API docs: ${server.url}/docs; Ctrl-C stops it)\n${pageUrls(server.url)}\n`);

@@ -4,7 +4,7 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
-import { loadDemoData } from "./demo-data.ts";
+import { loadDemoData, pageUrls } from "./demo-data.ts";
 import { devVars, root } from "./dev-vars.ts";
 
 const port = Number(process.env.PORT ?? 8787);
@@ -35,7 +35,7 @@ async function waitForHealth(): Promise<void> {
 try {
   await waitForHealth();
   const summary = await loadDemoData(url, vars.JWT_SECRET!);
-  console.log(`\nTally is running on ${url}  (API docs: ${url}/docs)\n${summary}\nAn admin token: npm run token -- --sub 1 --roles admin\n`);
+  console.log(`\nTally is running on ${url}  (API docs: ${url}/docs)\n${pageUrls(url)}\n${summary}\nAn admin token: npm run token -- --sub 1 --roles admin\n`);
 } catch (error) {
   console.error("demo data could not be loaded:", error);
 }

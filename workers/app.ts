@@ -1,4 +1,3 @@
-import { swaggerUI } from "@hono/swagger-ui";
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
@@ -22,6 +21,7 @@ import { rateLimit } from "./http/rate-limit.ts";
 import { requireSecret } from "./http/secrets.ts";
 import { jsonResponse, problemResponses } from "./http/router.ts";
 import { validationHook } from "./http/validation.ts";
+import { pageRoutes } from "./pages.ts";
 import { employerIncentiveRoutes, incentiveRoutes, userIncentiveRoutes } from "./incentives/routes.ts";
 import { aggregateRoutes, userProfileRoutes, userTagRoutes } from "./user-tags/routes.ts";
 import { webhookRoutes } from "./webhooks/routes.ts";
@@ -141,7 +141,8 @@ export const openApiConfig: Parameters<typeof app.getOpenAPI31Document>[0] = {
   ],
 };
 app.doc31("/openapi.json", openApiConfig);
-app.get("/docs", swaggerUI({ url: "/openapi.json", title: "Tally API" }));
+// The pages and /docs (Swagger UI), their files served by Tally from its static assets.
+app.route("/", pageRoutes);
 
 app.notFound((c) => problemResponse(c, new ApiError("not_found", `no route for ${c.req.method} ${c.req.path}`)));
 app.onError(handleError);
