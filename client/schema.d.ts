@@ -3611,7 +3611,12 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        /** @description The expected answer (optional); compared with ours, never stored */
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["UserProfile"];
+            };
+        };
         responses: {
             /** @description The profile */
             200: {
@@ -3813,7 +3818,12 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        /** @description The expected answer (optional); compared with ours, never stored */
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["Aggregates"];
+            };
+        };
         responses: {
             /** @description The table */
             200: {
