@@ -15,6 +15,8 @@ import {
   profileSchema,
   userTagSchema,
 } from "./schemas.ts";
+import { sendCoalesced } from "../queue-kit.ts";
+import { waitUntilOf } from "../http/env.ts";
 
 /** Allezon's tag ingest, mounted at `/user_tags`. */
 export const userTagRoutes = createRouter();
@@ -57,7 +59,7 @@ userTagRoutes.openapi(
   }),
   async (c) => {
     const tag = await acceptTag(c.req.valid("json"));
-    await c.env.USER_TAGS.send(tag);
+    await sendCoalesced(c.env.USER_TAGS, tag, waitUntilOf(c));
     return c.body(null, 204);
   },
 );
