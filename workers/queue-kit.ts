@@ -94,6 +94,8 @@ const pendingSends = new Map<Queue, { bodies: QueueMessage[]; outcome: { error?:
 
 /** How often a request waiting on a shared batch looks whether it is done, in ms. */
 const COALESCED_POLL_MS = 1;
+/** How long it waits at most: should the sending request die with the batch unsettled, it fails (the client resends) rather than hang. */
+const COALESCED_WAIT_MS = 30_000;
 
 /**
  * Sends `body` on `queue` in one `sendBatch` with every other message that requests of this
@@ -130,6 +132,10 @@ export async function sendCoalesced(queue: Queue, body: QueueMessage, waitUntil:
   }
   pending.bodies.push(body);
   const batch = pending;
-  while (!batch.outcome) await new Promise((resolve) => setTimeout(resolve, COALESCED_POLL_MS));
+  const giveUpAt = Date.now() + COALESCED_WAIT_MS;
+  while (!batch.outcome) {
+    if (Date.now() > giveUpAt) throw new Error(`a batch on a queue did not settle within ${COALESCED_WAIT_MS} ms`);
+    await new Promise((resolve) => setTimeout(resolve, COALESCED_POLL_MS));
+  }
   if ("error" in batch.outcome) throw batch.outcome.error;
 }
