@@ -6,12 +6,12 @@
  * `GET /ads/serve` with 200 active campaigns (a fifth of them capped, a fifth even-paced). The
  * baseline is the mean of `/health` measured before and after, since a shared machine's load drifts.
  */
-import { benchToken, load, loadHealth, meanOf, printTable, ratio } from "./support/load.ts";
+import { benchToken, load, loadHealth, meanOf, printTable, ratio, benchSeconds } from "./support/load.ts";
 import { tallyClient, type components, type TallyClient } from "../client/index.ts";
 import { benchServer } from "./support/server.ts";
 
 const PORT = 8794;
-const DURATION_SECONDS = 8;
+const DURATION_SECONDS = benchSeconds(8);
 const SERVE_CAMPAIGNS = 200;
 
 type PerformanceTotals = components["schemas"]["AdPerformance"]["totals"];

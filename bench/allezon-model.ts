@@ -177,17 +177,32 @@ export function aggregateQueryAfter(i: number, tag: Tag, choices: Choices, t0: n
   };
 }
 
+/** The query parameters of a profile query (`limit` only when it is not the default). */
+export function profileQueryParams(spec: ProfileQuery): { time_range: string; limit?: number } {
+  return { time_range: `${spec.fromText}_${local(spec.to)}`, ...(spec.limit === KEEP_PER_ACTION ? {} : { limit: spec.limit }) };
+}
+
 /** Path and query string of a profile query. */
 export function profilePath(spec: ProfileQuery): string {
-  const query = `time_range=${spec.fromText}_${local(spec.to)}${spec.limit === KEEP_PER_ACTION ? "" : `&limit=${spec.limit}`}`;
+  const query = new URLSearchParams(Object.entries(profileQueryParams(spec)).map(([name, value]) => [name, String(value)]));
   return `/user_profiles/${encodeURIComponent(spec.cookie)}?${query}`;
+}
+
+/** The query parameters of an aggregates query (`aggregates` repeated, in the asked order). */
+export function aggregatesQueryParams(query: AggregateQuery) {
+  return {
+    time_range: `${local(query.from).slice(0, 19)}_${local(query.to).slice(0, 19)}`,
+    action: query.action,
+    aggregates: query.aggregates,
+    ...query.filters,
+  };
 }
 
 /** Path and query string of an aggregates query. */
 export function aggregatesPath(query: AggregateQuery): string {
-  const params = new URLSearchParams({ time_range: `${local(query.from).slice(0, 19)}_${local(query.to).slice(0, 19)}`, action: query.action });
-  for (const a of query.aggregates) params.append("aggregates", a);
-  for (const [name, value] of Object.entries(query.filters)) params.set(name, value);
+  const { aggregates, ...single } = aggregatesQueryParams(query);
+  const params = new URLSearchParams(single);
+  for (const a of aggregates) params.append("aggregates", a);
   return `/aggregates?${params}`;
 }
 

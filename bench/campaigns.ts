@@ -2,12 +2,12 @@
  * HTTP leaderboard reads under load against the local runtime, beside `GET /health` in the same
  * run: `GET /records/top/100/{id}` and `GET /records/position/{id}/{userId}`.
  */
-import { benchToken, load, loadHealth, printTable, ratio } from "./support/load.ts";
+import { benchToken, load, loadHealth, printTable, ratio, benchSeconds } from "./support/load.ts";
 import { tallyClient } from "../client/index.ts";
 import { benchServer } from "./support/server.ts";
 
 const USERS = 5_000;
-const DURATION_SECONDS = 10;
+const DURATION_SECONDS = benchSeconds(10);
 
 export async function run(): Promise<Record<string, unknown>> {
   const server = await benchServer(8791);

@@ -8,8 +8,9 @@
  *   HTTP part connects 4,000 of the 5,000 (`SOCKET_OFFICERS`).
  */
 import { GridIndex, scanWithin, type LatLng } from "../durable-objects/zip-area/geo.ts";
-import { benchToken, load, loadHealth, printTable, ratio } from "./support/load.ts";
+import { benchToken, load, loadHealth, printTable, ratio, benchSeconds } from "./support/load.ts";
 import { benchServer } from "./support/server.ts";
+import { tallyClient } from "../client/index.ts";
 
 const PORT = 8796;
 const OFFICERS = 5_000;
@@ -18,7 +19,7 @@ const ZIP = "10001";
 const CENTER: LatLng = { lat: 40.7506, lng: -73.9972 };
 /** Officers spread over a square about 8 km on a side, a dense city zip. */
 const SPREAD_DEGREES = 0.072;
-const DURATION_SECONDS = 6;
+const DURATION_SECONDS = benchSeconds(6);
 const OPEN_AT_ONCE = 100;
 
 /** Deterministic positions, so every run searches the same city. */
@@ -102,7 +103,10 @@ export async function run(): Promise<Record<string, unknown>> {
     const headers = () => ({ authorization: `Bearer ${citizens[turn++ % citizens.length]}` });
     const nearbyUrl = (radius: number) =>
       `${server.url}/officers/nearby?zip=${ZIP}&lat=${CENTER.lat}&lng=${CENTER.lng}&radius=${radius}&limit=100`;
-    const check = (await (await fetch(nearbyUrl(1000), { headers: headers() })).json()) as { officers: unknown[] };
+    const check = await tallyClient(server.url, citizens[0]).GET("/officers/nearby", {
+      params: { query: { zip: ZIP, lat: CENTER.lat, lng: CENTER.lng, radius: 1000, limit: 100 } },
+    });
+    if (!check.data) throw new Error(`nearby: ${check.response.status} ${JSON.stringify(check.error)}`);
 
     const health = await loadHealth(server.url, DURATION_SECONDS);
     const near = await load({ name: "GET /officers/nearby r=1000", url: nearbyUrl(1000), headers, durationSeconds: DURATION_SECONDS });
@@ -110,7 +114,7 @@ export async function run(): Promise<Record<string, unknown>> {
     printTable([health, near, wide]);
     const ratios = [ratio(near, health), ratio(wide, health)];
     printTable(ratios);
-    const setup = { officersConnected: sockets.length, connectSeconds: Number(connectSeconds.toFixed(1)), foundWithin1000m: check.officers.length };
+    const setup = { officersConnected: sockets.length, connectSeconds: Number(connectSeconds.toFixed(1)), foundWithin1000m: check.data.officers.length };
     printTable([setup]);
     return { inProcess, health, near, wide, ratios, setup };
   } finally {

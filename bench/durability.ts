@@ -13,9 +13,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { benchToken, printTable } from "./support/load.ts";
-import { BENCH_VARS, waitForHealth } from "./support/server.ts";
+import { BENCH_VARS, targetFromArgs, waitForHealth } from "./support/server.ts";
+import { tallyClient } from "../client/index.ts";
 
-const PORT = 8811;
+const PORT = targetFromArgs().port ?? 8811;
 const URL_BASE = `http://127.0.0.1:${PORT}`;
 const root = join(import.meta.dirname, "..");
 /** Sent per kind before the kill lands; the leaderboard read covers up to 1000 users. */
@@ -52,24 +53,13 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
-async function send(path: string, body: unknown, token?: string): Promise<boolean> {
+/** Whether a call was acknowledged (2xx); a network failure or a timeout is not. */
+async function acknowledged(call: Promise<{ response: Response }>): Promise<boolean> {
   try {
-    const response = await fetch(`${URL_BASE}${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(10_000),
-    });
-    await response.body?.cancel();
-    return response.ok;
+    return (await call).response.ok;
   } catch {
     return false;
   }
-}
-
-async function getJson<T>(path: string, token: string, method = "GET"): Promise<T | undefined> {
-  const response = await fetch(`${URL_BASE}${path}`, { method, headers: { authorization: `Bearer ${token}` } });
-  return response.ok ? ((await response.json()) as T) : undefined;
 }
 
 export async function run(): Promise<Record<string, unknown>> {
@@ -77,16 +67,22 @@ export async function run(): Promise<Record<string, unknown>> {
   let server: ChildProcess | undefined;
   try {
     server = await start(state);
-    const admin = await benchToken("1", ["admin"]);
-    const service = await benchToken("shop", ["service"]);
+    const admin = tallyClient(URL_BASE, await benchToken("1", ["admin"]));
+    const service = tallyClient(URL_BASE, await benchToken("shop", ["service"]));
+    const anonymous = tallyClient(URL_BASE);
+    const signal = () => AbortSignal.timeout(10_000);
     const now = Date.now();
-    const created = await send("/campaigns", {
-      campaignId: CAMPAIGN,
-      itemId: ITEM,
-      prize: { value: "10.00", currency: "EUR" },
-      startDateTime: new Date(now - 3_600_000).toISOString(),
-      endDateTime: new Date(now + 3_600_000).toISOString(),
-    }, admin);
+    const created = await acknowledged(
+      admin.POST("/campaigns", {
+        body: {
+          campaignId: CAMPAIGN,
+          itemId: ITEM,
+          prize: { value: "10.00", currency: "EUR" },
+          startDateTime: new Date(now - 3_600_000).toISOString(),
+          endDateTime: new Date(now + 3_600_000).toISOString(),
+        },
+      }),
+    );
     if (!created) throw new Error("could not create the campaign");
 
     // One user (or cookie) per event, so each acknowledged event has one place to be found.
@@ -96,16 +92,16 @@ export async function run(): Promise<Record<string, unknown>> {
       const at = new Date(Date.now() - 60_000).toISOString();
       sends.push(async () => {
         const body = { purchaseId: `dur-${i}`, userId: String(100_000 + i), itemId: ITEM, amount: { value: "1.00", currency: "EUR" }, timestamp: at };
-        if (await send("/purchases", body, service)) acked.purchases.push(i);
+        if (await acknowledged(service.POST("/purchases", { body, signal: signal() }))) acked.purchases.push(i);
       });
       sends.push(async () => {
         const tag = { time: at, cookie: `dur-${i}`, country: "PL", device: "PC", action: "VIEW", origin: "durability",
-          product_info: { product_id: 1, brand_id: "b", category_id: "c", price: 1 } };
-        if (await send("/user_tags", tag)) acked.tags.push(i);
+          product_info: { product_id: 1, brand_id: "b", category_id: "c", price: 1 } } as const;
+        if (await acknowledged(anonymous.POST("/user_tags", { body: tag, signal: signal() }))) acked.tags.push(i);
       });
       sends.push(async () => {
         const event = { eventId: `dur-${i}`, userId: String(200_000 + i), employerId: EMPLOYER, event: "data-logged", timestamp: at };
-        if (await send("/incentives/events", event, service)) acked.events.push(i);
+        if (await acknowledged(service.POST("/incentives/events", { body: event, signal: signal() }))) acked.events.push(i);
       });
     }
     const killer = setTimeout(() => killGroup(server!, "SIGKILL"), KILL_AFTER_MS);
@@ -122,20 +118,20 @@ export async function run(): Promise<Record<string, unknown>> {
     server = await start(state);
     await new Promise((resolve) => setTimeout(resolve, DRAIN_MS));
 
-    const top = await getJson<{ records: { positions: Array<{ userId: string }> } }>(`/records/top/1000/${CAMPAIGN}`, admin);
-    const ranked = new Set(top?.records.positions.map((p) => p.userId) ?? []);
+    const top = await admin.GET("/records/top/{n}/{campaignId}", { params: { path: { n: 1000, campaignId: CAMPAIGN } } });
+    const ranked = new Set(top.data?.records.positions.map((p) => p.userId) ?? []);
     const missingPurchases = acked.purchases.filter((i) => !ranked.has(String(100_000 + i))).length;
 
     const range = `${new Date(now - 3_600_000).toISOString().slice(0, 19)}_${new Date(Date.now() + 60_000).toISOString().slice(0, 19)}`;
     let missingTags = 0;
     for (const i of acked.tags) {
-      const profile = await getJson<{ views: unknown[] }>(`/user_profiles/dur-${i}?time_range=${range}&limit=10`, admin, "POST");
-      if (!profile || profile.views.length === 0) missingTags++;
+      const profile = await anonymous.POST("/user_profiles/{cookie}", { params: { path: { cookie: `dur-${i}` }, query: { time_range: range, limit: 10 } } });
+      if (!profile.data || profile.data.views.length === 0) missingTags++;
     }
     let missingEvents = 0;
     for (const i of acked.events) {
-      const streaks = await getJson<{ streaks: unknown[] }>(`/users/${200_000 + i}/streaks`, admin);
-      if (!streaks || streaks.streaks.length === 0) missingEvents++;
+      const streaks = await admin.GET("/users/{userId}/streaks", { params: { path: { userId: String(200_000 + i) } } });
+      if (!streaks.data || streaks.data.streaks.length === 0) missingEvents++;
     }
     const rows = [
       { kind: "purchases", acknowledged: acked.purchases.length, missingAfterRestart: missingPurchases },

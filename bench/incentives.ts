@@ -5,12 +5,12 @@
  * times the pure streak summary over ten years of days.
  */
 import { summarizeDays } from "../durable-objects/user/streak-rules.ts";
-import { benchToken, load, loadHealth, printTable, ratio } from "./support/load.ts";
+import { benchToken, load, loadHealth, printTable, ratio, benchSeconds } from "./support/load.ts";
 import { tallyClient, type TallyClient } from "../client/index.ts";
 import { benchServer } from "./support/server.ts";
 
 const PORT = 18795;
-const DURATION_SECONDS = 8;
+const DURATION_SECONDS = benchSeconds(8);
 const PIPELINE_USERS = 200;
 const STREAK_DAYS = 5;
 const EMPLOYER = "1";

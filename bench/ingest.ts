@@ -11,30 +11,17 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { loadavg } from "node:os";
-import { benchToken, load, loadHealth, meanOf, printTable, ratio, type LoadOptions } from "./support/load.ts";
+import { benchToken, load, loadHealth, meanOf, printTable, ratio, type LoadOptions, benchSeconds } from "./support/load.ts";
 import { benchServer } from "./support/server.ts";
 import { tagBodies } from "./user-tags.ts";
+import { tallyClient, type TallyClient } from "../client/index.ts";
 
 const PORT = 8814;
-const SECONDS = 10;
+const SECONDS = benchSeconds(10);
 const CONNECTIONS = 32;
 const USERS = 5_000;
 /** Incentive events go to the users the warm-up already created, so the figure is ingest, not object creation. */
 const EMPLOYEES = 200;
-
-async function post(url: string, path: string, body: unknown, token: string): Promise<Response> {
-  return fetch(`${url}${path}`, {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-    body: JSON.stringify(body),
-  });
-}
-
-async function created(response: Promise<Response>, what: string): Promise<Record<string, Record<string, string>>> {
-  const answer = await response;
-  if (answer.status !== 201) throw new Error(`${what}: ${answer.status} ${await answer.text()}`);
-  return (await answer.json()) as Record<string, Record<string, string>>;
-}
 
 const load1 = () => Number(loadavg()[0]!.toFixed(2));
 
@@ -69,12 +56,12 @@ function cpuMs(pid: number | undefined): number {
  * Waits until the queue consumers have drained what the last path left behind (three `/health`
  * answers in a row under 50 ms, at most 20 s), so no path pays for the backlog of the one before.
  */
-async function settle(url: string): Promise<void> {
+async function settle(api: TallyClient): Promise<void> {
   const deadline = Date.now() + 20_000;
   let quick = 0;
   while (quick < 3 && Date.now() < deadline) {
     const start = performance.now();
-    await (await fetch(`${url}/health`)).arrayBuffer();
+    await api.GET("/health");
     quick = performance.now() - start < 50 ? quick + 1 : 0;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
@@ -86,29 +73,30 @@ export async function run(): Promise<Record<string, unknown>> {
   try {
     const admin = await benchToken("1", ["admin"]);
     const service = await benchToken("shop", ["service"]);
+    const api = tallyClient(url, admin);
     const now = Date.now();
     // A live campaign on item 1, so every purchase qualifies and reaches a board, as in production.
-    await created(
-      post(url, "/campaigns", {
+    const campaign = await api.POST("/campaigns", {
+      body: {
         campaignId: "1",
         itemId: "1",
         prize: { value: "100.00", currency: "EUR" },
         startDateTime: new Date(now - 3_600_000).toISOString(),
         endDateTime: new Date(now + 3_600_000).toISOString(),
-      }, admin),
-      "campaign",
-    );
-    const { adCampaign } = await created(
-      post(url, "/ads/campaigns", {
+      },
+    });
+    if (!campaign.data) throw new Error(`campaign: ${campaign.response.status} ${JSON.stringify(campaign.error)}`);
+    const ad = await api.POST("/ads/campaigns", {
+      body: {
         advertiserId: "1",
         name: "Bench",
         cpc: { value: "0.01", currency: "EUR" },
         totalBudget: { value: "10000000.00", currency: "EUR" },
         startDateTime: new Date(now - 60_000).toISOString(),
-      }, admin),
-      "ad campaign",
-    );
-    const adCampaignId = adCampaign!.adCampaignId!;
+      },
+    });
+    if (!ad.data) throw new Error(`ad campaign: ${ad.response.status} ${JSON.stringify(ad.error)}`);
+    const adCampaignId = ad.data.adCampaign.adCampaignId;
 
     let next = 0;
     const serviceHeaders = { authorization: `Bearer ${service}` };
@@ -159,7 +147,7 @@ export async function run(): Promise<Record<string, unknown>> {
     // Warm-up: neither side pays for first compilation or first object creation in the figures.
     await load({ name: "warm-up", url: `${url}/health`, durationSeconds: 3, connections: CONNECTIONS });
     for (const path of paths) await load({ ...path, name: "warm-up", durationSeconds: 3, connections: CONNECTIONS });
-    await settle(url);
+    await settle(api);
 
     // CPU of the runtime per request, counted until the consumers have drained what it queued.
     const workerd = workerdServing(Number(new URL(url).port));
@@ -168,7 +156,7 @@ export async function run(): Promise<Record<string, unknown>> {
     const healthCpu = cpuMs(workerd);
     const healthBefore = await loadHealth(url, SECONDS, CONNECTIONS);
     const healthCpuMs = cpuPerRequest(healthCpu, healthBefore.requests);
-    await settle(url);
+    await settle(api);
     const measured = [];
     for (const path of paths) {
       const start = cpuMs(workerd);
@@ -176,7 +164,7 @@ export async function run(): Promise<Record<string, unknown>> {
       const loadAverage = load1();
       // While the load runs (consumers partly), then with what the consumers drain afterwards.
       const cpuMsWhileLoaded = cpuPerRequest(start, result.requests);
-      await settle(url);
+      await settle(api);
       measured.push({ ...result, loadAverage, cpuMsWhileLoaded, cpuMsPerRequest: cpuPerRequest(start, result.requests) });
     }
     const healthAfter = await loadHealth(url, SECONDS, CONNECTIONS);

@@ -1,8 +1,9 @@
 /**
- * `npm run bench [-- names…] [--mode serve|dev | --url URL] [--port N]`: every benchmark in turn (or
+ * `npm run bench [-- names…] [--mode serve|dev | --url URL] [--port N] [--duration S]`: every benchmark in turn (or
  * the ones named), each reporting ratios against a baseline measured in the same run, against the
  * production-like server (`npm run serve`) unless `--mode dev` (wrangler dev) or `--url` (a running
- * server whose JWT_SECRET is the bench one) says otherwise. Results also go to bench/results/latest.json.
+ * server whose JWT_SECRET is the bench one) says otherwise; `--duration` shortens (or lengthens) each
+ * bench's measured loads, for a quick check that a bench still runs. Results also go to bench/results/latest.json.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -23,10 +24,10 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   modes: () => import("./modes.ts"),
 };
 
-// The target options themselves are read by each bench through benchServer.
+// The target options and the duration are read by each bench (benchServer, benchSeconds).
 const { positionals: wanted } = parseArgs({
   allowPositionals: true,
-  options: { mode: { type: "string" }, url: { type: "string" }, port: { type: "string" } },
+  options: { mode: { type: "string" }, url: { type: "string" }, port: { type: "string" }, duration: { type: "string" } },
 });
 const unknown = wanted.filter((name) => !(name in BENCHES));
 if (unknown.length > 0) {

@@ -4076,7 +4076,12 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        /** @description The expected answer (optional); compared with ours, never stored */
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["UserProfile"];
+            };
+        };
         responses: {
             /** @description The profile */
             200: {
@@ -4278,7 +4283,12 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        /** @description The expected answer (optional); compared with ours, never stored */
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["Aggregates"];
+            };
+        };
         responses: {
             /** @description The table */
             200: {

@@ -4,6 +4,7 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
+import { waitForHealth } from "../bench/support/server.ts";
 import { loadDemoData, pageUrls } from "./demo-data.ts";
 import { devVars, root } from "./dev-vars.ts";
 
@@ -20,20 +21,8 @@ const dev = spawn(process.execPath, [wrangler, "dev", "--port", String(port), ..
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => dev.kill(signal));
 dev.on("exit", (code) => process.exit(code ?? 0));
 
-async function waitForHealth(): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    try {
-      if ((await fetch(`${url}/health`)).ok) return;
-    } catch {
-      // still starting
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error("wrangler dev did not answer /health within 60 s");
-}
-
 try {
-  await waitForHealth();
+  await waitForHealth(url, () => dev.exitCode !== null);
   const summary = await loadDemoData(url, vars.JWT_SECRET!);
   console.log(`\nTally is running on ${url}  (API docs: ${url}/docs)\n${pageUrls(url)}\n${summary}\nAn admin token: npm run token -- --sub 1 --roles admin\n`);
 } catch (error) {

@@ -88,3 +88,54 @@ export async function sendAll(queue: Queue, bodies: readonly QueueMessage[]): Pr
   }
   if (part.length > 0) await queue.sendBatch(part.map((message) => ({ body: message })));
 }
+
+/** Messages handed to `sendCoalesced` per queue binding, not yet sent. */
+const pendingSends = new Map<Queue, { bodies: QueueMessage[]; outcome: { error?: unknown } | undefined }>();
+
+/** How often a request waiting on a shared batch looks whether it is done, in ms. */
+const COALESCED_POLL_MS = 1;
+/** How long it waits at most: should the sending request die with the batch unsettled, it fails (the client resends) rather than hang. */
+const COALESCED_WAIT_MS = 30_000;
+
+/**
+ * Sends `body` on `queue` in one `sendBatch` with every other message that requests of this
+ * isolate hand to the same queue before the next timer turn, and resolves (or rejects) when that
+ * batch does — so the caller still answers only once its message is accepted, and a failed batch
+ * fails each of its requests. Under concurrent ingest that is one queue call for many events
+ * instead of one each. `waitUntil` (the first caller's) keeps the send going if that caller's
+ * client goes away.
+ *
+ * A request must not continue in a promise another request resolves: the runtime would run its
+ * continuation in that other request's I/O context, where its response cannot be built. So each
+ * caller waits on its own timers and reads the shared outcome.
+ *
+ * @example
+ * await sendCoalesced(c.env.USER_TAGS, message, waitUntilOf(c));
+ */
+export async function sendCoalesced(queue: Queue, body: QueueMessage, waitUntil: (promise: Promise<unknown>) => void): Promise<void> {
+  let pending = pendingSends.get(queue);
+  if (!pending) {
+    const batch: { bodies: QueueMessage[]; outcome: { error?: unknown } | undefined } = { bodies: [], outcome: undefined };
+    pending = batch;
+    pendingSends.set(queue, batch);
+    const sent = new Promise((resolve) => setTimeout(resolve, 0))
+      .then(() => {
+        // Messages handed over from now on go in the next batch.
+        pendingSends.delete(queue);
+        return sendAll(queue, batch.bodies);
+      })
+      .then(
+        () => (batch.outcome = {}),
+        (error: unknown) => (batch.outcome = { error }),
+      );
+    waitUntil(sent);
+  }
+  pending.bodies.push(body);
+  const batch = pending;
+  const giveUpAt = Date.now() + COALESCED_WAIT_MS;
+  while (!batch.outcome) {
+    if (Date.now() > giveUpAt) throw new Error(`a batch on a queue did not settle within ${COALESCED_WAIT_MS} ms`);
+    await new Promise((resolve) => setTimeout(resolve, COALESCED_POLL_MS));
+  }
+  if ("error" in batch.outcome) throw batch.outcome.error;
+}

@@ -4,6 +4,7 @@
  * anything.
  */
 import autocannon from "autocannon";
+import { parseArgs } from "node:util";
 import { sign } from "hono/jwt";
 import { BENCH_VARS } from "./server.ts";
 
@@ -91,6 +92,12 @@ export function meanOf(name: string, a: LoadResult, b: LoadResult): LoadResult {
 /** Measures `GET /health` under the same settings, as the baseline of a run. */
 export function loadHealth(url: string, durationSeconds = 10, connections = 32): Promise<LoadResult> {
   return load({ name: "GET /health", url: `${url}/health`, durationSeconds, connections });
+}
+
+/** Seconds each measured load runs: `--duration N` from the command line (a quick check), else the bench's own. */
+export function benchSeconds(fallback: number): number {
+  const { values } = parseArgs({ strict: false, options: { duration: { type: "string" } } });
+  return typeof values.duration === "string" ? Number(values.duration) : fallback;
 }
 
 /** A token the bench server accepts. */

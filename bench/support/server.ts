@@ -18,6 +18,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import type { Json, Miniflare } from "miniflare";
+import { tallyClient } from "../../client/index.ts";
 
 const root = join(import.meta.dirname, "..", "..");
 const wrangler = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
@@ -78,9 +79,10 @@ function runWrangler(args: string[]): void {
 export async function waitForHealth(url: string, gaveUp: () => boolean): Promise<void> {
   // Generous: building the bundle and applying migrations take a minute on a busy 2-core machine.
   const deadline = Date.now() + 180_000;
+  const api = tallyClient(url);
   for (;;) {
     try {
-      if ((await fetch(`${url}/health`)).ok) return;
+      if ((await api.GET("/health")).response.ok) return;
     } catch {
       // not listening yet
     }

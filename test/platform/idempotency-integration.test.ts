@@ -87,3 +87,48 @@ describe("event ids of the hot ingest paths", () => {
     expect(top).toEqual([{ userId: "4242", displayName: null, position: 0, total: { value: "10.00", currency: "EUR" } }]);
   });
 });
+
+describe("queue sends of concurrent ingest requests", () => {
+  /** The real user-tags queue, recording what each sendBatch carried; `fail` makes every call throw. */
+  const recording = (fail = false) => {
+    const batches: unknown[][] = [];
+    const reject = () => Promise.reject(new Error("queue unavailable"));
+    const binding = {
+      send: (body: unknown) => (fail ? reject() : (batches.push([body]), env.USER_TAGS.send(body as never))),
+      sendBatch: (messages: Array<{ body: unknown }>) =>
+        fail ? reject() : (batches.push(messages.map((m) => m.body)), env.USER_TAGS.sendBatch(messages as never)),
+    };
+    return { batches, binding: binding as unknown as Queue };
+  };
+  const postTags = (queue: Queue, cookies: string[]) =>
+    Promise.all(
+      cookies.map(async (cookie) => {
+        const ctx = createExecutionContext();
+        const body = JSON.stringify({
+          time: new Date(Date.now() - 60_000).toISOString(), cookie, country: "PL", device: "PC", action: "VIEW", origin: "o",
+          product_info: { product_id: 1, brand_id: "b", category_id: "c", price: 1 },
+        });
+        const response = await app.fetch(
+          new Request("https://tally.test/user_tags", { method: "POST", headers: { "content-type": "application/json" }, body }),
+          { ...env, USER_TAGS: queue },
+          ctx,
+        );
+        await waitOnExecutionContext(ctx);
+        return response.status;
+      }),
+    );
+
+  it("go out together in fewer queue calls than requests, each message once, every request answered after its batch", async () => {
+    const queue = recording();
+    const cookies = Array.from({ length: 8 }, () => `batched-${freshId()}`);
+    expect(await postTags(queue.binding, cookies)).toEqual(cookies.map(() => 204));
+    const sent = queue.batches.flat().map((message) => (message as { cookie: string }).cookie);
+    expect(sent.sort()).toEqual([...cookies].sort());
+    expect(queue.batches.length).toBeLessThan(cookies.length);
+  });
+
+  it("fail every request of a batch whose send fails, so each client resends", async () => {
+    const statuses = await postTags(recording(true).binding, Array.from({ length: 4 }, () => `failed-${freshId()}`));
+    for (const status of statuses) expect(status).toBeGreaterThanOrEqual(500);
+  });
+});

@@ -12,6 +12,8 @@ import { ApiError, problemResponse, unwrap } from "../http/problem.ts";
 import { bearer, createRouter, jsonBody, jsonResponse, preserializedJson, problemResponses, problemSchema, upgradeResponse } from "../http/router.ts";
 import { campaignIdParams, seedHeaders } from "./catalogue-routes.ts";
 import { cachedTop, rememberTop } from "./top-cache.ts";
+import { sendCoalesced } from "../queue-kit.ts";
+import { waitUntilOf } from "../http/env.ts";
 
 /** What a refused live socket is told to wait: sockets close at the client's pace, so a short while. */
 const LIVE_RETRY_AFTER_SECONDS = 10;
@@ -47,7 +49,7 @@ purchaseRoutes.openapi(
     // Sent again on a resend too: if the first send failed, the client's retry heals it, and
     // every consumer downstream counts a purchase id once.
     const message: PurchaseMessage = { kind: "purchase", purchaseId, ...payload };
-    await c.env.PURCHASE_EVENTS.send(message);
+    await sendCoalesced(c.env.PURCHASE_EVENTS, message, waitUntilOf(c));
     return c.json({ purchaseId }, 202);
   },
 );

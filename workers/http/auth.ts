@@ -131,10 +131,16 @@ async function verifyOidc(token: string, oidc: OidcConfig): Promise<Principal> {
 const verifiedTokens = new Map<string, { principal: Principal; expiresAt: number }>();
 const MAX_VERIFIED_TOKENS = 1_000;
 
+/** The principal of an HS256 token this isolate verified under `secret` and that has not expired yet. */
+function alreadyVerified(token: string, secret: string): Principal | undefined {
+  const known = verifiedTokens.get(`${secret}\n${token}`);
+  return known && known.expiresAt > Date.now() ? known.principal : undefined;
+}
+
 async function verifyHs256(token: string, secret: string): Promise<Principal> {
   const cacheKey = `${secret}\n${token}`;
-  const known = verifiedTokens.get(cacheKey);
-  if (known && known.expiresAt > Date.now()) return known.principal;
+  const known = alreadyVerified(token, secret);
+  if (known) return known;
   verifiedTokens.delete(cacheKey);
   const payload = await verified(() => jwtVerify(token, new TextEncoder().encode(secret), { algorithms: HS256, requiredClaims: ["exp"] }));
   const principal = principalFrom(payload, payload.roles ?? []);
@@ -150,6 +156,11 @@ async function verifyHs256(token: string, secret: string): Promise<Principal> {
  * header only picks which key to try: an HS256 token is never checked against an issuer's public key.
  */
 async function verifyToken(token: string, c: Context<AppEnv>): Promise<Principal> {
+  // Only a token verified as HS256 under this secret is cached, so a hit skips decoding the header;
+  // secretFor still refuses a secret this host may not use, as a first verification would.
+  const secret = (c.env as { JWT_SECRET?: string }).JWT_SECRET;
+  const known = secret ? alreadyVerified(token, secret) : undefined;
+  if (known && secretFor(c.env, c.req.url, "JWT_SECRET")) return known;
   let alg: string | undefined;
   try {
     alg = decodeProtectedHeader(token).alg;

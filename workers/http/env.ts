@@ -9,3 +9,18 @@ export interface AppEnv {
     requestId: string;
   };
 }
+
+/**
+ * The request's `waitUntil`, for work other requests may wait on (`sendCoalesced`). A request
+ * dispatched without an execution context (a test calling `app.fetch(request)`) has none: its
+ * own await is what keeps such work going then.
+ */
+export function waitUntilOf(c: { executionCtx: { waitUntil(promise: Promise<unknown>): void } }): (promise: Promise<unknown>) => void {
+  return (promise) => {
+    try {
+      c.executionCtx.waitUntil(promise);
+    } catch {
+      // No execution context.
+    }
+  };
+}

@@ -33,6 +33,8 @@ import {
   progressPage,
   updateIncentive,
 } from "./store.ts";
+import { sendCoalesced } from "../queue-kit.ts";
+import { waitUntilOf } from "../http/env.ts";
 
 /** The incentive catalogue and the events that earn them, mounted at `/incentives`. */
 export const incentiveRoutes = createRouter();
@@ -280,7 +282,7 @@ incentiveRoutes.openapi(
     await admitEventId(c.env, "incentive-event", eventId, message, INCENTIVE_EVENT_ID_RETENTION_MS);
     // Sent again on a replay too: a send that failed the first time is healed by the client's
     // retry, and a user's streak counts a day once however often its event arrives.
-    await c.env.INCENTIVE_EVENTS.send(message);
+    await sendCoalesced(c.env.INCENTIVE_EVENTS, message, waitUntilOf(c));
     return c.json({ eventId }, 202);
   },
 );

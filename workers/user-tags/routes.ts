@@ -15,6 +15,8 @@ import {
   profileSchema,
   userTagSchema,
 } from "./schemas.ts";
+import { sendCoalesced } from "../queue-kit.ts";
+import { waitUntilOf } from "../http/env.ts";
 
 /** Allezon's tag ingest, mounted at `/user_tags`. */
 export const userTagRoutes = createRouter();
@@ -28,6 +30,18 @@ export const aggregateRoutes = createRouter();
 const DEBUG_NOTE =
   "Debug mode: a JSON body holding the expected answer is optional; when ours differs, both are logged. " +
   "The answer is the same either way.";
+
+/**
+ * Debug mode's optional request body: the expected answer, in the answer's own schema. Described
+ * with a reference rather than a zod schema on purpose, so it is documented (and typed in the
+ * generated client) but not validated: an expectation that differs or does not parse is logged or
+ * ignored, never refused.
+ */
+const expectedAnswerBody = (schemaId: "UserProfile" | "Aggregates") => ({
+  required: false,
+  description: "The expected answer (optional); compared with ours, never stored",
+  content: { "application/json": { schema: { $ref: `#/components/schemas/${schemaId}` } } },
+});
 
 userTagRoutes.openapi(
   createRoute({
@@ -45,7 +59,7 @@ userTagRoutes.openapi(
   }),
   async (c) => {
     const tag = await acceptTag(c.req.valid("json"));
-    await c.env.USER_TAGS.send(tag);
+    await sendCoalesced(c.env.USER_TAGS, tag, waitUntilOf(c));
     return c.body(null, 204);
   },
 );
@@ -59,7 +73,7 @@ userProfileRoutes.openapi(
     summary: "A cookie's most recent VIEWs and BUYs",
     description: `Each list newest first, \`from <= time < to\`, at most \`limit\`. ${DEBUG_NOTE}`,
     security: [],
-    request: { params: cookieParamSchema, query: profileQuerySchema },
+    request: { params: cookieParamSchema, query: profileQuerySchema, body: expectedAnswerBody("UserProfile") },
     responses: { 200: jsonResponse(profileSchema, "The profile"), ...middlewareProblemResponses, 422: problemResponses[422] },
   }),
   async (c) => {
@@ -109,7 +123,7 @@ aggregateRoutes.openapi(
       "Whole minutes, at most 10. One row per minute of `[from, to)`, oldest first, zeros included; every value a string. " +
       DEBUG_NOTE,
     security: [],
-    request: { query: aggregatesQuerySchema },
+    request: { query: aggregatesQuerySchema, body: expectedAnswerBody("Aggregates") },
     responses: { 200: jsonResponse(aggregatesSchema, "The table"), ...middlewareProblemResponses, 422: problemResponses[422] },
   }),
   async (c) => {
