@@ -98,6 +98,8 @@ function Reports() {
   const rewards = useLoad(() => api().GET("/reports/rewards", { params: { query: { groupBy: rewardsBy } } }), [rewardsBy]);
   const rows = connections.data?.rows ?? [];
   const keyOf = (row: (typeof rows)[number]) => ("zip" in row ? row.zip : row.day);
+  // Charts are named by the answer on screen, not the select: the last answer stays up while the next loads.
+  const shownBy = rows[0] && "zip" in rows[0] ? "zip" : "day";
   const rewardRows = rewards.data?.rows ?? [];
   const rewardKey = (row: RewardRow) => ("day" in row ? row.day : "offerId" in row ? row.offerId : row.charityId);
   return (
@@ -113,7 +115,7 @@ function Reports() {
         {connections.data && (
           <>
             <p>{connections.data.total} established connections in all.</p>
-            <Chart title={`Connections per ${groupBy}`} xLabel={groupBy} categories={rows.map(keyOf)} x={rows.map((_, i) => i)}
+            <Chart title={`Connections per ${shownBy}`} xLabel={shownBy} categories={rows.map(keyOf)} x={rows.map((_, i) => i)}
               series={[{ label: "Connections", values: rows.map((r) => r.connections), color: "#1f77b4", bars: true }]} />
           </>
         )}
@@ -128,7 +130,7 @@ function Reports() {
         </select>
         {rewards.error && <Notice kind="error">{rewards.error}</Notice>}
         {rewards.data && (
-          <Chart testId="rewards-chart" title={`Points redeemed and donated per ${rewardsBy}`} xLabel={rewardsBy} categories={rewardRows.map(rewardKey)} x={rewardRows.map((_, i) => i)}
+          <Chart testId="rewards-chart" title={`Points redeemed and donated per ${rewards.data.groupBy}`} xLabel={rewards.data.groupBy} categories={rewardRows.map(rewardKey)} x={rewardRows.map((_, i) => i)}
             series={[
               { label: "Points redeemed", values: rewardRows.map((r) => r.pointsRedeemed), color: "#ff7f0e", bars: true },
               { label: "Points donated", values: rewardRows.map((r) => r.pointsDonated), color: "#2ca02c" },
