@@ -18,6 +18,9 @@ async function expect<T extends { response: Response; error?: unknown }>(call: P
 const HOUR = 3_600_000;
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** The demo buyers' display names (set with `PUT /users/{id}/profile`, as a user would). */
+const DEMO_NAMES: Record<string, string> = { "42": "Ada Lovelace", "43": "Grace Hopper", "44": "Alan Turing", "45": "Edsger Dijkstra" };
+
 type NewCampaign = Omit<paths["/campaigns"]["post"]["requestBody"]["content"]["application/json"], "campaignId">;
 
 async function ensureCampaign(api: Api, campaignId: string, make: () => NewCampaign) {
@@ -48,6 +51,10 @@ async function loadCampaigns(api: Api, ingest: Api): Promise<string> {
     startDateTime: iso(now - HOUR),
     endDateTime: iso(now + 2 * 60_000),
   }));
+  // Display names, so leaderboards (and the leaderboard page) show people rather than bare ids.
+  for (const [userId, displayName] of Object.entries(DEMO_NAMES)) {
+    await expect(api.PUT("/users/{userId}/profile", { params: { path: { userId } }, body: { displayName } }), `name of user ${userId}`, [200]);
+  }
   const weeklyStart = Date.parse(weekly.startDateTime);
   const sprintStart = Date.parse(sprint.startDateTime);
   const purchases = [
@@ -64,7 +71,7 @@ async function loadCampaigns(api: Api, ingest: Api): Promise<string> {
     await expect(ingest.POST("/purchases", { body }), `purchase ${i + 1}`, [202]);
   }
   return [
-    "Campaigns: 1 (active a week, EUR), 2 (scheduled, USD), 3 (ends two minutes after the first start, then settles).",
+    "Campaigns: 1 (active a week, EUR), 2 (scheduled, USD), 3 (ends two minutes after the first start, then settles); buyers 42-45 have display names.",
     "  curl localhost:8787/records/top/10/1",
   ].join("\n");
 }

@@ -2,7 +2,8 @@
  * `npm run test:browser [-- --port N] [--update-screenshots]`: the pages in a real browser. Starts the
  * production-like server (`npm run serve`'s) on fresh state with the demo data, drives Debian's Chromium
  * with playwright-core, and checks what a user would: the live leaderboard, the ads page's spend, pacing
- * and pause, the analytics chart against `POST /aggregates`, the employer attaching an incentive; on
+ * and pause, the analytics chart against `POST /aggregates`, the employer attaching an incentive and its
+ * employees' progress, officers nearby arriving and leaving over the citizen socket, the reports; on
  * every page no console error, no request to another host, no serious accessibility violation (axe-core).
  * Screenshots at desktop and phone widths go to test-results/screenshots/; `--update-screenshots` also
  * copies the desktop ones to docs/screenshots/ for README.
@@ -23,11 +24,6 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 const SECRET = "browser-test-jwt-secret";
 const VIEWPORTS = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } } as const;
-/**
- * Endpoints of the contract (API.md §4, §5) that other branches are adding: until they land the pages
- * say "not available" and the browser logs their 404 — the only console errors allowed.
- */
-const NOT_YET_BUILT = [/\/employers\/\d+\/progress\b/, /\/reports\/rewards\b/];
 
 const { values: args } = parseArgs({ options: { port: { type: "string" }, "update-screenshots": { type: "boolean", default: false } } });
 
@@ -87,9 +83,7 @@ try {
     const urls: string[] = [];
     page.on("console", (message) => {
       if (message.type() !== "error") return;
-      const at = message.location().url;
-      if (message.text().includes("404") && NOT_YET_BUILT.some((path) => path.test(at))) return;
-      errors.push(`${message.text()} (${at})`);
+      errors.push(`${message.text()} (${message.location().url})`);
     });
     page.on("pageerror", (error) => errors.push(`uncaught: ${error.message}`));
     page.on("request", (request) => urls.push(request.url()));
@@ -152,6 +146,8 @@ try {
     assert((await page.locator("tr.me td:nth-child(3)").textContent()) === "42", "the signed-in user's row is highlighted");
     await page.getByTestId("own-position").waitFor();
     const shop = tallyClient(origin, tokens.shop);
+    // Named like the demo's buyers, so the screenshot shows no bare id.
+    await tallyClient(origin, tokens.admin).PUT("/users/{userId}/profile", { params: { path: { userId: "8101" } }, body: { displayName: "Barbara Liskov" } });
     const now = Date.now();
     const { response } = await shop.POST("/purchases", {
       body: { purchaseId: `browser-leader-${now}`, userId: "8101", itemId: "1001", amount: { value: "1000.00", currency: "EUR" }, timestamp: new Date(now - 1000).toISOString() },
@@ -252,8 +248,88 @@ try {
     await page.getByLabel("Days that count").selectOption("attach");
     await page.getByRole("button", { name: "Attach" }).click();
     await page.getByTestId("attached").locator("tr", { hasText: "A browser-test day off" }).filter({ hasText: "attached" }).waitFor({ timeout: 5000 });
+    await page.getByTestId("progress").locator("tbody tr").first().waitFor({ timeout: 5000 });
     await common("employer", tab);
     await page.context().close();
+  });
+
+  await check("employer: employees' progress rows", async () => {
+    const tab = await open(await browser.newContext({ viewport: VIEWPORTS.desktop }));
+    const { page } = tab;
+    await page.goto(`${origin}/ui/employers/7`);
+    await signIn(page, tokens.employer7);
+    // The demo's user 42 logged data five days in a row: the streak incentive is complete and awarded.
+    const row = page.getByTestId("progress").locator("tbody tr", { hasText: "Five days of logging" }).filter({ has: page.locator("td:first-child", { hasText: /^42$/ }) });
+    await row.waitFor({ timeout: 5000 });
+    const cells = await row.locator("td").allTextContents();
+    assert(cells[2]?.trim() === "5 / 5" && cells[3] === "yes", `user 42's streak row reads ${JSON.stringify(cells)}, expected 5 / 5, awarded yes`);
+    const answer = await tallyClient(origin, tokens.employer7).GET("/employers/{employerId}/progress", { params: { path: { employerId: "7" } } });
+    const shown = await page.getByTestId("progress").locator("tbody tr").count();
+    assert(shown === answer.data?.progress.length, `the page shows ${shown} progress rows, GET /employers/7/progress answers ${answer.data?.progress.length}`);
+    assert(tab.errors.length === 0, `console errors: ${tab.errors.join(" | ")}`);
+    await page.context().close();
+  });
+
+  await check("connections: officers nearby live over the citizen socket, gone once busy", async () => {
+    const tab = await open(await browser.newContext({ viewport: VIEWPORTS.desktop }));
+    const { page } = tab;
+    const officerId = "8201";
+    const admin = tallyClient(origin, tokens.admin);
+    const named = await admin.PUT("/users/{userId}/profile", { params: { path: { userId: officerId } }, body: { displayName: "Officer Browser" } });
+    assert(named.response.status === 200, `naming the officer answered ${named.response.status}`);
+    await page.goto(`${origin}/ui/connections`);
+    await signIn(page, tokens.user42);
+    await page.getByLabel("Latitude").fill("40.7510");
+    await page.getByLabel("Longitude").fill("-73.9970");
+    await page.getByRole("button", { name: "Watch" }).click();
+    await page.getByTestId("live-state").filter({ hasText: "Live: officers available in zip 10001" }).waitFor({ timeout: 5000 });
+    // The officer comes on duty 50 m from the citizen: the page's list gains them without a reload.
+    const officer = new WebSocket(`${origin.replace(/^http/, "ws")}/presence/10001?token=${await token(officerId, ["officer"])}`);
+    const accepted = new Promise<void>((resolve, reject) => {
+      officer.onmessage = (event) => {
+        const message = JSON.parse(String(event.data)) as { type: string; requestId?: string };
+        if (message.type === "connection-request") officer.send(JSON.stringify({ type: "accept", requestId: message.requestId }));
+        if (message.type === "connected") resolve();
+        if (message.type === "error") reject(new Error(`officer socket: ${String(event.data)}`));
+      };
+    });
+    try {
+      await new Promise((resolve, reject) => {
+        officer.onopen = resolve;
+        officer.onerror = () => reject(new Error("the officer's socket did not open"));
+      });
+      officer.send(JSON.stringify({ type: "location", lat: 40.7506, lng: -73.9972 }));
+      await page.getByTestId("officers").filter({ hasText: `Officer Browser (officer ${officerId}): 50 m away` }).waitFor({ timeout: 5000 });
+      await page.getByTestId("officer-nearby").filter({ hasText: "Officer Browser" }).waitFor({ timeout: 5000 });
+      // The citizen asks, the officer accepts (10 points each), and the citizen spends 5 on the demo's coffee and
+      // gives 3 to its charity: data for the admin's reports below.
+      const citizen = tallyClient(origin, tokens.user42);
+      const asked = await citizen.POST("/connections", { body: { requestId: "browser-c-1", officerId, zip: "10001", lat: 40.7510, lng: -73.9970 } });
+      assert(asked.response.status === 202, `the connection request answered ${asked.response.status}`);
+      await accepted;
+      // Busy with the citizen: out of the list at once.
+      await page.getByText("No officer available within 1000 m right now.").waitFor({ timeout: 5000 });
+      const redeemed = await citizen.POST("/redemptions", { body: { offerId: "coffee", redemptionId: "browser-r-1" } });
+      assert(redeemed.response.status === 201, `the redemption answered ${redeemed.response.status}`);
+      const donated = await citizen.POST("/donations", { body: { charityId: "food-bank", points: 3, donationId: "browser-d-1" } });
+      assert(donated.response.status === 201, `the donation answered ${donated.response.status}`);
+    } finally {
+      officer.close();
+    }
+    assert(tab.errors.length === 0, `console errors: ${tab.errors.join(" | ")}`);
+    await page.context().close();
+  });
+
+  await check("connections: a non-citizen token gets the fallback, not a socket", async () => {
+    const tab = await open(context);
+    const { page } = tab;
+    await page.goto(`${origin}/ui/connections`);
+    await signIn(page, tokens.employer7);
+    await page.getByText("Needs a citizen token").waitFor({ timeout: 5000 });
+    assert(await page.getByRole("button", { name: "Watch" }).isDisabled(), "Watch is offered to a token that may not open the socket");
+    assert(!tab.urls.some((url) => url.includes("/nearby/")), "a socket was opened for a non-citizen");
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.close();
   });
 
   await check("connections: reports for an admin", async () => {
@@ -262,7 +338,20 @@ try {
     await page.goto(`${origin}/ui/connections`);
     await signIn(page, tokens.admin);
     await page.getByRole("heading", { name: "Connections", exact: true }).waitFor({ timeout: 5000 });
-    await page.getByText("established connections in all").waitFor({ timeout: 5000 });
+    // The connection made over the sockets above reaches the report through a queue.
+    await page.getByText(/^[1-9]\d* established connections in all\.$/).waitFor({ timeout: 10_000 });
+    for (const [groupBy, key] of [["offer", "coffee"], ["charity", "food-bank"]] as const) {
+      await page.locator("#rewards-group").selectOption(groupBy);
+      const chart = page.getByTestId("rewards-chart").filter({ hasText: `per ${groupBy}` });
+      await chart.locator("canvas").waitFor({ timeout: 5000 });
+      const plotted = JSON.parse((await chart.getAttribute("data-series")) ?? "{}") as { series: Record<string, number[]> };
+      // The table sits in a closed disclosure: attached, not visible.
+      await chart.locator("tbody tr", { hasText: key }).waitFor({ state: "attached", timeout: 5000 });
+      const [redeemed, donated] = [plotted.series["Points redeemed"] ?? [], plotted.series["Points donated"] ?? []];
+      assert(groupBy === "offer" ? redeemed.includes(5) : donated.includes(3), `by ${groupBy}: redeemed ${redeemed.join(",")}, donated ${donated.join(",")}`);
+    }
+    await page.locator("#rewards-group").selectOption("day");
+    await page.getByTestId("rewards-chart").filter({ hasText: "per day" }).locator("canvas").waitFor({ timeout: 5000 });
     await common("connections", tab);
     await page.close();
   });

@@ -41,17 +41,6 @@ export function refusal(response: Response, error: unknown): string {
   }
 }
 
-/**
- * A GET for a path the typed client does not describe yet (an endpoint of the contract still being
- * built on another branch), answered in the client's shape so pages treat both alike.
- */
-export async function getUntyped<T>(path: string): Promise<Answer<T>> {
-  const token = currentSession().token;
-  const response = await fetch(path, { headers: token ? { authorization: `Bearer ${token}` } : {} });
-  const body: unknown = await response.json().catch(() => undefined);
-  return response.ok ? { data: body as T, response } : { error: body, response };
-}
-
 export interface Loaded<T> {
   data?: T;
   /** The refusal sentence, or the network failure. */

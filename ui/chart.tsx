@@ -32,6 +32,8 @@ function xText(props: ChartProps, value: number): string {
   return props.categories ? (props.categories[value] ?? "") : new Date(value * 1000).toISOString().slice(0, 16).replace("T", " ");
 }
 
+const fromZero: uPlot.Range.Function = (_plot, min, max) => uPlot.rangeNum(Math.min(0, min), max, 0.1, true);
+
 /** One chart; it redraws when its data change and follows its container's width. */
 export function Chart(props: ChartProps) {
   const box = useRef<HTMLDivElement>(null);
@@ -45,7 +47,8 @@ export function Chart(props: ChartProps) {
         width: width(),
         height: 240,
         legend: { show: false },
-        scales: { x: { time: !categories }, ...(series.some((s) => s.right) ? { right: { auto: true } } : {}) },
+        // Everything Tally plots is a count or an amount: y axes start at 0, so one bar of 5 does not look like 2 of 3.
+        scales: { x: { time: !categories }, y: { range: fromZero }, ...(series.some((s) => s.right) ? { right: { range: fromZero } } : {}) },
         axes: [
           categories ? { values: (_u, ticks) => ticks.map((t) => categories[t] ?? "") } : {},
           {},

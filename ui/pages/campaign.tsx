@@ -3,10 +3,11 @@
  * highlighted and their own position even outside the top), the phase and time left, and the
  * winners with their tiers once the campaign has settled.
  */
-import { useEffect, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import type { components } from "../../client/index.ts";
 import { api, money, useLoad, utc } from "../api.ts";
 import { Layout, Notice } from "../layout.tsx";
+import { LiveState, useNow, useSocket, type SocketState } from "../live.tsx";
 import { useSession } from "../session.ts";
 
 type Row = Omit<components["schemas"]["CampaignRecord"], "campaignId">;
@@ -16,65 +17,21 @@ interface Live {
   top: Row[] | null;
   asOf: string | null;
   own: Row | null;
-  /** `open`, or why there is no socket now and when the next try is. */
-  state: { kind: "connecting" } | { kind: "open" } | { kind: "dropped"; retryAt: number };
+  state: SocketState;
 }
 
-/** The live socket, reconnecting with backoff (1 s, 2 s, 4 s … 30 s) whenever it drops. */
+/** The live socket's top 100 and, for a signed-in user, their own record (docs/sockets.md). */
 function useLive(campaignId: string, token: string | null, enabled: boolean): Live {
-  const [live, setLive] = useState<Live>({ top: null, asOf: null, own: null, state: { kind: "connecting" } });
-  useEffect(() => {
-    if (!enabled) return;
-    let socket: WebSocket | undefined;
-    let retry: ReturnType<typeof setTimeout> | undefined;
-    let failures = 0;
-    let stopped = false;
-    const connect = () => {
-      const url = new URL(`/records/live/${encodeURIComponent(campaignId)}`, location.href);
-      url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-      if (token) url.searchParams.set("token", token);
-      setLive((l) => ({ ...l, state: { kind: "connecting" } }));
-      socket = new WebSocket(url);
-      socket.onopen = () => {
-        failures = 0;
-        setLive((l) => ({ ...l, state: { kind: "open" } }));
-      };
-      socket.onmessage = (event) => {
-        if (event.data === "pong") return;
-        const message = JSON.parse(String(event.data)) as { type: string; positions?: Row[]; asOf?: string } & Row;
-        if (message.type === "top") setLive((l) => ({ ...l, top: message.positions ?? [], asOf: message.asOf ?? null }));
-        if (message.type === "position") {
-          const { userId, displayName, position, total } = message;
-          setLive((l) => ({ ...l, own: { userId, displayName, position, total } }));
-        }
-      };
-      socket.onclose = () => {
-        if (stopped) return;
-        const delay = Math.min(30_000, 1000 * 2 ** failures++);
-        setLive((l) => ({ ...l, state: { kind: "dropped", retryAt: Date.now() + delay } }));
-        retry = setTimeout(connect, delay);
-      };
-    };
-    connect();
-    // Keeps idle proxies from closing a quiet socket; answered by the runtime without waking the board.
-    const keepAlive = setInterval(() => socket?.readyState === WebSocket.OPEN && socket.send("ping"), 30_000);
-    return () => {
-      stopped = true;
-      clearTimeout(retry);
-      clearInterval(keepAlive);
-      socket?.close();
-    };
-  }, [campaignId, token, enabled]);
-  return live;
-}
-
-function useNow(everyMs: number): number {
-  const [now, setNow] = useState(Date.now());
-  useEffect(() => {
-    const timer = setInterval(() => setNow(Date.now()), everyMs);
-    return () => clearInterval(timer);
-  }, [everyMs]);
-  return now;
+  const [board, setBoard] = useState<Omit<Live, "state">>({ top: null, asOf: null, own: null });
+  const { state } = useSocket(enabled ? `/records/live/${encodeURIComponent(campaignId)}` : null, token, (message) => {
+    const m = message as { type: string; positions?: Row[]; asOf?: string } & Row;
+    if (m.type === "top") setBoard((b) => ({ ...b, top: m.positions ?? [], asOf: m.asOf ?? null }));
+    if (m.type === "position") {
+      const { userId, displayName, position, total } = m;
+      setBoard((b) => ({ ...b, own: { userId, displayName, position, total } }));
+    }
+  }, "ping");
+  return { ...board, state };
 }
 
 function duration(ms: number): string {
@@ -153,12 +110,7 @@ export function CampaignPage({ id }: { id: string }) {
       {campaign.data && <Winners campaignId={id} status={campaign.data.campaign.status} />}
       <section aria-labelledby="h-top">
         <h2 id="h-top">Leaderboard (top 100, live)</h2>
-        <p class="live-state" data-testid="live-state">
-          {live.state.kind === "open" ? `Live${live.asOf ? `, as of ${utc(live.asOf)}` : ""}`
-            : live.state.kind === "connecting" ? "Connecting to live updates…"
-            : `Live updates dropped: reconnecting in ${Math.max(0, Math.ceil((live.state.retryAt - now) / 1000))} s`}
-        </p>
-        {live.state.kind === "dropped" && <Notice kind="error">The live connection dropped; the board below may be out of date until it reconnects.</Notice>}
+        <LiveState state={live.state} open={`Live${live.asOf ? `, as of ${utc(live.asOf)}` : ""}`} what="the board below" />
         {me && own && !inTop && (
           <p data-testid="own-position">Your position: <strong>{own.position}</strong> with {money(own.total)} (outside the top 100).</p>
         )}

@@ -4,17 +4,11 @@
  */
 import { useState } from "preact/hooks";
 import type { components } from "../../client/index.ts";
-import { act, api, getUntyped, useLoad, utc } from "../api.ts";
+import { act, api, useLoad, utc } from "../api.ts";
 import { Layout, Notice } from "../layout.tsx";
 import { useSession } from "../session.ts";
 
 type Incentive = components["schemas"]["Incentive"];
-
-/** API.md §4's progress page; typed here until `GET /employers/{id}/progress` is in the generated client. */
-interface ProgressPage {
-  progress: { userId: string; employerIncentiveId: string; current: number; needed: number; awarded: boolean }[];
-  nextCursor: string | null;
-}
 
 function ruleText(rule: Incentive["rule"]): string {
   if (rule.kind === "streak") return `${rule.event} on ${rule.days} days in a row`;
@@ -63,10 +57,15 @@ export function EmployerPage({ id }: { id: string }) {
   const catalogue = useLoad(() => api().GET("/incentives"), []);
   const attached = useLoad(() => signedIn ? api().GET("/employers/{employerId}/incentives", { params: { path: { employerId: id } } }) : null, [id, session.token]);
   const awards = useLoad(() => signedIn ? api().GET("/employers/{employerId}/awards", { params: { path: { employerId: id }, query: { limit: 50 } } }) : null, [id, session.token]);
-  const progress = useLoad(() => signedIn ? getUntyped<ProgressPage>(`/employers/${encodeURIComponent(id)}/progress?limit=50`) : null, [id, session.token]);
+  const progress = useLoad(() => signedIn ? api().GET("/employers/{employerId}/progress", { params: { path: { employerId: id }, query: { limit: 50 } } }) : null, [id, session.token]);
   const [detachProblem, setDetachProblem] = useState<string | null>(null);
   const incentives = catalogue.data?.incentives ?? [];
   const nameOf = (incentiveId: string) => incentives.find((i) => i.incentiveId === incentiveId)?.name ?? incentiveId;
+  // Progress names the attachment; people know it by its incentive and program.
+  const attachmentName = (employerIncentiveId: string) => {
+    const a = attached.data?.employerIncentives.find((e) => e.employerIncentiveId === employerIncentiveId);
+    return a ? `${a.incentive.name} (program ${a.programId})` : `attachment ${employerIncentiveId}`;
+  };
   return (
     <Layout title={`Employer ${id}: incentives`}>
       <section aria-labelledby="h-catalogue">
@@ -111,7 +110,7 @@ export function EmployerPage({ id }: { id: string }) {
                 </tbody>
               </table>
             </div>
-            {incentives.length > 0 && <AttachForm employerId={id} catalogue={incentives} attached={attached.reload} />}
+            {incentives.length > 0 && <AttachForm employerId={id} catalogue={incentives} attached={() => { attached.reload(); progress.reload(); }} />}
           </section>
           <section aria-labelledby="h-awards">
             <h2 id="h-awards">Awards</h2>
@@ -130,17 +129,16 @@ export function EmployerPage({ id }: { id: string }) {
           </section>
           <section aria-labelledby="h-progress">
             <h2 id="h-progress">Employees' progress</h2>
-            {progress.status === 404 ? <Notice kind="info">Employees' progress is not available on this server yet (GET /employers/{id}/progress answered 404).</Notice>
-              : progress.error ? <Notice kind="error">{progress.error}</Notice> : null}
+            {progress.error && <Notice kind="error">{progress.error}</Notice>}
             {progress.data?.progress.length === 0 && <p>No employee has history for these incentives yet.</p>}
             {progress.data && progress.data.progress.length > 0 && (
               <div class="scroll">
-                <table>
-                  <thead><tr><th scope="col">Employee</th><th scope="col">Attachment</th><th scope="col">Progress</th><th scope="col">Awarded</th></tr></thead>
+                <table data-testid="progress">
+                  <thead><tr><th scope="col">Employee</th><th scope="col">Incentive</th><th scope="col">Progress</th><th scope="col">Awarded</th></tr></thead>
                   <tbody>
                     {progress.data.progress.map((p) => (
                       <tr key={`${p.userId}-${p.employerIncentiveId}`}>
-                        <td>{p.userId}</td><td>{p.employerIncentiveId}</td>
+                        <td>{p.userId}</td><td>{attachmentName(p.employerIncentiveId)}</td>
                         <td><progress max={p.needed} value={Math.min(p.current, p.needed)} aria-label={`${p.userId}: ${p.current} of ${p.needed}`} /> {p.current} / {p.needed}</td>
                         <td>{p.awarded ? "yes" : "no"}</td>
                       </tr>
