@@ -1,6 +1,7 @@
 /**
  * HTTP leaderboard reads under load against the local runtime, beside `GET /health` in the same
- * run: `GET /records/top/100/{id}` and `GET /records/position/{id}/{userId}`.
+ * run: `GET /records/top/100/{id}` and `GET /records/position/{id}/{userId}`. Every user has a display
+ * name (set before the first purchase), so the rows measured carry names as real boards' do.
  */
 import { benchToken, load, loadHealth, printTable, ratio, benchSeconds } from "./support/load.ts";
 import { tallyClient } from "../client/index.ts";
@@ -27,6 +28,17 @@ export async function run(): Promise<Record<string, unknown>> {
       },
     });
     if (created.response.status !== 201) throw new Error(`campaign: ${created.response.status}`);
+    // Names first, as a shop's users would have them, so every row read below carries one.
+    for (let start = 0; start < USERS; start += 100) {
+      await Promise.all(
+        Array.from({ length: 100 }, (_, i) =>
+          api.PUT("/users/{userId}/profile", {
+            params: { path: { userId: String(start + i + 1) } },
+            body: { displayName: `Bench user ${start + i + 1}` },
+          }),
+        ),
+      );
+    }
     // Fill the board through the real pipeline: purchases → queues → board.
     for (let start = 0; start < USERS; start += 100) {
       await Promise.all(
@@ -45,7 +57,8 @@ export async function run(): Promise<Record<string, unknown>> {
     }
     for (let i = 0; i < 120; i++) {
       const top = await api.GET("/records/top/{n}/{campaignId}", { params: { path: { n: 1000, campaignId: "1" } } });
-      if ((top.data?.records.positions.length ?? 0) >= Math.min(USERS, 1000)) break;
+      const rows = top.data?.records.positions ?? [];
+      if (rows.length >= Math.min(USERS, 1000) && rows.every((row) => row.displayName !== null)) break;
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
     const user = await benchToken("42", ["citizen"]);
