@@ -11,15 +11,9 @@ export const SIGNATURE_HEADER = "tally-signature";
 /** How far a signature's timestamp may be from the verifier's clock before it counts as a replay. */
 export const DEFAULT_TOLERANCE_SECONDS = 300;
 
+import { hmacSha256Key, toHex } from "./hmac.ts";
+
 const encoder = new TextEncoder();
-
-function hmacKey(secret: string, usage: "sign" | "verify"): Promise<CryptoKey> {
-  return crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [usage]);
-}
-
-function toHex(bytes: ArrayBuffer): string {
-  return [...new Uint8Array(bytes)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
-}
 
 function fromHex(hex: string): Uint8Array<ArrayBuffer> | undefined {
   if (hex.length % 2 !== 0 || !/^[0-9a-f]*$/i.test(hex)) return undefined;
@@ -35,7 +29,7 @@ function fromHex(hex: string): Uint8Array<ArrayBuffer> | undefined {
  * const header = await signWebhookBody(secret, JSON.stringify(event), Math.floor(Date.now() / 1000));
  */
 export async function signWebhookBody(secret: string, body: string, timestampSeconds: number): Promise<string> {
-  const mac = await crypto.subtle.sign("HMAC", await hmacKey(secret, "sign"), encoder.encode(`${timestampSeconds}.${body}`));
+  const mac = await crypto.subtle.sign("HMAC", await hmacSha256Key(secret, ["sign"]), encoder.encode(`${timestampSeconds}.${body}`));
   return `t=${timestampSeconds},v1=${toHex(mac)}`;
 }
 
@@ -70,7 +64,7 @@ export async function verifyWebhookSignature(
   if (Math.abs(nowSeconds - timestamp) > tolerance) {
     return { ok: false, reason: `timestamp ${timestamp} is more than ${tolerance} s from now (${nowSeconds})` };
   }
-  const key = await hmacKey(secret, "verify");
+  const key = await hmacSha256Key(secret, ["verify"]);
   const signed = encoder.encode(`${timestamp}.${body}`);
   for (const signature of signatures) {
     if (await crypto.subtle.verify("HMAC", key, signature, signed)) return { ok: true, timestampSeconds: timestamp };

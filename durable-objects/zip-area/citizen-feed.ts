@@ -13,6 +13,7 @@ import type { Trophy } from "../user/trophies.ts";
 import { haversineMeters, shownDistance, type LatLng } from "./geo.ts";
 import {
   citizenMessageSchema,
+  parseClientMessage,
   type CitizenServerMessage,
   type NearbyOfficer,
   type SocketErrorCode,
@@ -27,7 +28,6 @@ export const NEARBY_ALERT_METERS = 200;
 /** Closed by the server when the citizen opened another socket for this zip. */
 export const CLOSE_CITIZEN_REPLACED = 4001;
 
-const MAX_MESSAGE_BYTES = 4_096;
 
 export const CITIZEN_SCHEMA = [
   `CREATE TABLE citizens (
@@ -137,21 +137,9 @@ export class CitizenFeed {
    * per-minute budget); one over it is answered `rate_limited` and changes nothing.
    */
   async message(ws: WebSocket, me: CitizenAttachment, raw: string | ArrayBuffer, allowLocation: () => Promise<boolean>): Promise<void> {
-    if (typeof raw !== "string" || raw.length > MAX_MESSAGE_BYTES) {
-      this.sendError(ws, "invalid_message", `messages are JSON text of at most ${MAX_MESSAGE_BYTES} bytes`);
-      return;
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(raw);
-    } catch {
-      this.sendError(ws, "invalid_message", "message is not JSON");
-      return;
-    }
-    const parsed = citizenMessageSchema.safeParse(json);
+    const parsed = parseClientMessage(raw, citizenMessageSchema);
     if (!parsed.success) {
-      const detail = parsed.error.issues.map((i) => `${i.path.join(".") || "message"}: ${i.message}`).join("; ");
-      this.sendError(ws, "invalid_message", detail);
+      this.sendError(ws, "invalid_message", parsed.detail);
       return;
     }
     if (!(await allowLocation())) {

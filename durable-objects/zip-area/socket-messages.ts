@@ -11,6 +11,33 @@ export const longitudeSchema = z.number().min(-180).max(180);
 
 const requestIdSchema = z.string().min(1).max(128);
 
+/** The largest client message either socket reads. */
+const MAX_MESSAGE_BYTES = 4_096;
+
+/**
+ * Reads one client message of either socket: JSON text of at most 4 KiB that `schema` accepts, or
+ * the detail to answer in an `invalid_message` error.
+ */
+export function parseClientMessage<T>(
+  raw: string | ArrayBuffer,
+  schema: z.ZodType<T>,
+): { success: true; data: T } | { success: false; detail: string } {
+  if (typeof raw !== "string" || raw.length > MAX_MESSAGE_BYTES) {
+    return { success: false, detail: `messages are JSON text of at most ${MAX_MESSAGE_BYTES} bytes` };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    return { success: false, detail: "message is not JSON" };
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    return { success: false, detail: parsed.error.issues.map((i) => `${i.path.join(".") || "message"}: ${i.message}`).join("; ") };
+  }
+  return { success: true, data: parsed.data };
+}
+
 /** What an officer's app may send. */
 export const officerMessageSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("location"), lat: latitudeSchema, lng: longitudeSchema }),

@@ -16,7 +16,7 @@ import {
   type RequestRow,
 } from "./connection-requests.ts";
 import { GridIndex, haversineMeters, shownDistance, type LatLng, type Neighbour } from "./geo.ts";
-import { DEFAULT_RADIUS_METERS, officerMessageSchema, type ServerMessage, type SocketErrorCode } from "./socket-messages.ts";
+import { DEFAULT_RADIUS_METERS, officerMessageSchema, parseClientMessage, type ServerMessage, type SocketErrorCode } from "./socket-messages.ts";
 
 /** How long an officer stays findable after opening the presence socket. */
 export const AVAILABLE_FOR_MS = 15 * 60_000;
@@ -26,7 +26,6 @@ export const CONNECT_WITHIN_METERS = 200;
 const CREDIT_RETRY_MS = 5_000;
 /** Decided requests are kept this long for `GET /connections/{id}`; reports live in D1. */
 const KEEP_DECIDED_MS = 30 * DAY_MS;
-const MAX_MESSAGE_BYTES = 4_096;
 
 /** Closed by the server when the 15 minutes are over, or when the officer connected again. */
 export const CLOSE_AVAILABILITY_ENDED = 4000;
@@ -309,21 +308,9 @@ export class ZipArea extends DurableObject<Env> {
   }
 
   private async onOfficerMessage(ws: WebSocket, me: OfficerAttachment, raw: string | ArrayBuffer): Promise<void> {
-    if (typeof raw !== "string" || raw.length > MAX_MESSAGE_BYTES) {
-      sendError(ws, "invalid_message", `messages are JSON text of at most ${MAX_MESSAGE_BYTES} bytes`);
-      return;
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(raw);
-    } catch {
-      sendError(ws, "invalid_message", "message is not JSON");
-      return;
-    }
-    const parsed = officerMessageSchema.safeParse(json);
+    const parsed = parseClientMessage(raw, officerMessageSchema);
     if (!parsed.success) {
-      const detail = parsed.error.issues.map((i) => `${i.path.join(".") || "message"}: ${i.message}`).join("; ");
-      sendError(ws, "invalid_message", detail);
+      sendError(ws, "invalid_message", parsed.detail);
       return;
     }
     const message = parsed.data;

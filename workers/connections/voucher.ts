@@ -7,9 +7,11 @@
 import { and, eq, gt, isNull } from "drizzle-orm";
 import { z } from "zod";
 import { database, schema } from "../../shared/db/client.ts";
+import { hmacSha256Key } from "../../shared/hmac.ts";
 import { DAY_MS, toIso } from "../../shared/time.ts";
 import type { Principal } from "../http/auth.ts";
 import { ApiError } from "../http/problem.ts";
+import type { voucherCheckSchema } from "./schemas.ts";
 
 export interface VoucherClaims {
   redemptionId: string;
@@ -47,18 +49,11 @@ function fromBase64Url(text: string): Uint8Array<ArrayBuffer> | undefined {
   }
 }
 
-function hmacKey(secret: string): Promise<CryptoKey> {
-  return crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
-    "sign",
-    "verify",
-  ]);
-}
-
 /** Signs the claims of one redemption into a voucher code. */
 export async function signVoucher(secret: string, claims: VoucherClaims): Promise<string> {
   const payload = { v: 1, r: claims.redemptionId, o: claims.offerId, u: claims.userId, t: claims.redeemedAt };
   const body = toBase64Url(encoder.encode(JSON.stringify(payload)));
-  const tag = await crypto.subtle.sign("HMAC", await hmacKey(secret), encoder.encode(body));
+  const tag = await crypto.subtle.sign("HMAC", await hmacSha256Key(secret, ["sign"]), encoder.encode(body));
   return `${body}.${toBase64Url(new Uint8Array(tag))}`;
 }
 
@@ -72,7 +67,7 @@ export async function verifyVoucher(secret: string, code: string): Promise<Vouch
   const [, body, tagText] = match as unknown as [string, string, string];
   const tag = fromBase64Url(tagText);
   if (!tag || tag.length !== 32) return undefined;
-  const genuine = await crypto.subtle.verify("HMAC", await hmacKey(secret), tag, encoder.encode(body));
+  const genuine = await crypto.subtle.verify("HMAC", await hmacSha256Key(secret, ["verify"]), tag, encoder.encode(body));
   if (!genuine) return undefined;
   const json = fromBase64Url(body);
   if (!json) return undefined;
@@ -125,15 +120,7 @@ async function issuedVoucher(env: Env, code: string): Promise<IssuedVoucher | un
 }
 
 /** What `GET /vouchers/{code}` answers; `valid` says that Tally issued the code, `expiresAt`/`usedAt` whether it can still be used. */
-export interface VoucherCheck {
-  valid: boolean;
-  offerId: string | null;
-  userId: string | null;
-  redeemedAt: string | null;
-  expiresAt: string | null;
-  usedAt: string | null;
-  redemptionId: string | null;
-}
+export type VoucherCheck = z.output<typeof voucherCheckSchema>;
 
 /** Checks a code: a forged, altered or malformed one is `valid: false` with nulls, never an error. */
 export async function checkVoucher(env: Env, code: string): Promise<VoucherCheck> {

@@ -1,5 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
+import { toHex } from "../../shared/hmac.ts";
 import { eventIdSchema } from "../../shared/ids.ts";
 import { sameTerms } from "../../shared/same-terms.ts";
 import { requireRole } from "../http/auth.ts";
@@ -67,7 +68,7 @@ export const MAX_WEBHOOKS = 100;
 /** `whsec_` and 32 random bytes in hex. */
 function newSecret(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
-  return `whsec_${[...bytes].map((byte) => byte.toString(16).padStart(2, "0")).join("")}`;
+  return `whsec_${toHex(bytes)}`;
 }
 
 webhookRoutes.openapi(
