@@ -1,7 +1,11 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { QualifiedPurchaseMessage } from "../../shared/messages.ts";
+import { app } from "../../workers/app.ts";
 import { displayNamesOf } from "../../workers/users/display-names.ts";
-import { adminToken, callJson, tokenFor } from "../support/http.ts";
+import { createCampaign, deliver, topOf } from "../campaigns/support.ts";
+import { adminToken, callJson, eventually, tokenFor } from "../support/http.ts";
 import { connectOfficer, fund, uniqueId, uniqueZip } from "./support.ts";
 
 const CSV = { "content-type": "text/csv" };
@@ -117,6 +121,37 @@ describe("Imports", () => {
     const renamed = await upload("users", `{"userId":${u1},"displayName":"Ada L."}\n{"userId":"${u2}","displayName":"Grace H."}\n`, NDJSON);
     expect(renamed.body).toEqual({ imported: 1, unchanged: 1, rejected: [] });
     expect((await displayNamesOf(env.DB, [u1])).get(u1)).toBe("Ada L.");
+  });
+
+  it("completes a users import whose leaderboard rename failed when the same file is sent again", async () => {
+    const campaign = await createCampaign();
+    const userId = uniqueId();
+    const purchase: QualifiedPurchaseMessage = {
+      kind: "qualified-purchase", purchaseId: crypto.randomUUID(), campaignId: campaign.campaignId, userId,
+      amount: { minor: 700, currency: "EUR" }, timestamp: Date.now() - 1000,
+    };
+    await deliver("qualified-purchase-events", [purchase]);
+    expect((await topOf(campaign.campaignId)).map((p) => [p.userId, p.displayName])).toEqual([[userId, null]]);
+
+    // The boards are down for the first upload: D1 takes the name, the board's rename fails.
+    const boardsDown = {
+      getByName: () => ({ rename: () => Promise.reject(new Error("board unavailable")) }),
+    } as unknown as Env["CAMPAIGN_BOARD"];
+    const file = `userId,displayName\n${userId},Hedy\n`;
+    const ctx = createExecutionContext();
+    const failed = await app.fetch(
+      new Request("https://tally.test/admin/imports/users", { method: "POST", headers: { ...CSV, authorization: `Bearer ${await adminToken()}` }, body: file }),
+      { ...env, CAMPAIGN_BOARD: boardsDown },
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    expect(failed.status).toBeGreaterThanOrEqual(500);
+    expect((await displayNamesOf(env.DB, [userId])).get(userId)).toBe("Hedy");
+
+    // The client sends the same file again: the row is unchanged in D1, and the board gets the name.
+    const again = await upload("users", file, CSV);
+    expect(again.body).toEqual({ imported: 0, unchanged: 1, rejected: [] });
+    await eventually(async () => ((await topOf(campaign.campaignId))[0]?.displayName === "Hedy" ? true : undefined), 5000);
   });
 
   it("stores officers' display names and precincts, and a later name change keeps the precinct", async () => {

@@ -5,7 +5,8 @@
  * Every row is validated on its own with the schema of the single-item endpoint (`POST /offers`,
  * `POST /charities`, `PUT /users/{id}/profile`), then compared with what is stored under its id:
  * - a new id is written (`imported`);
- * - the same values as stored are `unchanged`, so uploading a file again changes nothing;
+ * - the same values as stored are `unchanged`, so uploading a file again changes nothing (names are
+ *   handed to the leaderboards again, which completes an earlier upload that failed half-way);
  * - other values: offers and charities are rejected, as `POST /offers` answers 409 to an id reused
  *   with other terms (an offer's terms are those it was created with — `stock` counts its initial
  *   value, since redemptions lower the stock left); users and officers are updated (`imported`), as
@@ -56,6 +57,12 @@ interface Importer<Row> {
   termsOf(row: Row): unknown;
   /** Whether a row may change what is stored under its id (or is rejected like a reused id). */
   updates: boolean;
+  /**
+   * Whether rows equal to what is stored are written again too (still counted `unchanged`): their
+   * write reaches beyond D1 (leaderboard names), which an earlier upload that failed half-way may
+   * have left undone, so uploading the file again completes it. The write must be idempotent.
+   */
+  reapplies?: boolean;
   write(env: Env, rows: Row[]): Promise<void>;
 }
 
@@ -141,6 +148,7 @@ const users: Importer<z.output<typeof userRowSchema>> = {
   },
   termsOf: (row) => ({ displayName: row.displayName }),
   updates: true,
+  reapplies: true,
   write: (env, rows) => setDisplayNames(env, rows),
 };
 
@@ -152,6 +160,7 @@ const officers: Importer<z.output<typeof officerRowSchema>> = {
   stored: storedProfiles,
   termsOf: (row) => ({ displayName: row.displayName, precinct: row.precinct }),
   updates: true,
+  reapplies: true,
   write: (env, rows) =>
     setDisplayNames(
       env,
@@ -242,6 +251,7 @@ async function importWith<Row>(env: Env, importer: Importer<Row>, raw: RawRow[],
   const stored = await importer.stored(env, [...new Set(valid.map((entry) => entry.id))]);
   const seen = new Map<string, { line: number; terms: unknown }>();
   const toWrite: Row[] = [];
+  const toReapply: Row[] = [];
   let unchanged = 0;
   for (const entry of valid) {
     const earlier = seen.get(entry.id);
@@ -254,13 +264,14 @@ async function importWith<Row>(env: Env, importer: Importer<Row>, raw: RawRow[],
     const before = stored.get(entry.id);
     if (before !== undefined && sameTerms(before, entry.terms)) {
       unchanged++;
+      if (importer.reapplies) toReapply.push(entry.row);
     } else if (before !== undefined && !importer.updates) {
       rejected.push({ line: entry.line, errors: [{ path: importer.idField, message: `${entry.id} already exists with other values` }] });
     } else {
       toWrite.push(entry.row);
     }
   }
-  await importer.write(env, toWrite);
+  await importer.write(env, [...toWrite, ...toReapply]);
   rejected.sort((a, b) => a.line - b.line);
   return { imported: toWrite.length, unchanged, rejected };
 }
