@@ -9,7 +9,7 @@
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { startServer } from "../bench/support/server.ts";
+import { startServer, triggerPort } from "../bench/support/server.ts";
 import { loadDemoData, pageUrls } from "./demo-data.ts";
 import { devVars, root } from "./dev-vars.ts";
 
@@ -60,4 +60,7 @@ if (values.demo) {
     console.error("demo data could not be loaded:", error);
   }
 }
-console.log(`\nTally is serving on ${server.url}  (API docs: ${server.url}/docs; Ctrl-C stops it)\n${pageUrls(server.url)}\n`);
+console.log(
+  `\nTally is serving on ${server.url}  (API docs: ${server.url}/docs; Ctrl-C stops it)\n${pageUrls(server.url)}\n` +
+    `Cron by hand: curl 'http://127.0.0.1:${triggerPort(Number(values.port))}/cdn-cgi/local/scheduled?cron=17+3+*+*+*'\n`,
+);

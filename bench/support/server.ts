@@ -49,6 +49,14 @@ export interface ServerOptions {
   inProcess?: boolean;
 }
 
+/**
+ * Where serve mode's Miniflare entry listens: the local trigger handlers (`/cdn-cgi/local/scheduled`
+ * runs the cron) live there, 1000 above the Worker's own port. The Worker's port takes requests
+ * straight to the Worker, without the entry Worker Miniflare otherwise puts in front of it (about
+ * 0.4 ms of workerd CPU per request here, a hop Cloudflare does not have).
+ */
+export const triggerPort = (port: number) => port + 1000;
+
 const offlineEnv = {
   ...process.env,
   WRANGLER_SEND_METRICS: "false",
@@ -175,7 +183,8 @@ async function startMiniflare(port: number, state: string, options: ServerOption
   const mf: Miniflare = new miniflare.Miniflare(
     miniflare.convertV4MiniflareOptions({
       host: "127.0.0.1",
-      port,
+      // Miniflare's own entry (the `/cdn-cgi/` trigger handlers) listens beside the Worker's socket.
+      port: triggerPort(port),
       cf: false,
       logRequests: false,
       log: new miniflare.Log(options.verbose ? miniflare.LogLevel.INFO : miniflare.LogLevel.WARN),
@@ -185,7 +194,7 @@ async function startMiniflare(port: number, state: string, options: ServerOption
               if (level === "error") process.stderr.write(`${message}\n`);
             },
           }),
-      // `/cdn-cgi/handler/scheduled` and friends, as under wrangler dev, to run the cron by hand.
+      // `/cdn-cgi/local/scheduled` and friends on the trigger port, as under wrangler dev, to run the cron by hand.
       unsafeTriggerHandlers: true,
       resourcePersistencePath: join(state, "v3"),
       workers: [
@@ -197,12 +206,14 @@ async function startMiniflare(port: number, state: string, options: ServerOption
           rootPath: bundleDir,
           modules: true,
           scriptPath: join(bundleDir, "index.js"),
+          // Requests reach the Worker directly, as on Cloudflare, not through Miniflare's entry Worker.
+          unsafeDirectSockets: [{ host: "127.0.0.1", port }],
         },
       ],
     }),
   );
-  const ready = await mf.ready;
-  const url = `http://127.0.0.1:${ready.port}`;
+  await mf.ready;
+  const url = `http://127.0.0.1:${port}`;
   try {
     await waitForHealth(url, () => false);
   } catch (error) {
