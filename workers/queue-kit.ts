@@ -89,8 +89,15 @@ export async function sendAll(queue: Queue, bodies: readonly QueueMessage[]): Pr
   if (part.length > 0) await queue.sendBatch(part.map((message) => ({ body: message })));
 }
 
-/** Messages handed to `sendCoalesced` per queue binding, not yet sent. */
-const pendingSends = new Map<Queue, { bodies: QueueMessage[]; outcome: { error?: unknown } | undefined }>();
+/**
+ * How long the first message handed to `sendCoalesced` waits for others to share its `sendBatch`, in
+ * ms: a few ms of latency for one queue call per window instead of one per event (each call costs
+ * CPU in the isolate and in the queue service).
+ */
+export const COALESCE_WINDOW_MS = 5;
+
+/** Messages handed to `sendCoalesced` per queue binding, not yet sent, and when they go. */
+const pendingSends = new Map<Queue, { bodies: QueueMessage[]; sendsAt: number; outcome: { error?: unknown } | undefined }>();
 
 /** How often a request waiting on a shared batch looks whether it is done, in ms. */
 const COALESCED_POLL_MS = 1;
@@ -99,7 +106,7 @@ const COALESCED_WAIT_MS = 30_000;
 
 /**
  * Sends `body` on `queue` in one `sendBatch` with every other message that requests of this
- * isolate hand to the same queue before the next timer turn, and resolves (or rejects) when that
+ * isolate hand to the same queue within COALESCE_WINDOW_MS, and resolves (or rejects) when that
  * batch does — so the caller still answers only once its message is accepted, and a failed batch
  * fails each of its requests. Under concurrent ingest that is one queue call for many events
  * instead of one each. `waitUntil` (the first caller's) keeps the send going if that caller's
@@ -115,10 +122,14 @@ const COALESCED_WAIT_MS = 30_000;
 export async function sendCoalesced(queue: Queue, body: QueueMessage, waitUntil: (promise: Promise<unknown>) => void): Promise<void> {
   let pending = pendingSends.get(queue);
   if (!pending) {
-    const batch: { bodies: QueueMessage[]; outcome: { error?: unknown } | undefined } = { bodies: [], outcome: undefined };
+    const batch: { bodies: QueueMessage[]; sendsAt: number; outcome: { error?: unknown } | undefined } = {
+      bodies: [],
+      sendsAt: Date.now() + COALESCE_WINDOW_MS,
+      outcome: undefined,
+    };
     pending = batch;
     pendingSends.set(queue, batch);
-    const sent = new Promise((resolve) => setTimeout(resolve, 0))
+    const sent = new Promise((resolve) => setTimeout(resolve, COALESCE_WINDOW_MS))
       .then(() => {
         // Messages handed over from now on go in the next batch.
         pendingSends.delete(queue);
@@ -133,6 +144,9 @@ export async function sendCoalesced(queue: Queue, body: QueueMessage, waitUntil:
   pending.bodies.push(body);
   const batch = pending;
   const giveUpAt = Date.now() + COALESCED_WAIT_MS;
+  // Asleep until the batch goes, then polling while the send is under way.
+  const untilSent = batch.sendsAt - Date.now();
+  if (untilSent > 0) await new Promise((resolve) => setTimeout(resolve, untilSent));
   while (!batch.outcome) {
     if (Date.now() > giveUpAt) throw new Error(`a batch on a queue did not settle within ${COALESCED_WAIT_MS} ms`);
     await new Promise((resolve) => setTimeout(resolve, COALESCED_POLL_MS));
