@@ -1,17 +1,19 @@
 /**
- * The Allezon load generator and grader, after the course harness: an open-loop stream of user
+ * The Allezon load generator and grader, after the course harness: after `--warmup` seconds (default
+ * 5) of ungraded tags at the same rate, on other cookies a day earlier, an open-loop stream of user
  * tags at `--rate` for `--duration` seconds, deterministic for `--seed`, with one profile query per
  * 10 tags and one aggregates query per 1000 tags, each carrying the expected answer of an
  * in-memory reference model in its body (the server's debug mode). Then `GET /health` at the same
  * rate for the baseline. Prints a progress bar on stderr and, at the end, a table and JSON.
  *
- *   npm run loadgen -- --rate 1000 --duration 60 --seed 1 [--mode serve|dev | --url http://localhost:8787] [--port N]
+ *   npm run loadgen -- --rate 1000 --duration 60 --seed 1 [--warmup 5] [--mode serve|dev | --url http://localhost:8787] [--port N]
  *
  * Without `--url`, it starts Tally itself on fresh state: the production-like server (`npm run
  * serve`) by default, `wrangler dev` with `--mode dev`. It says how long the run will take before it
  * starts and ends with one verdict line naming the graded conditions that held and those that did not.
  */
 import { parseArgs } from "node:util";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import {
   aggregateQueryAfter,
   aggregatesQueryParams,
@@ -39,6 +41,7 @@ interface Options extends StreamOptions {
   profileLagSeconds: number;
   aggregateLagSeconds: number;
   healthDuration: number;
+  warmupSeconds: number;
   start: number | undefined;
 }
 
@@ -234,6 +237,30 @@ export async function runLoad(options: Options, url: string) {
     );
   };
 
+  // Warm-up, not graded: the same rate for `--warmup` seconds, from other cookies a day before the
+  // graded stream, so no graded query sees them. The server compiles its code and opens its profile
+  // shards here, as a server that sustains the rate has long done; the table reports these tags apart.
+  const warmup = new EndpointStats("POST /user_tags (warm-up)", 200);
+  const warmStream = new TagStream({ ...options, seed: options.seed + 1_000_000 }, t0 - 24 * 60 * MINUTE);
+  const warmTotal = Math.round(options.rate * options.warmupSeconds);
+  const warmStarted = performance.now();
+  for (let warmSent = 0; warmSent < warmTotal; ) {
+    const due = Math.min(warmTotal, Math.floor(((performance.now() - warmStarted) / 1000) * options.rate) + 1);
+    for (; warmSent < due; warmSent++) {
+      const tag = warmStream.tag(warmSent);
+      track(timed(typed(() => api.POST("/user_tags", { body: tag, parseAs: "text" }))).then((r) => warmup.record(r.ms, r.status)));
+    }
+    progress("warm-up", warmSent / warmTotal, `in flight ${pending.size}`);
+    await sleep(1);
+  }
+  await Promise.all(pending);
+  const warmSeconds = (performance.now() - warmStarted) / 1000;
+  if (process.stderr.isTTY) process.stderr.write("\n");
+
+  // The generator's own stalls count in every latency it measures: recorded, so a run can tell them apart.
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
+  const cpuBefore = process.cpuUsage();
   const started = performance.now();
   let sent = 0;
   let lastProgress = 0;
@@ -259,6 +286,13 @@ export async function runLoad(options: Options, url: string) {
     await sleep(1);
   }
   const sendSeconds = (performance.now() - started) / 1000;
+  loopDelay.disable();
+  const cpu = process.cpuUsage(cpuBefore);
+  const generator = {
+    cpuShare: Number(((cpu.user + cpu.system) / 1e6 / sendSeconds).toFixed(2)),
+    eventLoopDelayP99Ms: Number((loopDelay.percentile(99) / 1e6).toFixed(1)),
+    eventLoopDelayMaxMs: Number((loopDelay.max / 1e6).toFixed(1)),
+  };
   // Queries fire up to their lag after the last tag (profiles of busy cookies a little later).
   const waitStarted = performance.now();
   const hardStop = waitStarted + (Math.max(options.aggregateLagSeconds, options.profileLagSeconds + 30) + 90) * 1000;
@@ -294,7 +328,9 @@ export async function runLoad(options: Options, url: string) {
     ratio: healthPerSecond > 0 ? Number((tagsPerSecond / healthPerSecond).toFixed(3)) : null,
     acknowledgedTags: tags.latencies.length - tags.non2xx - tags.errors,
     oversizedDebugBodies: oversizedBodies,
-    endpoints: [tagSummary, profiles.summary(sendSeconds), aggregates.summary(sendSeconds), healthSummary],
+    /** The load generator while it sent tags: its CPU (1 = one core) and its event loop's delay. */
+    generator,
+    endpoints: [tagSummary, profiles.summary(sendSeconds), aggregates.summary(sendSeconds), healthSummary, ...(warmTotal > 0 ? [warmup.summary(warmSeconds)] : [])],
   };
 }
 
@@ -312,6 +348,7 @@ function readOptions(): Options {
       "profile-lag": { type: "string", default: "10" },
       "aggregate-lag": { type: "string", default: "60" },
       "health-duration": { type: "string" },
+      warmup: { type: "string", default: "5" },
       start: { type: "string" },
       // Read by benchServer. `--fresh` is what every run without --url does; kept for recorded commands.
       mode: { type: "string" },
@@ -333,6 +370,7 @@ function readOptions(): Options {
     profileLagSeconds: Number(values["profile-lag"]),
     aggregateLagSeconds: Number(values["aggregate-lag"]),
     healthDuration: values["health-duration"] ? Number(values["health-duration"]) : Math.min(duration, 30),
+    warmupSeconds: Number(values.warmup),
     start: values.start ? Date.parse(values.start) : undefined,
   };
 }
@@ -375,10 +413,10 @@ if (import.meta.main) {
   // Tags, then the delayed queries (the aggregates' lag, or a busy cookie's profile up to 30 s
   // more), then /health at the same rate.
   const waitSeconds = Math.max(options.aggregateLagSeconds, options.profileLagSeconds);
-  const expected = options.duration + waitSeconds + options.healthDuration;
+  const expected = options.warmupSeconds + options.duration + waitSeconds + options.healthDuration;
   process.stderr.write(
     `loadgen: ${options.rate} tags/s for ${options.duration} s; the run takes about ${expected} s ` +
-      `(${options.duration} s of tags, ${waitSeconds} s for the delayed queries, ${options.healthDuration} s of /health)` +
+      `(${options.warmupSeconds} s of warm-up tags, ${options.duration} s of graded tags, ${waitSeconds} s for the delayed queries, ${options.healthDuration} s of /health)` +
       `${options.url ? "" : ", after the server starts (up to a minute)"}.\n`,
   );
   const server = await benchServer(8788);
@@ -387,7 +425,8 @@ if (import.meta.main) {
     const result = await runLoad(options, server.url);
     console.table(result.endpoints);
     console.log(
-      `tags/s ${result.tagsPerSecond} (target ${options.rate}), /health at the same rate ${result.healthPerSecond}/s, ratio ${result.ratio}`,
+      `tags/s ${result.tagsPerSecond} (target ${options.rate}), /health at the same rate ${result.healthPerSecond}/s, ratio ${result.ratio}; ` +
+        `generator ${result.generator.cpuShare} of a core, event-loop delay p99 ${result.generator.eventLoopDelayP99Ms} ms, max ${result.generator.eventLoopDelayMaxMs} ms`,
     );
     console.log(JSON.stringify({ ...result, mode: server.mode }));
     console.log(verdict(result, options));
