@@ -12,7 +12,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { benchToken, load, loadHealth, meanOf, printTable, ratio, type LoadOptions, benchSeconds } from "./support/load.ts";
-import { benchServer } from "./support/server.ts";
+import { benchServer, triggerPort } from "./support/server.ts";
 import { tagBodies } from "./user-tags.ts";
 import { tallyClient, type TallyClient } from "../client/index.ts";
 
@@ -34,7 +34,8 @@ function workerdServing(port: number): number | undefined {
     for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
       try {
         const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-        if (cmdline.includes("workerd") && cmdline.includes(`127.0.0.1:${port}`)) return Number(pid);
+        // Its command line names Miniflare's entry socket, which serve mode puts at the trigger port.
+        if (cmdline.includes("workerd") && cmdline.includes(`127.0.0.1:${triggerPort(port)}`)) return Number(pid);
       } catch {
         // gone meanwhile
       }
