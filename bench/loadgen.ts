@@ -4,7 +4,7 @@
  * tags at `--rate` for `--duration` seconds, deterministic for `--seed`, with one profile query per
  * 10 tags and one aggregates query per 1000 tags, each carrying the expected answer of an
  * in-memory reference model in its body (the server's debug mode). Then `GET /health` at the same
- * rate for the baseline. Prints a progress bar on stderr and, at the end, a table and JSON.
+ * rate for the baseline, and closed loop (10 s, 32 connections) for the server's ceiling. Prints a progress bar on stderr and, at the end, a table and JSON.
  *
  *   npm run loadgen -- --rate 1000 --duration 60 --seed 1 [--warmup 5] [--mode serve|dev | --url http://localhost:8787] [--port N]
  *
@@ -30,6 +30,7 @@ import {
 } from "./allezon-model.ts";
 import { tallyClient } from "../client/index.ts";
 import { benchServer } from "./support/server.ts";
+import { loadHealth } from "./support/load.ts";
 
 /** The server takes debug bodies up to 1 MiB; a larger expected answer is compared here only. */
 const MAX_DEBUG_BODY = 1_000_000;
@@ -44,6 +45,10 @@ interface Options extends StreamOptions {
   warmupSeconds: number;
   start: number | undefined;
 }
+
+/** The closed-loop `/health` measurement at the end of a run (autocannon), as `npm run bench` takes it. */
+const CLOSED_LOOP_SECONDS = 10;
+const CLOSED_LOOP_CONNECTIONS = 32;
 
 /** What the grader holds a run to (tags and profiles answered within it, at p99). */
 const P99_LIMIT_MS = 200;
@@ -316,6 +321,10 @@ export async function runLoad(options: Options, url: string) {
   await Promise.all(pending);
   const healthSeconds = (performance.now() - healthStarted) / 1000;
   if (process.stderr.isTTY) process.stderr.write("\n");
+  // The same server's ceiling on its cheapest request, closed loop, to set the tag rate against.
+  progress("health, closed loop", 0, `${CLOSED_LOOP_SECONDS} s, ${CLOSED_LOOP_CONNECTIONS} connections`);
+  const closedLoop = await loadHealth(url, CLOSED_LOOP_SECONDS, CLOSED_LOOP_CONNECTIONS);
+  if (process.stderr.isTTY) process.stderr.write("\n");
 
   const tagSummary = tags.summary(sendSeconds);
   const healthSummary = health.summary(healthSeconds);
@@ -326,6 +335,9 @@ export async function runLoad(options: Options, url: string) {
     tagsPerSecond: Number(tagsPerSecond.toFixed(1)),
     healthPerSecond: Number(healthPerSecond.toFixed(1)),
     ratio: healthPerSecond > 0 ? Number((tagsPerSecond / healthPerSecond).toFixed(3)) : null,
+    /** `GET /health` closed loop on the same server at the end of the run, and the graded tag rate against it. */
+    healthClosedLoopPerSecond: closedLoop.requestsPerSecond,
+    tagsToClosedLoopHealth: closedLoop.requestsPerSecond > 0 ? Number((tagsPerSecond / closedLoop.requestsPerSecond).toFixed(3)) : null,
     acknowledgedTags: tags.latencies.length - tags.non2xx - tags.errors,
     oversizedDebugBodies: oversizedBodies,
     /** The load generator while it sent tags: its CPU (1 = one core) and its event loop's delay. */
@@ -413,7 +425,7 @@ if (import.meta.main) {
   // Tags, then the delayed queries (the aggregates' lag, or a busy cookie's profile up to 30 s
   // more), then /health at the same rate.
   const waitSeconds = Math.max(options.aggregateLagSeconds, options.profileLagSeconds);
-  const expected = options.warmupSeconds + options.duration + waitSeconds + options.healthDuration;
+  const expected = options.warmupSeconds + options.duration + waitSeconds + options.healthDuration + CLOSED_LOOP_SECONDS;
   process.stderr.write(
     `loadgen: ${options.rate} tags/s for ${options.duration} s; the run takes about ${expected} s ` +
       `(${options.warmupSeconds} s of warm-up tags, ${options.duration} s of graded tags, ${waitSeconds} s for the delayed queries, ${options.healthDuration} s of /health)` +
@@ -426,6 +438,7 @@ if (import.meta.main) {
     console.table(result.endpoints);
     console.log(
       `tags/s ${result.tagsPerSecond} (target ${options.rate}), /health at the same rate ${result.healthPerSecond}/s, ratio ${result.ratio}; ` +
+        `/health closed loop ${result.healthClosedLoopPerSecond}/s (tags ÷ that ${result.tagsToClosedLoopHealth}); ` +
         `generator ${result.generator.cpuShare} of a core, event-loop delay p99 ${result.generator.eventLoopDelayP99Ms} ms, max ${result.generator.eventLoopDelayMaxMs} ms`,
     );
     console.log(JSON.stringify({ ...result, mode: server.mode }));
