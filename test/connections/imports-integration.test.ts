@@ -2,6 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { QualifiedPurchaseMessage } from "../../shared/messages.ts";
+import { MAX_IMPORT_ROWS } from "../../workers/admin/imports.ts";
 import { app } from "../../workers/app.ts";
 import { displayNamesOf } from "../../workers/users/display-names.ts";
 import { createCampaign, deliver, topOf } from "../campaigns/support.ts";
@@ -174,6 +175,19 @@ describe("Imports", () => {
     const rename = await callJson("PUT", `/users/${officerId}/profile`, { token: await adminToken(), body: { displayName: "Sgt. Ruiz" } });
     expect(rename.status).toBe(200);
     expect(await profile()).toEqual({ display_name: "Sgt. Ruiz", precinct: "Precinct 9" });
+  });
+
+  it("refuses a file of more rows than one import takes (413 naming the body) and writes none of them", async () => {
+    const prefix = `cap-charity-${uniqueId()}`;
+    const lines = Array.from({ length: MAX_IMPORT_ROWS + 1 }, (_, i) => `{"charityId":"${prefix}-${i}","name":"C${i}"}`);
+    const answer = await upload("charities", `${lines.join("\n")}\n`, NDJSON);
+    expect(answer.status).toBe(413);
+    expect(answer.body.errors).toEqual([{ path: "body", message: expect.stringContaining(String(MAX_IMPORT_ROWS)) }]);
+    expect(await count("SELECT COUNT(*) AS n FROM charities WHERE charity_id LIKE ?1", `${prefix}-%`)).toBe(0);
+
+    // The same file one row shorter is taken whole.
+    const taken = await upload("charities", `${lines.slice(1).join("\n")}\n`, NDJSON);
+    expect(taken.body).toMatchObject({ imported: MAX_IMPORT_ROWS, rejected: [] });
   });
 
   it("writes nothing for a wholly bad file", async () => {
