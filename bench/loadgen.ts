@@ -123,6 +123,28 @@ const typed = (call: () => Promise<{ response: Response; data?: unknown }>) => a
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Open loop: calls `send(i)` for i = 0…total-1 at `rate` per second of wall time (late calls catch
+ * up at once, never wait on answers), with a progress line at most twice a second; resolves with
+ * the seconds it took to send them all.
+ */
+async function atRate(label: string, total: number, rate: number, send: (i: number) => void, detail: () => string): Promise<number> {
+  const started = performance.now();
+  let lastProgress = 0;
+  for (let sent = 0; sent < total; ) {
+    const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate) + 1);
+    for (; sent < due; sent++) send(sent);
+    const now = performance.now();
+    if (now - lastProgress > 500 || sent === total) {
+      lastProgress = now;
+      progress(label, sent / total, `${((now - started) / 1000).toFixed(0)} s, sent ${sent}, ${detail()}`);
+    }
+    await sleep(1);
+  }
+  if (process.stderr.isTTY) process.stderr.write("\n");
+  return (performance.now() - started) / 1000;
+}
+
 function progress(label: string, fraction: number, detail: string): void {
   const width = 30;
   const done = Math.round(Math.min(1, fraction) * width);
@@ -249,48 +271,28 @@ export async function runLoad(options: Options, url: string) {
   const warmStream = new TagStream({ ...options, seed: options.seed + 1_000_000 }, t0 - 24 * 60 * MINUTE);
   const warmTotal = Math.round(options.rate * options.warmupSeconds);
   const warmStarted = performance.now();
-  for (let warmSent = 0; warmSent < warmTotal; ) {
-    const due = Math.min(warmTotal, Math.floor(((performance.now() - warmStarted) / 1000) * options.rate) + 1);
-    for (; warmSent < due; warmSent++) {
-      const tag = warmStream.tag(warmSent);
-      track(timed(typed(() => api.POST("/user_tags", { body: tag, parseAs: "text" }))).then((r) => warmup.record(r.ms, r.status)));
-    }
-    progress("warm-up", warmSent / warmTotal, `in flight ${pending.size}`);
-    await sleep(1);
-  }
+  await atRate("warm-up", warmTotal, options.rate, (i) => {
+    const tag = warmStream.tag(i);
+    track(timed(typed(() => api.POST("/user_tags", { body: tag, parseAs: "text" }))).then((r) => warmup.record(r.ms, r.status)));
+  }, () => `in flight ${pending.size}`);
   await Promise.all(pending);
   const warmSeconds = (performance.now() - warmStarted) / 1000;
-  if (process.stderr.isTTY) process.stderr.write("\n");
 
   // The generator's own stalls count in every latency it measures: recorded, so a run can tell them apart.
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   loopDelay.enable();
   const cpuBefore = process.cpuUsage();
-  const started = performance.now();
-  let sent = 0;
-  let lastProgress = 0;
-  while (sent < total) {
-    const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * options.rate) + 1);
-    for (; sent < due; sent++) {
-      const tag = sendTag(sent);
-      if (sent % 10 === 9) {
-        const spec = profileQueryAfter(sent, tag, choices, { ...options, t0, total });
-        later(options.profileLagSeconds, () => profileQuery(spec));
-      }
-      if (sent % 1000 === 999) {
-        const query = aggregateQueryAfter(sent, tag, choices, t0);
-        later(options.aggregateLagSeconds, () => aggregateQuery(query));
-      }
+  const sendSeconds = await atRate("tags", total, options.rate, (i) => {
+    const tag = sendTag(i);
+    if (i % 10 === 9) {
+      const spec = profileQueryAfter(i, tag, choices, { ...options, t0, total });
+      later(options.profileLagSeconds, () => profileQuery(spec));
     }
-    const now = performance.now();
-    if (now - lastProgress > 500) {
-      lastProgress = now;
-      const elapsed = (now - started) / 1000;
-      progress("tags", sent / total, `${elapsed.toFixed(0)}/${options.duration}s sent ${sent} in flight ${pending.size}`);
+    if (i % 1000 === 999) {
+      const query = aggregateQueryAfter(i, tag, choices, t0);
+      later(options.aggregateLagSeconds, () => aggregateQuery(query));
     }
-    await sleep(1);
-  }
-  const sendSeconds = (performance.now() - started) / 1000;
+  }, () => `in flight ${pending.size}`);
   loopDelay.disable();
   const cpu = process.cpuUsage(cpuBefore);
   const generator = {
@@ -311,16 +313,11 @@ export async function runLoad(options: Options, url: string) {
   const health = new EndpointStats("GET /health", 200);
   const healthTotal = Math.round(options.rate * options.healthDuration);
   const healthStarted = performance.now();
-  let healthSent = 0;
-  while (healthSent < healthTotal) {
-    const due = Math.min(healthTotal, Math.floor(((performance.now() - healthStarted) / 1000) * options.rate) + 1);
-    for (; healthSent < due; healthSent++) track(timed(typed(() => api.GET("/health", { parseAs: "text" }))).then((r) => health.record(r.ms, r.status)));
-    progress("health", healthSent / healthTotal, `in flight ${pending.size}`);
-    await sleep(1);
-  }
+  await atRate("health", healthTotal, options.rate, () => {
+    track(timed(typed(() => api.GET("/health", { parseAs: "text" }))).then((r) => health.record(r.ms, r.status)));
+  }, () => `in flight ${pending.size}`);
   await Promise.all(pending);
   const healthSeconds = (performance.now() - healthStarted) / 1000;
-  if (process.stderr.isTTY) process.stderr.write("\n");
   // The same server's ceiling on its cheapest request, closed loop, to set the tag rate against.
   progress("health, closed loop", 0, `${CLOSED_LOOP_SECONDS} s, ${CLOSED_LOOP_CONNECTIONS} connections`);
   const closedLoop = await loadHealth(url, CLOSED_LOOP_SECONDS, CLOSED_LOOP_CONNECTIONS);

@@ -134,9 +134,14 @@ describe("Imports", () => {
     await deliver("qualified-purchase-events", [purchase]);
     expect((await topOf(campaign.campaignId)).map((p) => [p.userId, p.displayName])).toEqual([[userId, null]]);
 
-    // The boards are down for the first upload: D1 takes the name, the board's rename fails.
+    // The boards' renames fail during the first upload (the real binding, with `rename` failing): D1 takes the name.
     const boardsDown = {
-      getByName: () => ({ rename: () => Promise.reject(new Error("board unavailable")) }),
+      getByName: (name: string) => {
+        const board = env.CAMPAIGN_BOARD.getByName(name);
+        return new Proxy(board, {
+          get: (target, key) => (key === "rename" ? () => Promise.reject(new Error("board unavailable")) : Reflect.get(target, key)),
+        });
+      },
     } as unknown as Env["CAMPAIGN_BOARD"];
     const file = `userId,displayName\n${userId},Hedy\n`;
     const ctx = createExecutionContext();

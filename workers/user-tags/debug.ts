@@ -79,8 +79,8 @@ function excerpt(value: Json | undefined): string {
 /**
  * Debug mode of the Allezon queries: when the request body holds the expected answer and ours
  * differs, logs one bounded line (where they first differ, short excerpts of both values there).
- * `ours` is our answer as JSON text. A body that is empty or not a JSON object is no expectation. Returns whether the answer
- * matched, or undefined without an expectation.
+ * `ours` is our answer as JSON text. A body that is empty or not a JSON object is no expectation.
+ * Returns whether the answer matched, or undefined without an expectation.
  */
 export function checkExpected(label: string, body: string, ours: string): boolean | undefined {
   if (body.trim() === "") return undefined;
