@@ -1056,7 +1056,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Bulk-load offers, charities, officers or users from NDJSON or CSV (up to 5 MiB and 10,000 rows)
+         * Bulk-load offers, charities, officers or users from NDJSON or CSV (up to 5 MiB)
          * @description Each row is validated like the single-item endpoint (`POST /offers`, `POST /charities`, `PUT /users/{id}/profile`; officers: `officerId`, `displayName`, `precinct`) and keyed by its id. New ids are written; a row equal to what is stored is `unchanged` (offers compare the terms they were created with, `stock` as first given); other values update users and officers but are rejected for offers and charities, as their create answers 409. Valid rows are stored even when others are rejected; the same file again changes nothing. CSV: a header row, an empty cell is a missing field.
          */
         post: operations["createImport"];
@@ -9385,7 +9385,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body over 5 MiB, or over 10000 rows (nothing is written) */
+            /** @description Body over 5 MiB */
             413: {
                 headers: {
                     [name: string]: unknown;

@@ -1,5 +1,5 @@
 import { inArray, sql } from "drizzle-orm";
-import { d1Chunks, runInOneBatch } from "../../shared/db/chunks.ts";
+import { d1Chunks, jsonChunks, jsonEach, writeJsonRows } from "../../shared/db/chunks.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import { boardStub } from "../../durable-objects/campaign-board/campaign-board.ts";
 
@@ -25,34 +25,23 @@ export async function setDisplayNames(env: Env, names: readonly DisplayName[]): 
   const now = Date.now();
   // The last name given for a user wins, as if the rows had been sent one by one.
   const latest = new Map(names.map((entry) => [Number(entry.userId), entry]));
-  const rows = [...latest].map(([userId, entry]) => ({
-    userId,
-    displayName: entry.displayName,
-    precinct: entry.precinct ?? null,
-    updatedAt: now,
-  }));
-  await runInOneBatch(
-    db,
-    d1Chunks(rows, 4).map((part) =>
-      db
-        .insert(schema.userProfiles)
-        .values(part)
-        .onConflictDoUpdate({
-          target: schema.userProfiles.userId,
-          set: {
-            displayName: sql`excluded.display_name`,
-            precinct: sql`coalesce(excluded.precinct, ${schema.userProfiles.precinct})`,
-            updatedAt: sql`excluded.updated_at`,
-          },
-        }),
-    ),
+  const rows = [...latest].map(([userId, entry]) => ({ userId, displayName: entry.displayName, precinct: entry.precinct ?? null }));
+  // Bound as JSON (`writeJsonRows`): a bulk import of 100,000 users is a few statements, not thousands.
+  await writeJsonRows(
+    env.DB,
+    `INSERT INTO user_profiles (user_id, display_name, precinct, updated_at)
+     SELECT value ->> 'userId', value ->> 'displayName', value ->> 'precinct', ?2 FROM json_each(?1) WHERE true
+     ON CONFLICT (user_id) DO UPDATE SET display_name = excluded.display_name,
+       precinct = coalesce(excluded.precinct, user_profiles.precinct), updated_at = excluded.updated_at`,
+    rows,
+    now,
   );
   const boards = new Map<number, DisplayName[]>();
-  for (const part of d1Chunks([...latest.keys()], 1)) {
+  for (const part of jsonChunks([...latest.keys()])) {
     const participants = await db
       .select()
       .from(schema.campaignParticipants)
-      .where(inArray(schema.campaignParticipants.userId, part));
+      .where(inArray(schema.campaignParticipants.userId, jsonEach(part)));
     for (const { userId, campaignId } of participants) {
       const list = boards.get(campaignId) ?? [];
       list.push({ userId: String(userId), displayName: latest.get(userId)!.displayName });
