@@ -164,6 +164,9 @@ async function startChild(mode: ServerMode, args: string[], port: number, option
   };
 }
 
+/** Serve mode's Worker holding the static assets, behind Tally's ASSETS binding. */
+const ASSETS_WORKER = "tally-assets";
+
 async function startMiniflare(port: number, state: string, options: ServerOptions, removeState: () => void): Promise<RunningServer> {
   const bundleDir = join(state, "bundle");
   runWrangler(["deploy", "--dry-run", "--outdir", bundleDir]);
@@ -175,8 +178,12 @@ async function startMiniflare(port: number, state: string, options: ServerOption
   const config = unstable_readConfig({ config: join(root, "wrangler.toml") }, { hideWarnings: true });
   // Bindings, D1 ids, Durable Objects, queue producers and consumers, crons and `.dev.vars`, as wrangler dev reads them.
   const { workerOptions } = unstable_getMiniflareWorkerOptions(config);
-  // The bundle is already one ES module: no module rules, no source to collect.
-  const { modulesRules: _unused, ...worker } = workerOptions;
+  // The bundle is already one ES module: no module rules, no source to collect. The static assets
+  // go to a Worker of their own (below), so requests reach Tally's Worker with no hop in front.
+  const { modulesRules: _unused, assets: assetOptions, ...worker } = workerOptions;
+  // wrangler's reader types the assets options loosely: the directory, the binding, the routing.
+  const assets = assetOptions as { directory: string; binding?: string } | undefined;
+  if (!assets?.binding) throw new Error("wrangler.toml's [assets] must name a binding: the Worker hands pages to it");
   // Plain vars and `.dev.vars` secrets, as wrangler's reader produced them (its types keep them loose).
   const bindings: Record<string, Json> = { ...(worker.bindings as Record<string, Json> | undefined), ...options.vars };
 
@@ -201,6 +208,12 @@ async function startMiniflare(port: number, state: string, options: ServerOption
         {
           ...worker,
           name: config.name,
+          // With `assets` on this Worker, Miniflare would put two Workers of its own in front of every request
+          // (an RPC proxy and the asset router, which with run_worker_first only hands the request on), on
+          // the one thread that also runs Tally: about half of a `/health` request's CPU. Cloudflare routes in
+          // its platform. The ASSETS binding instead reaches a Worker that holds the assets and hands each
+          // request to its own ASSETS binding, so pages are served as before.
+          serviceBindings: { ...(worker.serviceBindings as Record<string, string> | undefined), [assets.binding]: ASSETS_WORKER },
           bindings,
           // Module names are paths relative to rootPath, which must not climb out of it.
           rootPath: bundleDir,
@@ -208,6 +221,13 @@ async function startMiniflare(port: number, state: string, options: ServerOption
           scriptPath: join(bundleDir, "index.js"),
           // Requests reach the Worker directly, as on Cloudflare, not through Miniflare's entry Worker.
           unsafeDirectSockets: [{ host: "127.0.0.1", port }],
+        },
+        {
+          name: ASSETS_WORKER,
+          modules: true,
+          script: `export default { fetch: (request, env) => env.${assets.binding}.fetch(request) };`,
+          compatibilityDate: worker.compatibilityDate as string,
+          assets,
         },
       ],
     }),
