@@ -137,10 +137,10 @@ function alreadyVerified(token: string, secret: string): Principal | undefined {
   return known && known.expiresAt > Date.now() ? known.principal : undefined;
 }
 
+/** Verifies an HS256 token that `alreadyVerified` did not know (the caller looks first) and remembers it. */
 async function verifyHs256(token: string, secret: string): Promise<Principal> {
   const cacheKey = `${secret}\n${token}`;
-  const known = alreadyVerified(token, secret);
-  if (known) return known;
+  // An expired entry goes, so the new one is the newest in the map's order.
   verifiedTokens.delete(cacheKey);
   const payload = await verified(() => jwtVerify(token, new TextEncoder().encode(secret), { algorithms: HS256, requiredClaims: ["exp"] }));
   const principal = principalFrom(payload, payload.roles ?? []);
