@@ -6,14 +6,14 @@ import type { PurchaseMessage } from "../../shared/messages.ts";
 import { boardStub } from "../../durable-objects/campaign-board/campaign-board.ts";
 import { CLIENT_ADDRESS_HEADER, USER_ID_HEADER, liveSocketsPerIp } from "../../durable-objects/campaign-board/live-feed.ts";
 import { requireRole } from "../http/auth.ts";
+import { waitUntilOf } from "../http/env.ts";
 import { requireSelfOrAdmin } from "../http/guards.ts";
 import { admitEventId } from "../http/idempotency.ts";
 import { ApiError, problemResponse, unwrap } from "../http/problem.ts";
 import { bearer, createRouter, jsonBody, jsonResponse, preserializedJson, problemResponses, problemSchema, upgradeResponse } from "../http/router.ts";
+import { sendCoalesced } from "../queue-kit.ts";
 import { campaignIdParams, seedHeaders } from "./catalogue-routes.ts";
 import { cachedTop, rememberTop } from "./top-cache.ts";
-import { sendCoalesced } from "../queue-kit.ts";
-import { waitUntilOf } from "../http/env.ts";
 
 /** What a refused live socket is told to wait: sockets close at the client's pace, so a short while. */
 const LIVE_RETRY_AFTER_SECONDS = 10;

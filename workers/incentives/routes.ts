@@ -5,10 +5,12 @@ import { idJsonSchema, idParamSchema } from "../../shared/ids.ts";
 import type { IncentiveEventMessage } from "../../shared/messages.ts";
 import { DAY_MS } from "../../shared/time.ts";
 import { requireRole } from "../http/auth.ts";
+import { waitUntilOf } from "../http/env.ts";
 import { requireEmployerOrAdmin, requireSelfOrAdmin } from "../http/guards.ts";
 import { admitEventId } from "../http/idempotency.ts";
 import { ApiError } from "../http/problem.ts";
 import { bearer, createRouter, jsonBody, jsonResponse, problemResponses } from "../http/router.ts";
+import { sendCoalesced } from "../queue-kit.ts";
 import {
   awardSchema,
   employerIncentiveLinkSchema,
@@ -33,8 +35,6 @@ import {
   progressPage,
   updateIncentive,
 } from "./store.ts";
-import { sendCoalesced } from "../queue-kit.ts";
-import { waitUntilOf } from "../http/env.ts";
 
 /** The incentive catalogue and the events that earn them, mounted at `/incentives`. */
 export const incentiveRoutes = createRouter();

@@ -3,7 +3,9 @@ import type { z } from "zod";
 import { profileStoreStub } from "../../durable-objects/profile-store/profile-store.ts";
 import { profileBody } from "../../durable-objects/user/profile.ts";
 import { requireRole } from "../http/auth.ts";
+import { waitUntilOf } from "../http/env.ts";
 import { bearer, createRouter, jsonBody, jsonResponse, middlewareProblemResponses, preserializedJson, problemResponses } from "../http/router.ts";
+import { sendCoalesced } from "../queue-kit.ts";
 import { queryAggregates } from "./aggregates.ts";
 import { checkExpected } from "./debug.ts";
 import { acceptTag } from "./ingest.ts";
@@ -15,8 +17,6 @@ import {
   profileSchema,
   userTagSchema,
 } from "./schemas.ts";
-import { sendCoalesced } from "../queue-kit.ts";
-import { waitUntilOf } from "../http/env.ts";
 
 /** Allezon's tag ingest, mounted at `/user_tags`. */
 export const userTagRoutes = createRouter();
