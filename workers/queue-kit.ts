@@ -99,8 +99,11 @@ export const COALESCE_WINDOW_MS = 5;
 /** Messages handed to `sendCoalesced` per queue binding, not yet sent, and when they go. */
 const pendingSends = new Map<Queue, { bodies: QueueMessage[]; sendsAt: number; outcome: { error?: unknown } | undefined }>();
 
-/** How often a request waiting on a shared batch looks whether it is done, in ms. */
-const COALESCED_POLL_MS = 1;
+/**
+ * How often a request waiting on a shared batch looks whether it is done: after 1 ms, then twice as
+ * long each time up to 8 ms, so a send that takes long costs a few timers rather than one per ms.
+ */
+const COALESCED_POLL_MS = { first: 1, most: 8 };
 /** How long it waits at most: should the sending request die with the batch unsettled, it fails (the client resends) rather than hang. */
 const COALESCED_WAIT_MS = 30_000;
 
@@ -147,9 +150,9 @@ export async function sendCoalesced(queue: Queue, body: QueueMessage, waitUntil:
   // Asleep until the batch goes, then polling while the send is under way.
   const untilSent = batch.sendsAt - Date.now();
   if (untilSent > 0) await new Promise((resolve) => setTimeout(resolve, untilSent));
-  while (!batch.outcome) {
+  for (let poll = COALESCED_POLL_MS.first; !batch.outcome; poll = Math.min(poll * 2, COALESCED_POLL_MS.most)) {
     if (Date.now() > giveUpAt) throw new Error(`a batch on a queue did not settle within ${COALESCED_WAIT_MS} ms`);
-    await new Promise((resolve) => setTimeout(resolve, COALESCED_POLL_MS));
+    await new Promise((resolve) => setTimeout(resolve, poll));
   }
   if ("error" in batch.outcome) throw batch.outcome.error;
 }
