@@ -1,7 +1,7 @@
 /**
  * `npm run serve [-- --port 8787] [--fresh] [--demo]`: Tally as production runs it, locally — the
  * bundle `wrangler deploy` would upload, on workerd through Miniflare, without wrangler dev's proxy
- * and file watcher (about four times the throughput of `npm start` on `/health`). D1 migrations are
+ * and file watcher (about 13 times the throughput of `npm start` on `/health`: README, Performance). D1 migrations are
  * applied on start; secrets come from `.dev.vars`. State persists in `.tally-serve/` unless
  * `--fresh` (a new directory on tmpfs, removed on exit). `--demo` loads the demo data `npm start` loads.
  * For benchmarks (bench/support/server.ts): `--state DIR` keeps state there, `--var KEY:VALUE` (repeatable, as
