@@ -1,4 +1,4 @@
-import { inArray, sql } from "drizzle-orm";
+import { inArray } from "drizzle-orm";
 import { d1Chunks, jsonChunks, jsonEach, writeJsonRows } from "../../shared/db/chunks.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import { boardStub } from "../../durable-objects/campaign-board/campaign-board.ts";
