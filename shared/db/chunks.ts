@@ -68,6 +68,16 @@ export function jsonEach(part: readonly unknown[]): SQL {
 }
 
 /**
+ * The rows `read` finds for `ids`, the ids bound as JSON one part at a time:
+ * `read` gets each part as `jsonEach(part)`, for `inArray(column, ids)`.
+ */
+export async function readByJsonIds<I, T>(ids: readonly I[], read: (ids: SQL) => Promise<T[]>): Promise<T[]> {
+  const found: T[] = [];
+  for (const part of jsonChunks(ids)) found.push(...(await read(jsonEach(part))));
+  return found;
+}
+
+/**
  * Runs `statement` once per `jsonChunks` part of `rows`, all in one D1 batch so they commit together
  * or not at all: its SQL reads the part as `json_each(?1)` (`SELECT value ->> 'field' …`) and takes
  * `params` as ?2 onwards. Raw D1, as drizzle's batch cannot run raw SQL.

@@ -17,11 +17,11 @@
  * parameters of about 1 MB (`jsonChunks`), so a 5 MiB file of 120,000 tiny rows takes about ten
  * D1 statements, within the 1,000 queries one Worker invocation may make.
  */
-import { inArray, type SQL } from "drizzle-orm";
+import { inArray } from "drizzle-orm";
 import Papa from "papaparse";
 import { z } from "zod";
 import { displayNameSchema } from "../../shared/campaigns.ts";
-import { jsonChunks, jsonEach, writeJsonRows } from "../../shared/db/chunks.ts";
+import { readByJsonIds, writeJsonRows } from "../../shared/db/chunks.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import type { FieldError } from "../../shared/errors.ts";
 import { idSchema } from "../../shared/ids.ts";
@@ -78,16 +78,9 @@ const officerRowSchema = z.object({ officerId: idSchema, displayName: displayNam
 
 type ProfileTerms = { displayName: string; precinct: string | null };
 
-/** Rows stored under `ids`, read with the ids bound as JSON (`inArray(column, ids)` for each part). */
-async function readByIds<I, T>(ids: readonly I[], read: (ids: SQL) => Promise<T[]>): Promise<T[]> {
-  const found: T[] = [];
-  for (const part of jsonChunks(ids)) found.push(...(await read(jsonEach(part))));
-  return found;
-}
-
 async function storedProfiles(env: Env, ids: string[]): Promise<Map<string, ProfileTerms>> {
   const p = schema.userProfiles;
-  const rows = await readByIds(ids.map(Number), (part) =>
+  const rows = await readByJsonIds(ids.map(Number), (part) =>
     database(env.DB)
       .select({ userId: p.userId, displayName: p.displayName, precinct: p.precinct })
       .from(p)
@@ -103,7 +96,7 @@ const offers: Importer<z.output<typeof offerRowSchema>> = {
   numericFields: ["pointsCost", "stock"],
   async stored(env, ids) {
     const o = schema.offers;
-    const rows = await readByIds(ids, (part) => database(env.DB).select().from(o).where(inArray(o.offerId, part)));
+    const rows = await readByJsonIds(ids, (part) => database(env.DB).select().from(o).where(inArray(o.offerId, part)));
     return new Map(rows.map((row) => [row.offerId, storedOfferTerms(row)]));
   },
   termsOf: newOfferTerms,
@@ -129,7 +122,7 @@ const charities: Importer<z.output<typeof charityRowSchema>> = {
   numericFields: [],
   async stored(env, ids) {
     const t = schema.charities;
-    const rows = await readByIds(ids, (part) => database(env.DB).select().from(t).where(inArray(t.charityId, part)));
+    const rows = await readByJsonIds(ids, (part) => database(env.DB).select().from(t).where(inArray(t.charityId, part)));
     return new Map(rows.map((row) => [row.charityId, { name: row.name }]));
   },
   termsOf: (row) => ({ name: row.name }),
@@ -290,10 +283,8 @@ async function importWith<Row>(env: Env, importer: Importer<Row>, raw: RawRow[],
  */
 export async function importRows(env: Env, kind: ImportKind, format: "ndjson" | "csv", text: string): Promise<ImportResult> {
   const rejected: ImportResult["rejected"] = [];
-  const run = <Row>(importer: Importer<Row>) => {
-    const rows = format === "csv" ? csvRows(text, importer.numericFields, rejected) : ndjsonRows(text, rejected);
-    return importWith(env, importer, rows, rejected);
-  };
+  const run = <Row>(importer: Importer<Row>) =>
+    importWith(env, importer, format === "csv" ? csvRows(text, importer.numericFields, rejected) : ndjsonRows(text, rejected), rejected);
   switch (kind) {
     case "offers":
       return run(offers);

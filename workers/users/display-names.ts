@@ -1,5 +1,5 @@
 import { inArray } from "drizzle-orm";
-import { d1Chunks, jsonChunks, jsonEach, writeJsonRows } from "../../shared/db/chunks.ts";
+import { d1Chunks, readByJsonIds, writeJsonRows } from "../../shared/db/chunks.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import { boardStub } from "../../durable-objects/campaign-board/campaign-board.ts";
 
@@ -36,17 +36,14 @@ export async function setDisplayNames(env: Env, names: readonly DisplayName[]): 
     rows,
     now,
   );
+  const participants = await readByJsonIds([...latest.keys()], (ids) =>
+    db.select().from(schema.campaignParticipants).where(inArray(schema.campaignParticipants.userId, ids)),
+  );
   const boards = new Map<number, DisplayName[]>();
-  for (const part of jsonChunks([...latest.keys()])) {
-    const participants = await db
-      .select()
-      .from(schema.campaignParticipants)
-      .where(inArray(schema.campaignParticipants.userId, jsonEach(part)));
-    for (const { userId, campaignId } of participants) {
-      const list = boards.get(campaignId) ?? [];
-      list.push({ userId: String(userId), displayName: latest.get(userId)!.displayName });
-      boards.set(campaignId, list);
-    }
+  for (const { userId, campaignId } of participants) {
+    const list = boards.get(campaignId) ?? [];
+    list.push({ userId: String(userId), displayName: latest.get(userId)!.displayName });
+    boards.set(campaignId, list);
   }
   await Promise.all([...boards].map(async ([campaignId, list]) => boardStub(env, String(campaignId)).rename(list)));
 }
