@@ -1,10 +1,13 @@
 /**
- * `npm run test:readme`: README as a test. Starts the production-like server (`npm run serve`'s
- * bundle on workerd) on fresh state on port 8787 with the demo data, runs every ```sh block of
- * README.md in order in ONE bash session from the repository root — as a reader pasting block after
- * block into one terminal — and checks each `# => TEXT` expectation against that command's stdout.
+ * `npm run test:readme`: the walkthroughs as a test. Starts the production-like server (`npm run
+ * serve`'s bundle on workerd) on fresh state on port 8787 with the demo data, then runs the ```sh
+ * blocks of README.md and of every docs/*.md (in name order), one bash session per file from the
+ * repository root — as a reader pasting a guide's blocks one after another into a new terminal, so
+ * each guide must stand on its own (its own tokens and ids) — and checks each `# => TEXT` expectation
+ * against that command's stdout. `npm run test:readme -- --list` only counts the blocks and
+ * expectations of each file, without a server.
  *
- * How the blocks run (the rules README's walkthroughs are written to):
+ * How the blocks run (the rules the walkthroughs are written to):
  * - Without `set -e`, like an interactive shell, so a `grep -q` that misses inside a poll loop does
  *   not end the session. Instead an ERR trap reports every command that exits non-zero where no
  *   condition tests it (a poll's `grep -q … && break` is tested, so it is not reported); each such
@@ -16,32 +19,50 @@
  * - Background jobs a block starts (`&`) are the block's to stop; whatever is left is killed with
  *   the session's process group, and the server is stopped in every case.
  *
- * Every failure is printed with its README line, the command, what was expected and what came out;
+ * Every failure is printed with its file and line, the command, what was expected and what came out;
  * the exit code is 1 when anything failed.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startServer, type RunningServer } from "../bench/support/server.ts";
 import { loadDemoData } from "./demo-data.ts";
 import { devVars, root } from "./dev-vars.ts";
 
-/** README walkthroughs address the server as `localhost:8787`. */
+/** The walkthroughs address the server as `localhost:8787`. */
 const PORT = 8787;
-/** The whole walkthrough session may take this long (the server's start comes on top). */
+/** All the walkthrough sessions together may take this long (the server's start comes on top). */
 const SESSION_TIMEOUT_MS = 150_000;
 const EXPECT = /\s+# => (.*)$/;
 
-/** One `# => ` promise: README line, the command as written, the text its stdout must contain. */
+/** One `# => ` promise: file and line, the command as written, the text its stdout must contain. */
 interface Expectation {
   id: number;
+  file: string;
   line: number;
   command: string;
   expected: string;
 }
 
-/** The ```sh blocks of README, each line with its README line number. */
+/** A markdown file with walkthroughs: its path from the repository root and its ```sh blocks. */
+interface Guide {
+  file: string;
+  blocks: { line: number; text: string }[][];
+}
+
+/** README.md, then docs/*.md in name order: every file of the repository's documentation that holds a ```sh block. */
+function guides(): Guide[] {
+  const docs = readdirSync(join(root, "docs"))
+    .filter((name) => name.endsWith(".md"))
+    .sort()
+    .map((name) => `docs/${name}`);
+  return ["README.md", ...docs]
+    .map((file) => ({ file, blocks: shellBlocks(readFileSync(join(root, file), "utf8")) }))
+    .filter((guide) => guide.blocks.length > 0);
+}
+
+/** The ```sh blocks of a markdown file, each line with its line number. */
 function shellBlocks(markdown: string): { line: number; text: string }[][] {
   const blocks: { line: number; text: string }[][] = [];
   let current: { line: number; text: string }[] | undefined;
@@ -82,13 +103,17 @@ function continues(text: string, quote: "'" | '"' | null): boolean {
   return quote !== null || /(\\|\||&&)\s*$/.test(text.replace(/\s+#.*$/, ""));
 }
 
-/** The bash script: README's lines as written, commands with an expectation wrapped to capture stdout. */
-function buildScript(blocks: { line: number; text: string }[][], outDir: string): { script: string; expectations: Expectation[]; lineOf: number[] } {
+/**
+ * The bash script of one file: its lines as written, commands with an expectation wrapped to capture
+ * stdout. Expectation ids start after `firstId - 1`, so every file's outputs get names of their own.
+ */
+function buildScript(guide: Guide, outDir: string, firstId: number): { script: string; expectations: Expectation[]; lineOf: number[] } {
+  const { file, blocks } = guide;
   const out: string[] = [];
-  const lineOf: number[] = []; // script line (1-based) → README line
-  const emit = (text: string, readmeLine: number) => {
+  const lineOf: number[] = []; // script line (1-based) → line of the markdown file
+  const emit = (text: string, fileLine: number) => {
     out.push(text);
-    lineOf[out.length] = readmeLine;
+    lineOf[out.length] = fileLine;
   };
   const expectations: Expectation[] = [];
   emit("__fail() { echo \"__README_ERR__ $1 $2\" >&2; }", 0);
@@ -104,15 +129,15 @@ function buildScript(blocks: { line: number; text: string }[][], outDir: string)
       const lines = block.slice(start, i + 1);
       const expect = quote === null ? EXPECT.exec(text) : null;
       if (expect) {
-        const id = expectations.length + 1;
-        const file = join(outDir, `${id}.out`);
+        const id = firstId + expectations.length;
+        const output = join(outDir, `${id}.out`);
         const command = lines.map((l) => l.text).join("\n");
-        expectations.push({ id, line: block[i]!.line, command, expected: expect[1]!.trim() });
+        expectations.push({ id, file, line: block[i]!.line, command, expected: expect[1]!.trim() });
         lines.forEach((l, k) => {
           const body = k === lines.length - 1 ? l.text.replace(EXPECT, "") : l.text;
           emit(k === 0 ? `{ ${body}` : body, l.line);
         });
-        emit(`} > ${JSON.stringify(file)}; cat ${JSON.stringify(file)}; echo`, block[i]!.line);
+        emit(`} > ${JSON.stringify(output)}; cat ${JSON.stringify(output)}; echo`, block[i]!.line);
       } else {
         for (const l of lines) emit(l.text, l.line);
       }
@@ -141,8 +166,8 @@ function compact(text: string): string {
   return result;
 }
 
-/** Runs the script in one bash process group; resolves with everything it printed. */
-function runBash(scriptPath: string): Promise<{ transcript: string; stderr: string; timedOut: boolean }> {
+/** Runs the script in one bash process group for at most `timeoutMs`; resolves with everything it printed. */
+function runBash(scriptPath: string, timeoutMs: number): Promise<{ transcript: string; stderr: string; timedOut: boolean }> {
   return new Promise((resolve) => {
     const bash = spawn("bash", ["--noprofile", "--norc", scriptPath], {
       cwd: root,
@@ -163,7 +188,7 @@ function runBash(scriptPath: string): Promise<{ transcript: string; stderr: stri
     const timer = setTimeout(() => {
       timedOut = true;
       killGroup(bash.pid);
-    }, SESSION_TIMEOUT_MS);
+    }, Math.max(timeoutMs, 0));
     bash.on("exit", () => {
       clearTimeout(timer);
       killGroup(bash.pid); // background jobs a block did not stop
@@ -191,52 +216,71 @@ async function portAnswers(): Promise<boolean> {
 }
 
 async function main(): Promise<number> {
-  const readme = readFileSync(join(root, "README.md"), "utf8");
-  const blocks = shellBlocks(readme);
+  const found = guides();
   const work = mkdtempSync(join(tmpdir(), "tally-readme-"));
-  const { script, expectations, lineOf } = buildScript(blocks, work);
-  const scriptPath = join(work, "readme.sh");
-  writeFileSync(scriptPath, script);
+  const sessions: { guide: Guide; scriptPath: string; expectations: Expectation[]; lineOf: number[] }[] = [];
+  let nextId = 1;
+  for (const [index, guide] of found.entries()) {
+    const { script, expectations, lineOf } = buildScript(guide, work, nextId);
+    nextId += expectations.length;
+    const scriptPath = join(work, `session-${index + 1}.sh`);
+    writeFileSync(scriptPath, script);
+    sessions.push({ guide, scriptPath, expectations, lineOf });
+  }
+  const blockCount = sessions.reduce((n, s) => n + s.guide.blocks.length, 0);
+  const expectations = sessions.flatMap((s) => s.expectations);
+  const perFile = sessions.map((s) => `${s.guide.file} ${s.guide.blocks.length}/${s.expectations.length}`).join(", ");
+  const counts = `${sessions.length} files, ${blockCount} sh blocks, ${expectations.length} expectations (blocks/expectations: ${perFile})`;
 
+  if (process.argv.includes("--list")) {
+    console.log(`test:readme: ${counts}`);
+    rmSync(work, { recursive: true, force: true });
+    return 0;
+  }
   if (await portAnswers()) {
     console.error(`test:readme: something already answers on port ${PORT}; stop it first (the walkthroughs need a fresh server there)`);
+    rmSync(work, { recursive: true, force: true });
     return 1;
   }
   const started = Date.now();
-  console.log(`test:readme: ${blocks.length} sh blocks, ${expectations.length} expectations; starting the production-like server on port ${PORT}…`);
+  console.log(`test:readme: ${counts}; starting the production-like server on port ${PORT}…`);
   let server: RunningServer | undefined;
   try {
     server = await startServer({ mode: "serve", port: PORT });
     console.log(await loadDemoData(server.url, devVars().JWT_SECRET!));
     console.log(`test:readme: server up and demo data loaded in ${((Date.now() - started) / 1000).toFixed(0)} s; running the walkthroughs…`);
     const session = Date.now();
-    const { transcript, stderr, timedOut } = await runBash(scriptPath);
-
+    const deadline = session + SESSION_TIMEOUT_MS;
     const failures: string[] = [];
-    if (timedOut) failures.push(`the walkthroughs did not finish within ${SESSION_TIMEOUT_MS / 1000} s (killed)`);
-    for (const e of expectations) {
-      const file = join(work, `${e.id}.out`);
-      const actual = existsSync(file) ? readFileSync(file, "utf8") : undefined;
-      const ok = actual !== undefined && (actual.includes(e.expected) || compact(actual).includes(compact(e.expected)));
-      if (!ok) {
-        failures.push(
-          `README.md:${e.line}: expected output containing\n    ${e.expected}\n  command:\n    ${e.command.replaceAll("\n", "\n    ")}\n  got:\n    ${
-            actual === undefined ? "(the command never ran)" : actual.trim().replaceAll("\n", "\n    ") || "(nothing)"
-          }`,
-        );
+    const transcripts: string[] = [];
+    for (const { guide, scriptPath, expectations: expected, lineOf } of sessions) {
+      const { transcript, stderr, timedOut } = await runBash(scriptPath, deadline - Date.now());
+      transcripts.push(`--- ${guide.file} ---\n${transcript.replace(/^__README_ERR__ .*\n/gm, "")}`);
+      if (timedOut) failures.push(`${guide.file}: the walkthroughs did not finish within ${SESSION_TIMEOUT_MS / 1000} s in all (killed)`);
+      for (const e of expected) {
+        const file = join(work, `${e.id}.out`);
+        const actual = existsSync(file) ? readFileSync(file, "utf8") : undefined;
+        const ok = actual !== undefined && (actual.includes(e.expected) || compact(actual).includes(compact(e.expected)));
+        if (!ok) {
+          failures.push(
+            `${e.file}:${e.line}: expected output containing\n    ${e.expected}\n  command:\n    ${e.command.replaceAll("\n", "\n    ")}\n  got:\n    ${
+              actual === undefined ? "(the command never ran)" : actual.trim().replaceAll("\n", "\n    ") || "(nothing)"
+            }`,
+          );
+        }
       }
-    }
-    for (const match of stderr.matchAll(/^__README_ERR__ (\d+) (\d+)$/gm)) {
-      const readmeLine = lineOf[Number(match[1])] ?? 0;
-      failures.push(`README.md:${readmeLine}: a command exited with status ${match[2]}`);
+      for (const match of stderr.matchAll(/^__README_ERR__ (\d+) (\d+)$/gm)) {
+        const fileLine = lineOf[Number(match[1])] ?? 0;
+        failures.push(`${guide.file}:${fileLine}: a command exited with status ${match[2]}`);
+      }
     }
     const seconds = ((Date.now() - session) / 1000).toFixed(0);
     if (failures.length > 0) {
-      console.log(`--- transcript of the walkthroughs ---\n${transcript.replace(/^__README_ERR__ .*\n/gm, "")}--- end of transcript ---`);
+      console.log(`--- transcript of the walkthroughs ---\n${transcripts.join("")}--- end of transcript ---`);
       console.error(`\ntest:readme: ${failures.length} failure(s) in ${seconds} s:\n\n${failures.join("\n\n")}`);
       return 1;
     }
-    console.log(`test:readme: all ${expectations.length} expectations of ${blocks.length} blocks held (${seconds} s)`);
+    console.log(`test:readme: all ${expectations.length} expectations of ${blockCount} blocks in ${sessions.length} files held (${seconds} s)`);
     return 0;
   } catch (error) {
     console.error("test:readme:", error);
