@@ -1,7 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { userStub } from "../../durable-objects/user/user.ts";
+import { userStub } from "../../durable-objects/user/stub.ts";
 import { adminToken, callJson, eventually, tokenFor } from "../support/http.ts";
 import { connectOfficer, north, pointsOf, requestConnection, uniqueId, uniqueZip } from "./support.ts";
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { QualifiedPurchaseMessage } from "../../shared/messages.ts";
 import { MAX_IMPORT_BODY_BYTES } from "../../workers/http/content.ts";
 import { app } from "../../workers/app.ts";
-import { displayNamesOf } from "../../workers/users/display-names.ts";
+import { displayNamesOf } from "../../shared/display-names.ts";
 import { createCampaign, deliver, topOf } from "../campaigns/support.ts";
 import { adminToken, callJson, eventually, tokenFor } from "../support/http.ts";
 import { connectOfficer, fund, uniqueId, uniqueZip } from "./support.ts";

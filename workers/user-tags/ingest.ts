@@ -1,5 +1,6 @@
 import { profileShardOf, profileShardStub } from "../../durable-objects/profile-store/profile-store.ts";
-import { tagAggregatesStub, shardStartOf, type ShardTag } from "../../durable-objects/tag-aggregates/tag-aggregates.ts";
+import { shardStartOf, type ShardTag } from "../../durable-objects/tag-aggregates/tag-aggregates.ts";
+import { tagAggregatesStub } from "../../durable-objects/tag-aggregates/stub.ts";
 import type { ProfileTag } from "../../durable-objects/user/profile.ts";
 import type { UserTagMessage } from "../../shared/messages.ts";
 import type { UserTag, UserTagInput } from "./schemas.ts";

@@ -6,7 +6,7 @@
 import { eq } from "drizzle-orm";
 import { z } from "zod";
 import { TROPHY_IDS, type Trophy } from "../../durable-objects/user/trophies.ts";
-import { userStub } from "../../durable-objects/user/user.ts";
+import { userStub } from "../../durable-objects/user/stub.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import { idJsonSchema } from "../../shared/ids.ts";
 
