@@ -146,7 +146,7 @@ describe("Connection requests", () => {
   });
 
   it("returns the first answer to a resent request id and 409 to the id with another payload", async () => {
-    const { zip, officerId, citizenId, officer, citizenToken } = await scene();
+    const { zip, officerId, officer, citizenToken } = await scene();
     const body = { requestId: `req-${uniqueId()}`, officerId, zip, ...north(HERE, 20) };
     const first = await callJson("POST", "/connections", { token: citizenToken, body });
     expect(first.status).toBe(202);

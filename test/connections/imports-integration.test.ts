@@ -186,6 +186,7 @@ describe("Imports", () => {
    * Sends an import through the Worker with the real D1 binding wrapped to count the statements it
    * runs: on Cloudflare one invocation may make at most 1,000 D1 queries.
    */
+  // biome-ignore lint/suspicious/noExplicitAny: each test reads its own fields of the answer, as callJson's default does
   async function countedUpload(kind: string, file: string): Promise<{ status: number; body: any; statements: number }> {
     let statements = 0;
     const counting = new Proxy(env.DB, {
