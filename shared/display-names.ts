@@ -12,9 +12,9 @@ export async function displayNamesOf(d1: D1Database, userIds: readonly string[])
   const found = new Map<string, string>();
   for (const part of d1Chunks(userIds.map(Number), 1)) {
     const rows = await db
-      .select({ userId: schema.userProfiles.userId, displayName: schema.userProfiles.displayName })
-      .from(schema.userProfiles)
-      .where(inArray(schema.userProfiles.userId, part));
+      .select({ userId: schema.displayNames.userId, displayName: schema.displayNames.displayName })
+      .from(schema.displayNames)
+      .where(inArray(schema.displayNames.userId, part));
     for (const row of rows) found.set(String(row.userId), row.displayName);
   }
   return found;

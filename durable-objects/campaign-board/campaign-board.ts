@@ -202,9 +202,9 @@ export class CampaignBoard extends DurableObject<Env> {
           .values(part.map((userId) => ({ userId, campaignId })))
           .onConflictDoNothing(),
         db
-          .select({ userId: schema.userProfiles.userId, displayName: schema.userProfiles.displayName })
-          .from(schema.userProfiles)
-          .where(inArray(schema.userProfiles.userId, part)),
+          .select({ userId: schema.displayNames.userId, displayName: schema.displayNames.displayName })
+          .from(schema.displayNames)
+          .where(inArray(schema.displayNames.userId, part)),
       ]);
       for (const profile of profiles) known.set(profile.userId, profile.displayName);
     }

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { PROFILE_SCHEMA, TagProfiles, type ProfileLists, type ProfileTag } from "../user/profile.ts";
+import { PROFILE_SCHEMA, TagProfiles, type ProfileLists, type ProfileTag } from "./tag-profiles.ts";
 import { migrate, rows } from "../sql.ts";
 
 /**

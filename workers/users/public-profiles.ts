@@ -53,9 +53,9 @@ export interface PublicProfile {
 export async function publicProfileOf(env: Env, userId: string): Promise<PublicProfile> {
   const [[row], trophyCase] = await Promise.all([
     database(env.DB)
-      .select({ displayName: schema.userProfiles.displayName, precinct: schema.userProfiles.precinct })
-      .from(schema.userProfiles)
-      .where(eq(schema.userProfiles.userId, Number(userId))),
+      .select({ displayName: schema.displayNames.displayName, precinct: schema.displayNames.precinct })
+      .from(schema.displayNames)
+      .where(eq(schema.displayNames.userId, Number(userId))),
     userStub(env, userId).trophyCase(),
   ]);
   return {
