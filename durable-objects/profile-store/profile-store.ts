@@ -20,16 +20,6 @@ export function profileShardOf(cookie: string): number {
   return (hash >>> 0) % PROFILE_SHARDS;
 }
 
-/** The object holding the profile of `cookie`. */
-export function profileStoreStub(env: Env, cookie: string): DurableObjectStub<ProfileStore> {
-  return profileShardStub(env, profileShardOf(cookie));
-}
-
-/** The profile shard number `shard` (`profiles:7`). */
-export function profileShardStub(env: Env, shard: number): DurableObjectStub<ProfileStore> {
-  return env.PROFILE_STORE.getByName(`profiles:${shard}`);
-}
-
 /**
  * The Allezon profiles of the cookies that hash to this shard. One object per cookie cost a new
  * object and a call for nearly every tag of a 1M-cookie stream; a shard takes a whole batch's

@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { z } from "zod";
-import { profileStoreStub } from "../../durable-objects/profile-store/profile-store.ts";
+import { profileStoreStub } from "../../durable-objects/profile-store/stub.ts";
 import { profileBody } from "../../durable-objects/profile-store/tag-profiles.ts";
 import { requireRole } from "../http/auth.ts";
 import { waitUntilOf } from "../http/env.ts";
