@@ -44,12 +44,13 @@ module.exports = {
     },
   ],
   options: {
-    // Only our three layers are crawled; packages are leaves.
-    includeOnly: "^(workers|durable-objects|shared|test|scripts|bench|ui|client)/",
+    // Packages are leaves: their own imports are not crawled.
     doNotFollow: { path: "node_modules" },
     // Type-only imports are kept (and marked "type-only") so the rules above can allow them.
     tsPreCompilationDeps: true,
     tsConfig: { fileName: "tsconfig.json" },
+    // Resolve packages' subpath exports (`hono/cors`) the way the bundler does.
+    enhancedResolveOptions: { exportsFields: ["exports"], conditionNames: ["workerd", "worker", "import", "types", "default"] },
     exclude: { path: "\\.d\\.ts$" },
   },
 };
