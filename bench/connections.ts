@@ -44,7 +44,9 @@ function microsPerSearch(search: (center: LatLng) => unknown, centers: LatLng[],
 /** The grid against a full scan, in this process, on the same officers and searches. */
 function indexVersusScan(officers: LatLng[]): Array<Record<string, number | string>> {
   const grid = new GridIndex();
-  officers.forEach((at, i) => grid.upsert(String(i), at));
+  officers.forEach((at, i) => {
+    grid.upsert(String(i), at);
+  });
   const all = new Map(officers.map((at, i) => [String(i), at] as const));
   const centers = positions(200, 7);
   return [1000, 10_000].map((radius) => {

@@ -7,7 +7,7 @@
  * const { data, error } = await api.GET("/records/top/{n}/{campaignId}", { params: { path: { n: 10, campaignId: "7" } } });
  */
 import createClient, { type Client } from "openapi-fetch";
-import type { components, paths } from "./schema.d.ts";
+import type { components, paths } from "./generated/schema.d.ts";
 
 export type { components, paths };
 export type TallyClient = Client<paths>;

@@ -1,10 +1,12 @@
 /**
- * `npm run api:client [-- --check]`: regenerates the typed client in `client/` from the OpenAPI
- * document the Worker serves — `client/openapi.json` (the document) and `client/schema.d.ts` (its
- * types, by openapi-typescript), which `client/index.ts` hands to openapi-fetch. `--check` writes
- * nothing and fails when the committed files are not what the routes generate now (CI runs it).
+ * `npm run api:client [-- --check]`: regenerates the typed client's generated half from the
+ * OpenAPI document the Worker serves — `client/generated/openapi.json` (the document) and
+ * `client/generated/schema.d.ts` (its types, by openapi-typescript), which the hand-written
+ * `client/index.ts` hands to openapi-fetch. The folder holds only generated files (marked so in
+ * .gitattributes). `--check` writes nothing and fails when the committed files are not what the
+ * routes generate now (CI runs it).
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import openapiTS, { astToString } from "openapi-typescript";
 import { root } from "./dev-vars.ts";
@@ -20,9 +22,11 @@ const files = {
     astToString(await openapiTS(JSON.stringify(document), { defaultNonNullable: false })),
 };
 
+const folder = "client/generated";
 const stale: string[] = [];
+if (!check) mkdirSync(join(root, folder), { recursive: true });
 for (const [name, text] of Object.entries(files)) {
-  const path = join(root, "client", name);
+  const path = join(root, folder, name);
   let current = "";
   try {
     current = readFileSync(path, "utf8");
@@ -30,11 +34,11 @@ for (const [name, text] of Object.entries(files)) {
     // Missing counts as stale.
   }
   if (current === text) continue;
-  stale.push(`client/${name}`);
+  stale.push(`${folder}/${name}`);
   if (!check) writeFileSync(path, text);
 }
 if (check && stale.length > 0) {
   console.error(`tally: ${stale.join(", ")} no longer match the routes; run \`npm run api:client\` and commit the result.`);
   process.exit(1);
 }
-console.error(stale.length ? `tally: wrote ${stale.join(", ")}` : "tally: client/ is current");
+console.error(stale.length ? `tally: wrote ${stale.join(", ")}` : `tally: ${folder}/ is current`);

@@ -1,3 +1,4 @@
+import type { campaigns } from "./db/schema.ts";
 import type { Money, MoneyJson } from "./money.ts";
 import { z } from "zod";
 import { eventIdSchema, idJsonSchema, idSchema } from "./ids.ts";
@@ -27,6 +28,31 @@ export interface CampaignTerms {
   prizes?: PrizeTier[];
   startAt: number;
   endAt: number;
+}
+
+/** A leaderboard campaign as D1's `campaigns` table stores it (the catalogue's row). */
+export type CampaignRow = typeof campaigns.$inferSelect;
+
+/** The stored tiers; none when the campaign has no `prizes`. */
+export function tiersOf(row: CampaignRow): PrizeTier[] {
+  if (row.prizes === null) return [];
+  const stored = JSON.parse(row.prizes) as { fromPosition: number; toPosition: number; prizeMinor: number }[];
+  return stored.map(({ fromPosition, toPosition, prizeMinor }) => ({ fromPosition, toPosition, prize: { minor: prizeMinor, currency: row.currency } }));
+}
+
+/**
+ * The terms of a catalogue row, as a CampaignBoard takes them. Here rather than in the catalogue
+ * worker because the board reads its own row back from D1 when it heals itself.
+ */
+export function termsOf(row: CampaignRow): CampaignTerms {
+  return {
+    campaignId: String(row.campaignId),
+    itemId: String(row.itemId),
+    prize: { minor: row.prizeMinor, currency: row.currency },
+    ...(row.prizes !== null ? { prizes: tiersOf(row) } : {}),
+    startAt: row.startAt,
+    endAt: row.endAt,
+  };
 }
 
 /** Every paid position with its prize, position 0 first, in position order. */

@@ -560,8 +560,3 @@ export class AdCampaign extends DurableObject<Env> {
 export function sameDefinition(a: AdCampaignDefinition, b: AdCampaignDefinition): boolean {
   return sameTerms({ ...a, createdAt: undefined }, { ...b, createdAt: undefined });
 }
-
-/** The object of an ad campaign. */
-export function adCampaignStub(env: Env, adCampaignId: string): DurableObjectStub<AdCampaign> {
-  return env.AD_CAMPAIGN.getByName(adCampaignId);
-}

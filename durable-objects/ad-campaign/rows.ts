@@ -62,7 +62,8 @@ export const AD_CAMPAIGN_SCHEMA = [
   "CREATE INDEX events_by_received_at ON events (received_at)",
 ] as const;
 
-export type CampaignRow = {
+/** The object's own SQLite `campaign` row (a leaderboard campaign's D1 row is `CampaignRow`). */
+export type AdCampaignRow = {
   ad_campaign_id: string;
   advertiser_id: string;
   name: string;
@@ -119,7 +120,7 @@ export interface LiveState {
 
 /** The object's live state as stored, or null before it was configured. */
 export function readLiveState(sql: SqlStorage): LiveState | null {
-  const row = firstRow<CampaignRow>(sql, "SELECT * FROM campaign");
+  const row = firstRow<AdCampaignRow>(sql, "SELECT * FROM campaign");
   if (!row) return null;
   return {
     definition: {

@@ -8,10 +8,10 @@ import type { CampaignLifecycleMessage } from "../../shared/messages.ts";
 import { toMoneyJson } from "../../shared/money.ts";
 import { toIso } from "../../shared/time.ts";
 import { sameTerms } from "../../shared/same-terms.ts";
-import { termsOf } from "../../workers/campaigns/catalogue.ts";
+import { termsOf } from "../../shared/campaigns.ts";
 import { campaignSettled } from "../../workers/webhooks/events.ts";
 import { publishEvent } from "../../workers/webhooks/publish.ts";
-import { userStub } from "../user/user.ts";
+import { userStub } from "../user/stub.ts";
 import { firstRow, migrate, rows } from "../sql.ts";
 import { NEW_LIFECYCLE, planLifecycle, retryDelayMs, settleDelayMs, withDefaults, type Lifecycle, type Placing } from "./lifecycle.ts";
 import { LiveFeed, liveSocketsPerIp } from "./live-feed.ts";
@@ -202,9 +202,9 @@ export class CampaignBoard extends DurableObject<Env> {
           .values(part.map((userId) => ({ userId, campaignId })))
           .onConflictDoNothing(),
         db
-          .select({ userId: schema.userProfiles.userId, displayName: schema.userProfiles.displayName })
-          .from(schema.userProfiles)
-          .where(inArray(schema.userProfiles.userId, part)),
+          .select({ userId: schema.displayNames.userId, displayName: schema.displayNames.displayName })
+          .from(schema.displayNames)
+          .where(inArray(schema.displayNames.userId, part)),
       ]);
       for (const profile of profiles) known.set(profile.userId, profile.displayName);
     }
@@ -533,9 +533,4 @@ export class CampaignBoard extends DurableObject<Env> {
       JSON.stringify(value),
     );
   }
-}
-
-/** The board of a campaign id. */
-export function boardStub(env: Env, campaignId: string): DurableObjectStub<CampaignBoard> {
-  return env.CAMPAIGN_BOARD.getByName(`campaign:${campaignId}`);
 }

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { PROFILE_SCHEMA, TagProfiles, type ProfileLists, type ProfileTag } from "../user/profile.ts";
+import { PROFILE_SCHEMA, TagProfiles, type ProfileLists, type ProfileTag } from "./tag-profiles.ts";
 import { migrate, rows } from "../sql.ts";
 
 /**
@@ -18,16 +18,6 @@ export function profileShardOf(cookie: string): number {
     hash = Math.imul(hash, 0x01000193);
   }
   return (hash >>> 0) % PROFILE_SHARDS;
-}
-
-/** The object holding the profile of `cookie`. */
-export function profileStoreStub(env: Env, cookie: string): DurableObjectStub<ProfileStore> {
-  return profileShardStub(env, profileShardOf(cookie));
-}
-
-/** The profile shard number `shard` (`profiles:7`). */
-export function profileShardStub(env: Env, shard: number): DurableObjectStub<ProfileStore> {
-  return env.PROFILE_STORE.getByName(`profiles:${shard}`);
 }
 
 /**

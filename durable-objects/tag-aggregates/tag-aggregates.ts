@@ -72,11 +72,6 @@ export function shardsOverlapping(from: number, to: number): number[] {
   return starts;
 }
 
-/** The object of the hour shard that starts at `shardStart`. */
-export function tagAggregatesStub(env: Env, shardStart: number): DurableObjectStub<TagAggregates> {
-  return env.TAG_AGGREGATES.getByName(shardName(shardStart));
-}
-
 /**
  * Exact COUNT and SUM(price) of user tags per (minute, action, origin, brand, category) for one
  * hour of event time. Every tag id is remembered, so a redelivered batch or a client resend counts

@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { fail, ok, type Result } from "../../shared/errors.ts";
 import type { Money } from "../../shared/money.ts";
 import { migrate } from "../sql.ts";
-import { zipAreaStub } from "../zip-area/zip-area.ts";
+import { zipAreaStub } from "../zip-area/stub.ts";
 import { AD_IMPRESSIONS_SCHEMA, AdImpressionCounts, type AdImpression } from "./ad-impressions.ts";
 import type { Activity, AwardCandidate, RuleProgress, StoredAward, StreakView } from "./streak-rules.ts";
 import { STREAK_SCHEMA, StreakStore } from "./streaks.ts";
@@ -154,9 +154,4 @@ export class User extends DurableObject<Env> {
     return this.adImpressions;
   }
 
-}
-
-/** The object of a user id. */
-export function userStub(env: Env, userId: string): DurableObjectStub<User> {
-  return env.USER.getByName(`user:${userId}`);
 }

@@ -5,8 +5,8 @@ import { DAY_MS, toIso } from "../../shared/time.ts";
 import { answerClose, safeClose, sendText } from "../sockets.ts";
 import { firstRow, migrate, rows } from "../sql.ts";
 import type { Trophy } from "../user/trophies.ts";
-import { userStub } from "../user/user.ts";
-import { displayNamesOf } from "../../workers/users/display-names.ts";
+import { userStub } from "../user/stub.ts";
+import { displayNamesOf } from "../../shared/display-names.ts";
 import { CitizenFeed, type CitizenAttachment } from "./citizen-feed.ts";
 import {
   ConnectionRequests,
@@ -560,9 +560,4 @@ function send(ws: WebSocket, message: ServerMessage): void {
 
 function sendError(ws: WebSocket, code: SocketErrorCode, detail: string, requestId?: string): void {
   send(ws, requestId === undefined ? { type: "error", code, detail } : { type: "error", code, detail, requestId });
-}
-
-/** The area of a zip code. */
-export function zipAreaStub(env: Env, zip: string): DurableObjectStub<ZipArea> {
-  return env.ZIP_AREA.getByName(zip);
 }

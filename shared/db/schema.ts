@@ -55,8 +55,10 @@ export const campaignWinners = sqliteTable("campaign_winners", {
 /**
  * Display names shown on every leaderboard row and to citizens nearby; set by
  * `PUT /users/{id}/profile` or a bulk import. `precinct` is set for officers (officers import).
+ * Called `displayNames` in code: "profile" there means an Allezon cookie's tags (ProfileStore); the
+ * table keeps its shipped name.
  */
-export const userProfiles = sqliteTable("user_profiles", {
+export const displayNames = sqliteTable("user_profiles", {
   userId: integer("user_id").primaryKey(),
   displayName: text("display_name").notNull(),
   precinct: text("precinct"),

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { adminToken, callJson, serviceToken } from "../support/http.ts";
-import { adCampaignStub } from "../../durable-objects/ad-campaign/ad-campaign.ts";
+import { adCampaignStub } from "../../durable-objects/ad-campaign/stub.ts";
 
 /** A campaign body with sensible defaults: EUR, 0.50 per click, 100.00 in total, started a day ago. */
 export function campaignBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {

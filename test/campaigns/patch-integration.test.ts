@@ -1,7 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { boardStub } from "../../durable-objects/campaign-board/campaign-board.ts";
+import { boardStub } from "../../durable-objects/campaign-board/stub.ts";
 import { adminToken, callJson } from "../support/http.ts";
 import { createCampaign, freshId } from "./support.ts";
 

@@ -1,7 +1,8 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { boardStub, type CampaignBoard } from "../../durable-objects/campaign-board/campaign-board.ts";
+import type { CampaignBoard } from "../../durable-objects/campaign-board/campaign-board.ts";
+import { boardStub } from "../../durable-objects/campaign-board/stub.ts";
 import type { QualifiedPurchaseMessage } from "../../shared/messages.ts";
 import { adminToken, callJson, eventually, tokenFor } from "../support/http.ts";
 import { createCampaign, deliver, topOf } from "./support.ts";

@@ -3,7 +3,7 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { CITIZEN_MESSAGES_PER_SECOND, CLOSE_CITIZEN_REPLACED } from "../../durable-objects/zip-area/citizen-feed.ts";
 import type { NearbyOfficer } from "../../durable-objects/zip-area/socket-messages.ts";
-import { zipAreaStub } from "../../durable-objects/zip-area/zip-area.ts";
+import { zipAreaStub } from "../../durable-objects/zip-area/stub.ts";
 import { callJson, tokenFor } from "../support/http.ts";
 import { connectCitizen, connectOfficer, north, pointsOf, requestConnection, uniqueId, uniqueZip, type CitizenSocket } from "./support.ts";
 

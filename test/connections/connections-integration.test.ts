@@ -1,7 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { userStub } from "../../durable-objects/user/user.ts";
+import { userStub } from "../../durable-objects/user/stub.ts";
 import { adminToken, callJson, eventually, tokenFor } from "../support/http.ts";
 import { connectOfficer, north, pointsOf, requestConnection, uniqueId, uniqueZip } from "./support.ts";
 
@@ -146,7 +146,7 @@ describe("Connection requests", () => {
   });
 
   it("returns the first answer to a resent request id and 409 to the id with another payload", async () => {
-    const { zip, officerId, citizenId, officer, citizenToken } = await scene();
+    const { zip, officerId, officer, citizenToken } = await scene();
     const body = { requestId: `req-${uniqueId()}`, officerId, zip, ...north(HERE, 20) };
     const first = await callJson("POST", "/connections", { token: citizenToken, body });
     expect(first.status).toBe(202);

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { QualifiedPurchaseMessage } from "../../shared/messages.ts";
 import { MAX_IMPORT_BODY_BYTES } from "../../workers/http/content.ts";
 import { app } from "../../workers/app.ts";
-import { displayNamesOf } from "../../workers/users/display-names.ts";
+import { displayNamesOf } from "../../shared/display-names.ts";
 import { createCampaign, deliver, topOf } from "../campaigns/support.ts";
 import { adminToken, callJson, eventually, tokenFor } from "../support/http.ts";
 import { connectOfficer, fund, uniqueId, uniqueZip } from "./support.ts";
@@ -186,6 +186,7 @@ describe("Imports", () => {
    * Sends an import through the Worker with the real D1 binding wrapped to count the statements it
    * runs: on Cloudflare one invocation may make at most 1,000 D1 queries.
    */
+  // biome-ignore lint/suspicious/noExplicitAny: each test reads its own fields of the answer, as callJson's default does
   async function countedUpload(kind: string, file: string): Promise<{ status: number; body: any; statements: number }> {
     let statements = 0;
     const counting = new Proxy(env.DB, {

@@ -2,7 +2,8 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { OfficerAttachment } from "../../durable-objects/zip-area/zip-area.ts";
-import { AVAILABLE_FOR_MS, CLOSE_AVAILABILITY_ENDED, CLOSE_REPLACED, PING, zipAreaStub } from "../../durable-objects/zip-area/zip-area.ts";
+import { AVAILABLE_FOR_MS, CLOSE_AVAILABILITY_ENDED, CLOSE_REPLACED, PING } from "../../durable-objects/zip-area/zip-area.ts";
+import { zipAreaStub } from "../../durable-objects/zip-area/stub.ts";
 import { callJson, eventually, tokenFor } from "../support/http.ts";
 import { connectOfficer, north, pointsOf, requestConnection, uniqueId, uniqueZip } from "./support.ts";
 

@@ -1,7 +1,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { userStub } from "../../durable-objects/user/user.ts";
+import { userStub } from "../../durable-objects/user/stub.ts";
 import { app } from "../../workers/app.ts";
 import { adminToken, callJson, tokenFor } from "../support/http.ts";
 import { pointsOf, uniqueId } from "./support.ts";

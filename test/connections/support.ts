@@ -1,5 +1,5 @@
 import { env, exports } from "cloudflare:workers";
-import { userStub } from "../../durable-objects/user/user.ts";
+import { userStub } from "../../durable-objects/user/stub.ts";
 import type {
   CitizenMessage,
   CitizenServerMessage,

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { userStub } from "../../durable-objects/user/user.ts";
+import { userStub } from "../../durable-objects/user/stub.ts";
 import type { EstablishedConnectionMessage } from "../../shared/messages.ts";
 import { deliver, expectAllAcked } from "../incentives/helpers.ts";
 import { adminToken, callJson, tokenFor } from "../support/http.ts";

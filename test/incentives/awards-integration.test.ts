@@ -1,7 +1,8 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type User, userStub } from "../../durable-objects/user/user.ts";
+import type { User } from "../../durable-objects/user/user.ts";
+import { userStub } from "../../durable-objects/user/stub.ts";
 import type { IncentiveAwardMessage, QueueMessage } from "../../shared/messages.ts";
 import { adminToken, call, callJson, eventually, serviceToken, tokenFor } from "../support/http.ts";
 import {

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type Activity, type AwardCandidate, localDayOf } from "../../durable-objects/user/streak-rules.ts";
-import { userStub } from "../../durable-objects/user/user.ts";
+import { userStub } from "../../durable-objects/user/stub.ts";
 
 const CANDIDATES: AwardCandidate[] = [
   { employerIncentiveId: "1", incentiveId: "1", rule: { kind: "once" }, reward: { description: "welcome" } },

@@ -2,7 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { sign } from "hono/jwt";
 import { describe, expect, it } from "vitest";
-import { userStub } from "../../durable-objects/user/user.ts";
+import { userStub } from "../../durable-objects/user/stub.ts";
 import { app } from "../../workers/app.ts";
 import { EXAMPLE_SECRETS } from "../../workers/http/secrets.ts";
 import devVarsExample from "../../.dev.vars.example?raw";

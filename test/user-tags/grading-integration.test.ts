@@ -35,7 +35,9 @@ describe("the Allezon grader against the Worker", () => {
       );
       expect(statuses.every((status) => status === 204)).toBe(true);
     }
-    sent.forEach((tag, i) => model.add(t0 + i, tag));
+    sent.forEach((tag, i) => {
+      model.add(t0 + i, tag);
+    });
     const hot = model.profiles.get(`hot-${stream.seed}-0-0`)!;
     expect(hot.VIEW.length).toBe(200); // the hot cookie got more VIEWs than are kept
 

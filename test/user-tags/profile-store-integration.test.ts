@@ -1,7 +1,8 @@
 import { createExecutionContext, createMessageBatch, getQueueResult, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { PROFILE_SHARDS, profileShardOf, profileStoreStub } from "../../durable-objects/profile-store/profile-store.ts";
+import { PROFILE_SHARDS, profileShardOf } from "../../durable-objects/profile-store/profile-store.ts";
+import { profileStoreStub } from "../../durable-objects/profile-store/stub.ts";
 import type { UserTagMessage } from "../../shared/messages.ts";
 import { consumeUserTags } from "../../workers/user-tags/consumers.ts";
 import { acceptTag } from "../../workers/user-tags/ingest.ts";

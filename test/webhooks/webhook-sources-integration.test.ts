@@ -1,7 +1,7 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { boardStub } from "../../durable-objects/campaign-board/campaign-board.ts";
+import { boardStub } from "../../durable-objects/campaign-board/stub.ts";
 import type { EstablishedConnectionMessage, QualifiedPurchaseMessage } from "../../shared/messages.ts";
 import { createCampaign as createAdCampaign, sendEvent } from "../ads/helpers.ts";
 import { createCampaign, deliver as deliverToQueue } from "../campaigns/support.ts";

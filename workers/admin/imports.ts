@@ -79,7 +79,7 @@ const officerRowSchema = z.object({ officerId: idSchema, displayName: displayNam
 type ProfileTerms = { displayName: string; precinct: string | null };
 
 async function storedProfiles(env: Env, ids: string[]): Promise<Map<string, ProfileTerms>> {
-  const p = schema.userProfiles;
+  const p = schema.displayNames;
   const rows = await readByJsonIds(ids.map(Number), (part) =>
     database(env.DB)
       .select({ userId: p.userId, displayName: p.displayName, precinct: p.precinct })

@@ -4,7 +4,8 @@
  * (date, adCampaignId) — the key makes any rerun a no-op — and publishes each row on `ad-billing`.
  */
 import { and, eq, gte, inArray, isNull, lt } from "drizzle-orm";
-import { adCampaignStub, type BillingDay } from "../../durable-objects/ad-campaign/ad-campaign.ts";
+import type { BillingDay } from "../../durable-objects/ad-campaign/ad-campaign.ts";
+import { adCampaignStub } from "../../durable-objects/ad-campaign/stub.ts";
 import { chunk, d1Chunks, runInOneBatch } from "../../shared/db/chunks.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import type { AdBillingDayMessage, QueueMessage } from "../../shared/messages.ts";

@@ -7,7 +7,7 @@
 import { and, asc, desc, eq, gt, isNull, lte, or } from "drizzle-orm";
 import { isWithinPace, statusAt } from "../../durable-objects/ad-campaign/budget.ts";
 import { definitionFromD1, spendingFromD1 } from "../../durable-objects/ad-campaign/rows.ts";
-import { userStub } from "../../durable-objects/user/user.ts";
+import { userStub } from "../../durable-objects/user/stub.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import { toMoneyJson, type MoneyJson } from "../../shared/money.ts";
 import { utcDayNumber } from "../../shared/time.ts";

@@ -1,17 +1,17 @@
 import { createRoute } from "@hono/zod-openapi";
 import { asc, eq } from "drizzle-orm";
 import { z } from "zod";
-import { campaignInputSchema, campaignPatchSchema, campaignSchema, effectiveEndAt, winnerSchema, winnersSchema } from "../../shared/campaigns.ts";
+import { campaignInputSchema, campaignPatchSchema, campaignSchema, effectiveEndAt, termsOf, winnerSchema, winnersSchema } from "../../shared/campaigns.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import { idParamSchema } from "../../shared/ids.ts";
 import { toMoneyJson } from "../../shared/money.ts";
 import { isoUtcSchema, toIso } from "../../shared/time.ts";
-import { boardStub } from "../../durable-objects/campaign-board/campaign-board.ts";
+import { boardStub } from "../../durable-objects/campaign-board/stub.ts";
 import { requireRole } from "../http/auth.ts";
 import { ApiError, unwrap } from "../http/problem.ts";
 import { bearer, createRouter, jsonBody, jsonResponse, problemResponses } from "../http/router.ts";
-import { displayNamesOf } from "../users/display-names.ts";
-import { campaignJson, campaignsActiveAt, editCampaign, getCampaign, insertCampaign, markEnded, termsOf } from "./catalogue.ts";
+import { displayNamesOf } from "../../shared/display-names.ts";
+import { campaignJson, campaignsActiveAt, editCampaign, getCampaign, insertCampaign, markEnded } from "./catalogue.ts";
 
 /** The scoring campaigns catalogue, mounted at `/campaigns`. */
 export const campaignRoutes = createRouter();

@@ -1,13 +1,11 @@
 import { and, eq, gt, inArray, lte, sql } from "drizzle-orm";
-import { campaignStatus, effectiveEndAt, type CampaignTerms, type PrizeTier } from "../../shared/campaigns.ts";
+import { campaignStatus, effectiveEndAt, termsOf, tiersOf, type CampaignRow, type CampaignTerms, type PrizeTier } from "../../shared/campaigns.ts";
 import { d1Chunks } from "../../shared/db/chunks.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import { toMoneyJson, type Money } from "../../shared/money.ts";
 import { sameTerms } from "../../shared/same-terms.ts";
 import { toIso } from "../../shared/time.ts";
 import { ApiError } from "../http/problem.ts";
-
-export type CampaignRow = typeof schema.campaigns.$inferSelect;
 
 /** The campaign as the API writes it, with its status at `now`. */
 export function campaignJson(row: CampaignRow, now = Date.now()) {
@@ -22,29 +20,11 @@ export function campaignJson(row: CampaignRow, now = Date.now()) {
   };
 }
 
-/** The stored tiers; none when the campaign has no `prizes`. */
-export function tiersOf(row: CampaignRow): PrizeTier[] {
-  if (row.prizes === null) return [];
-  const stored = JSON.parse(row.prizes) as { fromPosition: number; toPosition: number; prizeMinor: number }[];
-  return stored.map(({ fromPosition, toPosition, prizeMinor }) => ({ fromPosition, toPosition, prize: { minor: prizeMinor, currency: row.currency } }));
-}
-
 /** Tiers as the `prizes` column stores them (the currency is the campaign's); null for none. */
 export function storedTiers(tiers: PrizeTier[] | undefined): string | null {
   if (tiers === undefined) return null;
   const sorted = [...tiers].sort((a, b) => a.fromPosition - b.fromPosition);
   return JSON.stringify(sorted.map(({ fromPosition, toPosition, prize }) => ({ fromPosition, toPosition, prizeMinor: prize.minor })));
-}
-
-export function termsOf(row: CampaignRow): CampaignTerms {
-  return {
-    campaignId: String(row.campaignId),
-    itemId: String(row.itemId),
-    prize: { minor: row.prizeMinor, currency: row.currency },
-    ...(row.prizes !== null ? { prizes: tiersOf(row) } : {}),
-    startAt: row.startAt,
-    endAt: row.endAt,
-  };
 }
 
 /**

@@ -7,7 +7,7 @@ import type {
   QueueMessage,
 } from "../../shared/messages.ts";
 import { convertMoney, MAX_AMOUNT_MINOR, type Money } from "../../shared/money.ts";
-import { boardStub } from "../../durable-objects/campaign-board/campaign-board.ts";
+import { boardStub } from "../../durable-objects/campaign-board/stub.ts";
 import { ackOrRetryGroup, fieldsOfKind, messagesOfKind, retryLater, sendAll } from "../queue-kit.ts";
 import { campaignsByIds, campaignsForItems, qualifies } from "./catalogue.ts";
 import { RateBook } from "./exchange-rates.ts";

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { positionSchema, purchaseInputSchema, recordSchema } from "../../shared/campaigns.ts";
 import { idJsonSchema, idParamSchema } from "../../shared/ids.ts";
 import type { PurchaseMessage } from "../../shared/messages.ts";
-import { boardStub } from "../../durable-objects/campaign-board/campaign-board.ts";
+import { boardStub } from "../../durable-objects/campaign-board/stub.ts";
 import { CLIENT_ADDRESS_HEADER, USER_ID_HEADER, liveSocketsPerIp } from "../../durable-objects/campaign-board/live-feed.ts";
 import { requireRole } from "../http/auth.ts";
 import { waitUntilOf } from "../http/env.ts";

@@ -2,7 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { idJsonSchema, idParamSchema } from "../../shared/ids.ts";
 import { moneyJsonSchema, nullableMoneyJsonSchema } from "../../shared/money.ts";
-import { userStub } from "../../durable-objects/user/user.ts";
+import { userStub } from "../../durable-objects/user/stub.ts";
 import { requireSelfOrAdmin } from "../http/guards.ts";
 import { bearer, createRouter, jsonResponse, problemResponses } from "../http/router.ts";
 

@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { and, count, desc, eq, gte, lt } from "drizzle-orm";
 import { z } from "zod";
-import { zipAreaStub } from "../../durable-objects/zip-area/zip-area.ts";
+import { zipAreaStub } from "../../durable-objects/zip-area/stub.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import { sameTerms } from "../../shared/same-terms.ts";
 import { toIso } from "../../shared/time.ts";

@@ -5,7 +5,7 @@
  * `applied` flag that makes the stock or total change happen once in the same batch as the insert.
  */
 import { eq } from "drizzle-orm";
-import { userStub } from "../../durable-objects/user/user.ts";
+import { userStub } from "../../durable-objects/user/stub.ts";
 import type { WalletEntry } from "../../durable-objects/user/wallet.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import { sameTerms } from "../../shared/same-terms.ts";

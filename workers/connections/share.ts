@@ -1,7 +1,7 @@
 import { eq, sql } from "drizzle-orm";
 import { database, schema } from "../../shared/db/client.ts";
 import { ApiError } from "../http/problem.ts";
-import { displayNamesOf } from "../users/display-names.ts";
+import { displayNamesOf } from "../../shared/display-names.ts";
 import { connectionShared } from "../webhooks/events.ts";
 import { publishEvent } from "../webhooks/publish.ts";
 

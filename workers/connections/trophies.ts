@@ -1,5 +1,5 @@
 import type { Trophy } from "../../durable-objects/user/trophies.ts";
-import { userStub } from "../../durable-objects/user/user.ts";
+import { userStub } from "../../durable-objects/user/stub.ts";
 import type { DonationJson } from "./rewards.ts";
 
 /**

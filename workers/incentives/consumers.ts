@@ -1,5 +1,5 @@
 import { type Activity, type StoredAward, localDayOf } from "../../durable-objects/user/streak-rules.ts";
-import { userStub } from "../../durable-objects/user/user.ts";
+import { userStub } from "../../durable-objects/user/stub.ts";
 import type { IncentiveAwardMessage, IncentiveEvaluateMessage, IncentiveEventMessage, QueueMessage } from "../../shared/messages.ts";
 import { ackOrRetryGroup, fieldsOfKind, messagesOfKind, retryLater, sendAll } from "../queue-kit.ts";
 import { incentiveAwarded } from "../webhooks/events.ts";

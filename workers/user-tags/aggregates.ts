@@ -1,9 +1,5 @@
-import {
-  SHARD_MS,
-  shardsOverlapping,
-  tagAggregatesStub,
-  type MinuteTotal,
-} from "../../durable-objects/tag-aggregates/tag-aggregates.ts";
+import { SHARD_MS, shardsOverlapping, type MinuteTotal } from "../../durable-objects/tag-aggregates/tag-aggregates.ts";
+import { tagAggregatesStub } from "../../durable-objects/tag-aggregates/stub.ts";
 import { MINUTE_MS } from "../../shared/time.ts";
 import type { AggregatesQuery } from "./schemas.ts";
 

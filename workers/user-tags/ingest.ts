@@ -1,6 +1,8 @@
-import { profileShardOf, profileShardStub } from "../../durable-objects/profile-store/profile-store.ts";
-import { tagAggregatesStub, shardStartOf, type ShardTag } from "../../durable-objects/tag-aggregates/tag-aggregates.ts";
-import type { ProfileTag } from "../../durable-objects/user/profile.ts";
+import { profileShardOf } from "../../durable-objects/profile-store/profile-store.ts";
+import { profileShardStub } from "../../durable-objects/profile-store/stub.ts";
+import { shardStartOf, type ShardTag } from "../../durable-objects/tag-aggregates/tag-aggregates.ts";
+import { tagAggregatesStub } from "../../durable-objects/tag-aggregates/stub.ts";
+import type { ProfileTag } from "../../durable-objects/profile-store/tag-profiles.ts";
 import type { UserTagMessage } from "../../shared/messages.ts";
 import type { UserTag, UserTagInput } from "./schemas.ts";
 

@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { z } from "zod";
-import { profileStoreStub } from "../../durable-objects/profile-store/profile-store.ts";
-import { profileBody } from "../../durable-objects/user/profile.ts";
+import { profileStoreStub } from "../../durable-objects/profile-store/stub.ts";
+import { profileBody } from "../../durable-objects/profile-store/tag-profiles.ts";
 import { requireRole } from "../http/auth.ts";
 import { waitUntilOf } from "../http/env.ts";
 import { bearer, createRouter, jsonBody, jsonResponse, middlewareProblemResponses, preserializedJson, problemResponses } from "../http/router.ts";

@@ -1,7 +1,7 @@
 import { inArray } from "drizzle-orm";
-import { d1Chunks, readByJsonIds, writeJsonRows } from "../../shared/db/chunks.ts";
+import { readByJsonIds, writeJsonRows } from "../../shared/db/chunks.ts";
 import { database, schema } from "../../shared/db/client.ts";
-import { boardStub } from "../../durable-objects/campaign-board/campaign-board.ts";
+import { boardStub } from "../../durable-objects/campaign-board/stub.ts";
 
 export interface DisplayName {
   userId: string;
@@ -46,18 +46,4 @@ export async function setDisplayNames(env: Env, names: readonly DisplayName[]): 
     boards.set(campaignId, list);
   }
   await Promise.all([...boards].map(async ([campaignId, list]) => boardStub(env, String(campaignId)).rename(list)));
-}
-
-/** Stored display names of these users; users without one are absent from the map. */
-export async function displayNamesOf(d1: D1Database, userIds: readonly string[]): Promise<Map<string, string>> {
-  const db = database(d1);
-  const found = new Map<string, string>();
-  for (const part of d1Chunks(userIds.map(Number), 1)) {
-    const rows = await db
-      .select({ userId: schema.userProfiles.userId, displayName: schema.userProfiles.displayName })
-      .from(schema.userProfiles)
-      .where(inArray(schema.userProfiles.userId, part));
-    for (const row of rows) found.set(String(row.userId), row.displayName);
-  }
-  return found;
 }

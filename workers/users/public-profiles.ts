@@ -6,7 +6,7 @@
 import { eq } from "drizzle-orm";
 import { z } from "zod";
 import { TROPHY_IDS, type Trophy } from "../../durable-objects/user/trophies.ts";
-import { userStub } from "../../durable-objects/user/user.ts";
+import { userStub } from "../../durable-objects/user/stub.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import { idJsonSchema } from "../../shared/ids.ts";
 
@@ -53,9 +53,9 @@ export interface PublicProfile {
 export async function publicProfileOf(env: Env, userId: string): Promise<PublicProfile> {
   const [[row], trophyCase] = await Promise.all([
     database(env.DB)
-      .select({ displayName: schema.userProfiles.displayName, precinct: schema.userProfiles.precinct })
-      .from(schema.userProfiles)
-      .where(eq(schema.userProfiles.userId, Number(userId))),
+      .select({ displayName: schema.displayNames.displayName, precinct: schema.displayNames.precinct })
+      .from(schema.displayNames)
+      .where(eq(schema.displayNames.userId, Number(userId))),
     userStub(env, userId).trophyCase(),
   ]);
   return {
