@@ -2,8 +2,8 @@ import { eq, sql } from "drizzle-orm";
 import { database, schema } from "../../shared/db/client.ts";
 import { ApiError } from "../http/problem.ts";
 import { displayNamesOf } from "../users/display-names.ts";
-import { connectionShared } from "../webhooks/events.ts";
-import { publishEvent } from "../webhooks/publish.ts";
+import { connectionShared } from "../../shared/webhooks/events.ts";
+import { publishEvent } from "../../shared/webhooks/publish.ts";
 
 /**
  * Records `userId`'s consent to share an established connection publicly (once per party: a

@@ -2,8 +2,8 @@ import { type Activity, type StoredAward, localDayOf } from "../../durable-objec
 import { userStub } from "../../durable-objects/user/user.ts";
 import type { IncentiveAwardMessage, IncentiveEvaluateMessage, IncentiveEventMessage, QueueMessage } from "../../shared/messages.ts";
 import { ackOrRetryGroup, fieldsOfKind, messagesOfKind, retryLater, sendAll } from "../queue-kit.ts";
-import { incentiveAwarded } from "../webhooks/events.ts";
-import { publishEvent } from "../webhooks/publish.ts";
+import { incentiveAwarded } from "../../shared/webhooks/events.ts";
+import { publishEvent } from "../../shared/webhooks/publish.ts";
 import { candidateKey, HISTORY_PAGE, historyPage, indexHistory, loadCandidates, markFulfilled, storeAwards, toAwardMessage } from "./store.ts";
 
 function isIncentiveEvent(body: unknown): body is IncentiveEventMessage {

@@ -8,7 +8,7 @@ import type { QueueMessage, WebhookDeliveryMessage } from "../../shared/messages
 import { DAY_MS } from "../../shared/time.ts";
 import { SIGNATURE_HEADER, signWebhookBody } from "../../shared/webhook-signature.ts";
 import { fieldsOfKind, messagesOfKind, retryLater } from "../queue-kit.ts";
-import { type DeliveryAttempt, deliveredPairs, pairKey, recordAttempts, type Webhook, webhooksByIds } from "./store.ts";
+import { type DeliveryAttempt, deliveredPairs, pairKey, recordAttempts, type Webhook, webhooksByIds } from "../../shared/webhooks/store.ts";
 
 /** How long retries go on for, counted from when the event was queued. */
 export const RETRY_WINDOW_MS = DAY_MS;

@@ -6,8 +6,8 @@ import { sameTerms } from "../../shared/same-terms.ts";
 import { requireRole } from "../http/auth.ts";
 import { ApiError } from "../http/problem.ts";
 import { bearer, createRouter, jsonBody, jsonResponse, problemResponses } from "../http/router.ts";
-import { WEBHOOK_EVENT_TYPES } from "./events.ts";
-import { allWebhooks, findWebhook, insertWebhook, listDeliveries, removeWebhook, toWebhookJson } from "./store.ts";
+import { WEBHOOK_EVENT_TYPES } from "../../shared/webhooks/events.ts";
+import { allWebhooks, findWebhook, insertWebhook, listDeliveries, removeWebhook, toWebhookJson } from "../../shared/webhooks/store.ts";
 
 /** Webhook registration and delivery logs, mounted at `/admin` beside the other operators' tools. */
 export const webhookRoutes = createRouter();

@@ -1,8 +1,8 @@
 /** The webhooks and their delivery log in D1. */
 import { and, desc, eq, gte, inArray, lt, lte } from "drizzle-orm";
-import { d1Chunks, runInOneBatch } from "../../shared/db/chunks.ts";
-import { database, schema } from "../../shared/db/client.ts";
-import { toIso } from "../../shared/time.ts";
+import { d1Chunks, runInOneBatch } from "../db/chunks.ts";
+import { database, schema } from "../db/client.ts";
+import { toIso } from "../time.ts";
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from "./events.ts";
 
 const { webhooks, webhookDeliveries } = schema;

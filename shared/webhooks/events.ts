@@ -4,9 +4,9 @@
  * reports), so a redelivered source batch builds the very same event and receivers, which dedupe
  * by `id`, see it once. No builder takes a location: none may ever reach a payload.
  */
-import type { EstablishedConnectionMessage, IncentiveAwardMessage, WebhookDeliveryMessage } from "../../shared/messages.ts";
-import { toMoneyJson } from "../../shared/money.ts";
-import { toIso, utcDate } from "../../shared/time.ts";
+import type { EstablishedConnectionMessage, IncentiveAwardMessage, WebhookDeliveryMessage } from "../messages.ts";
+import { toMoneyJson } from "../money.ts";
+import { toIso, utcDate } from "../time.ts";
 
 export const WEBHOOK_EVENT_TYPES = [
   "connection.established",
