@@ -15,6 +15,7 @@ export default defineConfig({
         bindings: {
           JWT_SECRET: "test-jwt-secret",
           VOUCHER_SECRET: "test-voucher-secret",
+          WEBHOOK_ENCRYPTION_KEY: "test-webhook-encryption-key", ALLOW_LOCAL_WEBHOOKS: "true",
           SETTLE_DELAY_SECONDS: "0",
           TEST_MIGRATIONS: migrations,
           // Days to move "now" forward for the whole run (test/clock-offset.ts); `npm run test:clock -- 400`.

@@ -4,8 +4,11 @@
  * It checks each delivery's `tally-signature` with the same module the Worker signs with (a bad or
  * stale signature is 400, so Tally logs a failed attempt and retries), answers 200, and prints each
  * event once as one line of JSON on stdout; a redelivered `id` is answered 200 and noted on stderr.
- * Register it first (`POST /admin/webhooks` with `"url":"http://localhost:8788/"`): the answer holds
- * the secret. `--fail N` answers the first N deliveries with 500, to watch the retries.
+ * Register it first (`POST /admin/webhooks` with `"url":"http://localhost:8788/"`, which Tally admits
+ * only where the var `ALLOW_LOCAL_WEBHOOKS` is `"true"`, as `.dev.vars` sets it for local runs): the
+ * answer holds the secret, shown that once. After `rotate-secret`, deliveries carry a signature
+ * under the old secret too for 24 h, so this receiver keeps verifying until restarted with the new
+ * one. `--fail N` answers the first N deliveries with 500, to watch the retries.
  */
 import { createServer } from "node:http";
 import { parseArgs } from "node:util";

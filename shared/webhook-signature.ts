@@ -1,8 +1,10 @@
 /**
  * The `tally-signature` header of webhook deliveries (Stripe-style): `t=<unix seconds>,v1=<hex
- * HMAC-SHA256 of "<t>.<body>" under the webhook's secret>`. One module for the Worker, which signs,
- * and for `scripts/webhook-receiver.ts` (or any receiver written in TypeScript), which verifies:
- * it uses only Web Crypto, present in workerd and Node alike.
+ * HMAC-SHA256 of "<t>.<body>" under the webhook's secret>`. While a rotated-out secret is still in
+ * its overlap, the header carries one `v1=` per secret (`t=…,v1=<new>,v1=<previous>`), and a
+ * verifier accepts the request when any of them matches its secret. One module for the Worker,
+ * which signs, and for `scripts/webhook-receiver.ts` (or any receiver written in TypeScript), which
+ * verifies: it uses only Web Crypto, present in workerd and Node alike.
  */
 
 /** The header a delivery carries its signature in. */
@@ -15,7 +17,8 @@ import { hmacSha256Key, toHex } from "./hmac.ts";
 
 const encoder = new TextEncoder();
 
-function fromHex(hex: string): Uint8Array<ArrayBuffer> | undefined {
+/** The bytes of a hex string; undefined when it is not even-length hex. */
+export function fromHex(hex: string): Uint8Array<ArrayBuffer> | undefined {
   if (hex.length % 2 !== 0 || !/^[0-9a-f]*$/i.test(hex)) return undefined;
   const bytes = new Uint8Array(hex.length / 2);
   for (let i = 0; i < bytes.length; i++) bytes[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
@@ -23,14 +26,18 @@ function fromHex(hex: string): Uint8Array<ArrayBuffer> | undefined {
 }
 
 /**
- * The `tally-signature` value for `body` sent at `timestampSeconds`.
+ * The `tally-signature` value for `body` sent at `timestampSeconds`: one `v1=` per secret, in the
+ * order given (the current secret first, then one in its rotation overlap).
  *
  * @example
  * const header = await signWebhookBody(secret, JSON.stringify(event), Math.floor(Date.now() / 1000));
  */
-export async function signWebhookBody(secret: string, body: string, timestampSeconds: number): Promise<string> {
-  const mac = await crypto.subtle.sign("HMAC", await hmacSha256Key(secret, ["sign"]), encoder.encode(`${timestampSeconds}.${body}`));
-  return `t=${timestampSeconds},v1=${toHex(mac)}`;
+export async function signWebhookBody(secrets: string | readonly string[], body: string, timestampSeconds: number): Promise<string> {
+  const signed = encoder.encode(`${timestampSeconds}.${body}`);
+  const macs = await Promise.all(
+    (typeof secrets === "string" ? [secrets] : secrets).map(async (secret) => `v1=${toHex(await crypto.subtle.sign("HMAC", await hmacSha256Key(secret, ["sign"]), signed))}`),
+  );
+  return [`t=${timestampSeconds}`, ...macs].join(",");
 }
 
 export type SignatureCheck = { ok: true; timestampSeconds: number } | { ok: false; reason: string };

@@ -5,9 +5,10 @@
  */
 import type { QueueMessage } from "../shared/messages.ts";
 
-/** Queues take at most 100 messages and 256 KB per `sendBatch`; the byte budget leaves a margin. */
-const SEND_BATCH_MESSAGES = 100;
-const SEND_BATCH_BYTES = 200_000;
+// `sendAll` lives in shared/ so Durable Objects (which import only shared/) can send too.
+import { sendAll } from "../shared/queue-send.ts";
+
+export { sendAll };
 
 /** Exponential backoff for a message that failed `attempts` times: 2, 4, 8 … at most 5 minutes. */
 export function retryDelaySeconds(attempts: number): number {
@@ -68,26 +69,6 @@ export function fieldsOfKind(body: unknown, ...kinds: QueueMessage["kind"][]): R
   return kinds.includes(fields.kind as QueueMessage["kind"]) ? fields : undefined;
 }
 
-/**
- * Sends every body on `queue` in as few `sendBatch` calls as the platform's per-call limits (count
- * and bytes) allow: a redrive of 100 large user tags would pass 256 KB in one call.
- */
-export async function sendAll(queue: Queue, bodies: readonly QueueMessage[]): Promise<void> {
-  const encoder = new TextEncoder();
-  let part: QueueMessage[] = [];
-  let bytes = 0;
-  for (const body of bodies) {
-    const size = encoder.encode(JSON.stringify(body)).byteLength;
-    if (part.length === SEND_BATCH_MESSAGES || (part.length > 0 && bytes + size > SEND_BATCH_BYTES)) {
-      await queue.sendBatch(part.map((message) => ({ body: message })));
-      part = [];
-      bytes = 0;
-    }
-    part.push(body);
-    bytes += size;
-  }
-  if (part.length > 0) await queue.sendBatch(part.map((message) => ({ body: message })));
-}
 
 /**
  * How long the first message handed to `sendCoalesced` waits for others to share its `sendBatch`, in

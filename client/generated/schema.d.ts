@@ -1078,9 +1078,29 @@ export interface paths {
         put?: never;
         /**
          * Register a URL for webhook events (the signing secret is shown once)
-         * @description Each event is POSTed as `{"id","type","createdAt","data"}` with `tally-signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" under the secret>`, at least once (dedupe by `id`), retried with exponential backoff for up to 24 h. `url` must be https (http only for localhost). A resend with the same `webhookId` and terms answers the first registration; other terms are 409, as is a registration beyond 100 webhooks.
+         * @description Each event is POSTed as `{"id","type","createdAt","data"}` with `tally-signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" under the secret>`, at least once (dedupe by `id`), retried with exponential backoff for up to 24 h. `url` must be https to a public address: private, loopback, link-local, shared (100.64/10) and unique-local addresses and local names are refused (400 naming `url`); plain `http://127.0.0.1` and `http://localhost` only where the var `ALLOW_LOCAL_WEBHOOKS` is `"true"` (local runs). The secret is in this answer only: a resend with the same `webhookId` and terms answers the registration without it (rotate it with `rotateWebhookSecret` if it was lost); other terms are 409, as is the id of a deleted webhook (ids are never reused) and a registration beyond 100 webhooks.
          */
         post: operations["createWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/webhooks/{webhookId}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replace a webhook's signing secret; the new one is shown once
+         * @description Deliveries are signed with the new secret at once and, for the next 24 h, with the replaced one too: the `tally-signature` header then carries two `v1=` signatures (new first), so a receiver verifies with either secret while it is updated. Rotating again within those 24 h drops the older secret at once. Each call rotates.
+         */
+        post: operations["rotateWebhookSecret"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1096,7 +1116,7 @@ export interface paths {
         };
         /**
          * Every delivery attempt of a webhook, newest first
-         * @description One row per attempt: the receiver's status (null when it did not answer), duration, error, and `gaveUp` on the last one of an event that was never delivered.
+         * @description One row per attempt: the receiver's status (null when it did not answer), duration, an error category (`timeout`, `dns`, `connection-refused`, `connection-reset`, `tls`, `network`, `address-not-allowed`, `http-3xx` for a redirect, `http-4xx`, `http-5xx`; never the network error's text), and `gaveUp` on the last one of an event that was never delivered. A deleted webhook's log stays readable here.
          */
         get: operations["listWebhookDeliveries"];
         put?: never;
@@ -1117,7 +1137,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Remove a webhook and its delivery log; nothing more is sent to it */
+        /** Delete a webhook: nothing more is sent to it; its delivery log stays readable and its id is never reused */
         delete: operations["deleteWebhook"];
         options?: never;
         head?: never;
@@ -1536,6 +1556,8 @@ export interface components {
             /** @example 42 */
             incentiveId: string;
             reward: components["schemas"]["Reward"];
+            /** @description Whether `incentive.awarded` webhooks carry the user id and reward text */
+            shareWithWebhooks: boolean;
             /** @description When it was detached; absent while attached */
             detachedAt?: string;
         };
@@ -1765,6 +1787,7 @@ export interface components {
             /** @description The receiver's HTTP status; null when it did not answer */
             status: number | null;
             durationMs: number;
+            /** @description The failure's category (`timeout`, `dns`, `connection-refused`, `http-5xx` …); null when delivered */
             error: string | null;
             /** @description The last attempt: it failed 24 h after the event was queued, no retry follows */
             gaveUp: boolean;
@@ -6238,6 +6261,11 @@ export interface operations {
                      * @enum {string}
                      */
                     countFrom?: "history" | "attach";
+                    /**
+                     * @description Opt-in: `incentive.awarded` webhook events carry the awarded user's id and the reward text. Off by default: they carry the award, employer and incentive ids only
+                     * @default false
+                     */
+                    shareWithWebhooks?: boolean;
                 };
             };
         };
@@ -6493,6 +6521,8 @@ export interface operations {
                             /** @example 42 */
                             incentiveId: string;
                             reward: components["schemas"]["Reward"];
+                            /** @description Whether `incentive.awarded` webhooks carry the user id and reward text */
+                            shareWithWebhooks: boolean;
                             /** @description When it was detached; absent while attached */
                             detachedAt?: string;
                             incentive: components["schemas"]["Incentive"];
@@ -9565,7 +9595,126 @@ export interface operations {
                 content: {
                     "application/json": {
                         webhook: components["schemas"]["Webhook"];
+                        /** @description Only in the answer that created the webhook; absent when a resend is answered */
+                        secret?: string;
+                    };
+                };
+            };
+            /** @description Invalid input; `errors[]` names each field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Token valid but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: an id reused with a different payload, or not enough balance */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but impossible */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected failure on Tally's side; `requestId` identifies it in the logs */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server misconfigured (a secret unset, or the public example value off localhost) or its identity provider unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhookId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Rotated */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        webhook: components["schemas"]["Webhook"];
+                        /** @description The new secret; shown only in this answer */
                         secret: string;
+                        /** @description Until when deliveries are also signed with the replaced secret */
+                        previousSecretExpiresAt: string;
                     };
                 };
             };

@@ -202,6 +202,8 @@ export const employerIncentives = sqliteTable(
     detachedAt: integer("detached_at"),
     /** Attached with `countFrom: "attach"`: only days from this UTC day number count; null counts all history. */
     countFromDay: integer("count_from_day"),
+    /** The employer's opt-in: `incentive.awarded` webhooks carry the user id and reward text (off by default). */
+    shareWithWebhooks: integer("share_with_webhooks", { mode: "boolean" }).notNull().default(false),
   },
   (t) => [
     uniqueIndex("employer_incentives_unique").on(t.employerId, t.programId, t.incentiveId),
@@ -332,6 +334,8 @@ export const connections = sqliteTable(
     /** When each party consented to share it publicly (`POST /connections/{id}/share`); null until then. */
     citizenSharedAt: integer("citizen_shared_at"),
     officerSharedAt: integer("officer_shared_at"),
+    /** When `connection.shared` was published, after both consents: it goes out once, on that transition. */
+    sharedPublishedAt: integer("shared_published_at"),
   },
   (t) => [index("connections_by_zip").on(t.establishedAt, t.zip), index("connections_by_day").on(t.day)],
 );
@@ -340,15 +344,22 @@ export const connections = sqliteTable(
 
 /**
  * Endpoints an admin registered for events. The secret is kept (not only a hash of it) because
- * every delivery is signed with it.
+ * every delivery is signed with it, encrypted under `WEBHOOK_ENCRYPTION_KEY` (shared/webhooks/
+ * secrets.ts). A deleted webhook stays as a tombstone so its id is never reused and its log stays.
  */
 export const webhooks = sqliteTable("webhooks", {
   webhookId: text("webhook_id").primaryKey(),
   url: text("url").notNull(),
   /** JSON array of the event types it receives. */
   events: text("events").notNull(),
+  /** The signing secret, encrypted; empty once the webhook is deleted. */
   secret: text("secret").notNull(),
   createdAt: integer("created_at").notNull(),
+  /** The secret a rotation replaced (encrypted), still signing beside the new one until `previousSecretUntil`. */
+  previousSecret: text("previous_secret"),
+  previousSecretUntil: integer("previous_secret_until"),
+  /** Set when an admin deletes it: nothing is sent any more, the id stays taken, the log stays readable. */
+  deletedAt: integer("deleted_at"),
 });
 
 /** Every delivery attempt of every event to every webhook, newest with the highest id. */

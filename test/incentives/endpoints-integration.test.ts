@@ -125,6 +125,7 @@ describe("POST /employers/{employerId}/programs/{programId}/incentives", () => {
         programId: "70",
         incentiveId,
         reward: { description: "Yoga mat" },
+        shareWithWebhooks: false,
       },
     });
     const byAdmin = await callJson("POST", "/employers/7/programs/71/incentives", {

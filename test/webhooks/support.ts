@@ -1,4 +1,9 @@
+import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { afterEach, expect, vi } from "vitest";
+import type { QueueMessage, WebhookDeliveryMessage } from "../../shared/messages.ts";
+import { app } from "../../workers/app.ts";
+import worker from "../../workers/index.ts";
 import { adminToken, callJson } from "../support/http.ts";
 
 export interface Received {
@@ -87,4 +92,57 @@ export async function deliveriesOf(webhookId: string, query = ""): Promise<Array
   const { status, body } = await callJson("GET", `/admin/webhooks/${webhookId}/deliveries${query}`, { token: await adminToken() });
   expect(status).toBe(200);
   return body.deliveries;
+}
+
+/**
+ * The test env with its real `WEBHOOK_DELIVERIES` queue wrapped: every message sent is recorded
+ * (so a test can assert what was published, at once, instead of waiting to see whether something
+ * arrives) and then sent on the real queue. `failSends` fails that many `sendBatch` calls first,
+ * as a queue outage would.
+ */
+export function recordingEnv(options: { failSends?: number } = {}): { env: Env; sent: WebhookDeliveryMessage[] } {
+  const real = env.WEBHOOK_DELIVERIES;
+  const sent: WebhookDeliveryMessage[] = [];
+  let failures = options.failSends ?? 0;
+  const wrapped: Queue = {
+    send: async (body, sendOptions) => {
+      if (failures > 0 && failures--) throw new Error("queue unavailable (test)");
+      sent.push(body as WebhookDeliveryMessage);
+      return real.send(body, sendOptions);
+    },
+    sendBatch: async (messages, sendOptions) => {
+      if (failures > 0 && failures--) throw new Error("queue unavailable (test)");
+      const list = [...messages];
+      sent.push(...list.map((message) => message.body as WebhookDeliveryMessage));
+      return real.sendBatch(list, sendOptions);
+    },
+  } as Queue;
+  return { env: { ...env, WEBHOOK_DELIVERIES: wrapped } as Env, sent };
+}
+
+/** Runs `bodies` through the Worker's queue handler as a batch of `queue`, with `withEnv`. */
+export async function runQueue(queue: string, bodies: QueueMessage[], withEnv: Env = env, attempts = 1) {
+  const batch = createMessageBatch<QueueMessage>(
+    queue,
+    bodies.map((body) => ({ id: `run-${++runSeq}`, timestamp: new Date(), attempts, body })),
+  );
+  const ctx = createExecutionContext();
+  await worker.queue(batch, withEnv, ctx);
+  return getQueueResult(batch, ctx);
+}
+
+let runSeq = 0;
+
+/** Calls the app in this isolate with `withEnv` (e.g. a recording env or a var unset), as the Worker would. */
+// biome-ignore lint/suspicious/noExplicitAny: tests read the JSON answer of many routes by path; callers name T where the shape matters.
+export async function callApp<T = any>(withEnv: Env, method: string, path: string, options: { token?: string; body?: unknown } = {}) {
+  const headers = new Headers();
+  if (options.token) headers.set("authorization", `Bearer ${options.token}`);
+  if (options.body !== undefined) headers.set("content-type", "application/json");
+  const ctx = createExecutionContext();
+  const request = new Request(`https://tally.test${path}`, { method, headers, ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }) });
+  const response = await app.fetch(request, withEnv, ctx);
+  await waitOnExecutionContext(ctx);
+  const text = await response.text();
+  return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T };
 }

@@ -12,8 +12,8 @@ import { ackOrRetryGroup, fieldsOfKind, messagesOfKind, retryLater, sendAll } fr
 import { campaignsByIds, campaignsForItems, qualifies } from "./catalogue.ts";
 import { RateBook } from "./exchange-rates.ts";
 import { forgetTop } from "./top-cache.ts";
-import { adCampaignExhausted } from "../webhooks/events.ts";
-import { publishEvent } from "../webhooks/publish.ts";
+import { adCampaignExhausted } from "../../shared/webhooks/events.ts";
+import { publishEvent } from "../../shared/webhooks/publish.ts";
 
 function isMoney(value: unknown): value is Money {
   const money = value as Record<string, unknown> | null;

@@ -5,8 +5,8 @@ import { database, schema } from "../../shared/db/client.ts";
 import type { EstablishedConnectionMessage, QueueMessage } from "../../shared/messages.ts";
 import { utcDate } from "../../shared/time.ts";
 import { ackOrRetryGroup, fieldsOfKind, messagesOfKind } from "../queue-kit.ts";
-import { connectionEstablished } from "../webhooks/events.ts";
-import { publishEvent } from "../webhooks/publish.ts";
+import { connectionEstablished } from "../../shared/webhooks/events.ts";
+import { publishEvent } from "../../shared/webhooks/publish.ts";
 
 
 /** Parameters one connection row binds. */

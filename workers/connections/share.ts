@@ -1,16 +1,18 @@
-import { eq, sql } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import { database, schema } from "../../shared/db/client.ts";
 import { ApiError } from "../http/problem.ts";
 import { displayNamesOf } from "../../shared/display-names.ts";
-import { connectionShared } from "../webhooks/events.ts";
-import { publishEvent } from "../webhooks/publish.ts";
+import { connectionShared } from "../../shared/webhooks/events.ts";
+import { publishEvent } from "../../shared/webhooks/publish.ts";
 
 /**
  * Records `userId`'s consent to share an established connection publicly (once per party: a
  * second consent keeps the first time) and answers who has consented, earliest first. Once both
  * parties have, `connection.shared` goes out with public profile data only — names, zip, UTC day,
- * never a location; it is published again on every later consent call, under the same event id,
- * so a publish that failed is completed by a retry and receivers still see one event.
+ * never a location — once, on that transition: `sharedPublishedAt` is set after the publish
+ * succeeded, so later consent calls publish nothing, while a publish that failed (the call answers
+ * an error) is completed by the next call of either party. Two calls racing through the transition
+ * may both publish; the event id is the same, and receivers dedupe by it.
  */
 export async function shareConnection(env: Env, requestId: string, userId: string): Promise<{ requestId: string; sharedBy: string[] }> {
   const db = database(env.DB);
@@ -34,7 +36,7 @@ export async function shareConnection(env: Env, requestId: string, userId: strin
     { userId: row.officerId, at: row.officerSharedAt },
   ].filter((consent): consent is { userId: string; at: number } => consent.at !== null);
   consents.sort((a, b) => a.at - b.at);
-  if (consents.length === 2) {
+  if (consents.length === 2 && row.sharedPublishedAt === null) {
     const names = await displayNamesOf(env.DB, [row.citizenId, row.officerId]);
     await publishEvent(env, [
       connectionShared({
@@ -46,6 +48,7 @@ export async function shareConnection(env: Env, requestId: string, userId: strin
         officer: { userId: row.officerId, displayName: names.get(row.officerId) ?? null },
       }),
     ]);
+    await db.update(t).set({ sharedPublishedAt: Date.now() }).where(and(eq(t.requestId, requestId), isNull(t.sharedPublishedAt)));
   }
   return { requestId, sharedBy: consents.map((consent) => consent.userId) };
 }

@@ -9,6 +9,7 @@ import { ApiError } from "./problem.ts";
 export const EXAMPLE_SECRETS = {
   JWT_SECRET: "dev-only-jwt-secret-change-me",
   VOUCHER_SECRET: "dev-only-voucher-secret-change-me",
+  WEBHOOK_ENCRYPTION_KEY: "dev-only-webhook-encryption-key-change-me",
 } as const;
 
 export type SecretName = keyof typeof EXAMPLE_SECRETS;

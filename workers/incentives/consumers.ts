@@ -2,8 +2,8 @@ import { type Activity, type StoredAward, localDayOf } from "../../durable-objec
 import { userStub } from "../../durable-objects/user/stub.ts";
 import type { IncentiveAwardMessage, IncentiveEvaluateMessage, IncentiveEventMessage, QueueMessage } from "../../shared/messages.ts";
 import { ackOrRetryGroup, fieldsOfKind, messagesOfKind, retryLater, sendAll } from "../queue-kit.ts";
-import { incentiveAwarded } from "../webhooks/events.ts";
-import { publishEvent } from "../webhooks/publish.ts";
+import { incentiveAwardedEvents } from "../../shared/webhooks/events.ts";
+import { publishEvent } from "../../shared/webhooks/publish.ts";
 import { candidateKey, HISTORY_PAGE, historyPage, indexHistory, loadCandidates, markFulfilled, storeAwards, toAwardMessage } from "./store.ts";
 
 function isIncentiveEvent(body: unknown): body is IncentiveEventMessage {
@@ -160,7 +160,7 @@ export async function fulfilIncentiveAwards(batch: MessageBatch<QueueMessage>, e
     awards,
     async () => {
       // Before marking fulfilled, so a failed publish is redone by the redelivery (same event ids).
-      await publishEvent(env, awards.map(({ body }) => incentiveAwarded(body)));
+      await publishEvent(env, await incentiveAwardedEvents(env.DB, awards.map(({ body }) => body)));
       const fulfilled = await markFulfilled(env.DB, awards.map((a) => a.body));
       const done = new Set(fulfilled);
       for (const { body } of awards) {

@@ -181,6 +181,7 @@ employerIncentiveRoutes.openapi(
       incentiveId: body.incentiveId,
       reward: body.reward,
       countFrom: body.countFrom,
+      shareWithWebhooks: body.shareWithWebhooks,
       ...(body.employerIncentiveId === undefined ? {} : { employerIncentiveId: body.employerIncentiveId }),
     });
     const { event, ...link } = employerIncentive;

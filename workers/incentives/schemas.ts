@@ -118,6 +118,10 @@ export const employerIncentiveLinkSchema = z.object({
     .enum(["history", "attach"])
     .default("history")
     .meta({ description: "`history`: days logged before the attach count, and users they already satisfy are awarded within 60 s; `attach`: only days from the attach's day on" }),
+  shareWithWebhooks: z
+    .boolean()
+    .default(false)
+    .meta({ description: "Opt-in: `incentive.awarded` webhook events carry the awarded user's id and the reward text. Off by default: they carry the award, employer and incentive ids only" }),
 });
 
 export const employerIncentiveSchema = z
@@ -127,6 +131,7 @@ export const employerIncentiveSchema = z
     programId: idJsonSchema,
     incentiveId: idJsonSchema,
     reward: rewardSchema,
+    shareWithWebhooks: z.boolean().meta({ description: "Whether `incentive.awarded` webhooks carry the user id and reward text" }),
     detachedAt: z.string().optional().meta({ description: "When it was detached; absent while attached" }),
   })
   .meta({ id: "EmployerIncentive" });

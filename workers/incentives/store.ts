@@ -70,6 +70,7 @@ export function toEmployerIncentiveJson(row: EmployerIncentiveRow): EmployerInce
     programId: String(row.programId),
     incentiveId: String(row.incentiveId),
     reward: { description: row.rewardDescription },
+    shareWithWebhooks: row.shareWithWebhooks,
     ...(row.detachedAt === null ? {} : { detachedAt: toIso(row.detachedAt) }),
   };
 }
@@ -186,6 +187,7 @@ export async function linkIncentive(
     employerIncentiveId?: string;
     reward: { description: string };
     countFrom?: "history" | "attach";
+    shareWithWebhooks?: boolean;
   },
 ): Promise<EmployerIncentiveJson & { event: string }> {
   const db = database(d1);
@@ -202,6 +204,7 @@ export async function linkIncentive(
       programId: Number(input.programId),
       incentiveId: Number(input.incentiveId),
       rewardDescription: input.reward.description,
+      shareWithWebhooks: input.shareWithWebhooks ?? false,
       createdAt: Date.now(),
       // The UTC day: a link is one moment for every user, whatever their offset.
       countFromDay: input.countFrom === "attach" ? utcDayNumber(Date.now()) : null,
@@ -223,8 +226,12 @@ export async function linkIncentive(
   const sameLink =
     existing !== undefined &&
     sameTerms(
-      { reward: input.reward.description, employerIncentiveId: input.employerIncentiveId ?? String(existing.employerIncentiveId) },
-      { reward: existing.rewardDescription, employerIncentiveId: String(existing.employerIncentiveId) },
+      {
+        reward: input.reward.description,
+        employerIncentiveId: input.employerIncentiveId ?? String(existing.employerIncentiveId),
+        shareWithWebhooks: input.shareWithWebhooks ?? false,
+      },
+      { reward: existing.rewardDescription, employerIncentiveId: String(existing.employerIncentiveId), shareWithWebhooks: existing.shareWithWebhooks },
     );
   if (sameLink) return { ...toEmployerIncentiveJson(existing), event: incentive.event };
   if (existing) {

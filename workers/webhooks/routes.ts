@@ -3,34 +3,27 @@ import { z } from "zod";
 import { toHex } from "../../shared/hmac.ts";
 import { eventIdSchema } from "../../shared/ids.ts";
 import { sameTerms } from "../../shared/same-terms.ts";
+import { DAY_MS, toIso } from "../../shared/time.ts";
+import { WEBHOOK_EVENT_TYPES } from "../../shared/webhooks/events.ts";
+import { decryptSecret, encryptSecret } from "../../shared/webhooks/secrets.ts";
+import { allWebhooks, findWebhook, insertWebhook, listDeliveries, removeWebhook, replaceSecret, toWebhookJson, type Webhook } from "../../shared/webhooks/store.ts";
 import { requireRole } from "../http/auth.ts";
 import { ApiError } from "../http/problem.ts";
 import { bearer, createRouter, jsonBody, jsonResponse, problemResponses } from "../http/router.ts";
-import { WEBHOOK_EVENT_TYPES } from "./events.ts";
-import { allWebhooks, findWebhook, insertWebhook, listDeliveries, removeWebhook, toWebhookJson } from "./store.ts";
+import { secretFor } from "../http/secrets.ts";
+import { allowsLocalWebhooks, webhookUrlProblem } from "./url-rule.ts";
 
 /** Webhook registration and delivery logs, mounted at `/admin` beside the other operators' tools. */
 export const webhookRoutes = createRouter();
 
 const adminOnly = requireRole("admin");
 
-/** Hosts plain http may be used with: a receiver on the same machine (`scripts/webhook-receiver.ts`). */
-const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+// The address rule depends on a var (ALLOW_LOCAL_WEBHOOKS), so the handler applies it
+// (`webhookUrlProblem`); the schema checks the shape.
+const webhookUrlSchema = z.string().max(2048).url().meta({ example: "https://hooks.example.com/tally" });
 
-const webhookUrlSchema = z
-  .string()
-  .max(2048)
-  .url()
-  .superRefine((text, ctx) => {
-    // `.url()` has already reported text that is no URL.
-    if (!URL.canParse(text)) return;
-    const url = new URL(text);
-    if (url.protocol !== "https:" && !(url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname))) {
-      ctx.addIssue({ code: "custom", message: "must be https (plain http only for localhost or 127.0.0.1)" });
-    }
-    if (url.username || url.password) ctx.addIssue({ code: "custom", message: "must not carry credentials" });
-  })
-  .meta({ example: "https://hooks.example.com/tally" });
+/** How long a rotated-out secret keeps signing beside the new one. */
+export const ROTATION_OVERLAP_MS = DAY_MS;
 
 const eventTypeSchema = z.enum(WEBHOOK_EVENT_TYPES);
 
@@ -54,7 +47,7 @@ const deliverySchema = z
     attempt: z.number().int(),
     status: z.number().int().nullable().meta({ description: "The receiver's HTTP status; null when it did not answer" }),
     durationMs: z.number().int(),
-    error: z.string().nullable(),
+    error: z.string().nullable().meta({ description: "The failure's category (`timeout`, `dns`, `connection-refused`, `http-5xx` …); null when delivered" }),
     gaveUp: z.boolean().meta({ description: "The last attempt: it failed 24 h after the event was queued, no retry follows" }),
     at: z.string(),
   })
@@ -81,35 +74,103 @@ webhookRoutes.openapi(
     description:
       "Each event is POSTed as `{\"id\",\"type\",\"createdAt\",\"data\"}` with `tally-signature: t=<unix seconds>,v1=<hex " +
       "HMAC-SHA256 of \"<t>.<body>\" under the secret>`, at least once (dedupe by `id`), retried with exponential " +
-      "backoff for up to 24 h. `url` must be https (http only for localhost). A resend with the same `webhookId` and " +
-      `terms answers the first registration; other terms are 409, as is a registration beyond ${MAX_WEBHOOKS} webhooks.`,
+      "backoff for up to 24 h. `url` must be https to a public address: private, loopback, link-local, shared " +
+      "(100.64/10) and unique-local addresses and local names are refused (400 naming `url`); plain " +
+      "`http://127.0.0.1` and `http://localhost` only where the var `ALLOW_LOCAL_WEBHOOKS` is `\"true\"` (local " +
+      "runs). The secret is in this answer only: a resend with the same `webhookId` and terms answers the " +
+      "registration without it (rotate it with `rotateWebhookSecret` if it was lost); other terms are 409, as is " +
+      `the id of a deleted webhook (ids are never reused) and a registration beyond ${MAX_WEBHOOKS} webhooks.`,
     security: bearer,
     middleware: [adminOnly],
     request: { body: jsonBody(newWebhookSchema) },
     responses: {
-      201: jsonResponse(z.object({ webhook: webhookSchema, secret: z.string() }), "Registered; keep the secret to verify signatures"),
+      201: jsonResponse(
+        z.object({
+          webhook: webhookSchema,
+          secret: z.string().optional().meta({ description: "Only in the answer that created the webhook; absent when a resend is answered" }),
+        }),
+        "Registered; keep the secret to verify signatures",
+      ),
       ...problemResponses,
     },
   }),
   async (c) => {
     const body = c.req.valid("json");
+    const urlProblem = webhookUrlProblem(body.url, allowsLocalWebhooks(c.env));
+    if (urlProblem) throw new ApiError("validation_failed", `url ${urlProblem}`, { errors: [{ path: "url", message: urlProblem }] });
+    const key = secretFor(c.env, c.req.url, "WEBHOOK_ENCRYPTION_KEY");
     const events = WEBHOOK_EVENT_TYPES.filter((type) => body.events.includes(type));
-    const existing = await allWebhooks(c.env.DB);
-    const replayed = existing.some((hook) => hook.webhookId === body.webhookId);
-    if (!replayed && existing.length >= MAX_WEBHOOKS) {
+    const replay = (stored: Webhook) => {
+      if (stored.deletedAt !== null) {
+        throw new ApiError("conflict", `webhook ${stored.webhookId} was deleted; webhook ids are never reused, register under another id`);
+      }
+      if (!sameTerms({ url: stored.url, events: stored.events }, { url: body.url, events })) {
+        throw new ApiError("idempotency_conflict", `webhook id ${stored.webhookId} was already used with a different payload`);
+      }
+      // The secret was shown once, when it was created; a resend does not show it again.
+      return c.json({ webhook: toWebhookJson(stored) }, 201);
+    };
+    const known = body.webhookId === undefined ? undefined : await findWebhook(c.env.DB, body.webhookId);
+    if (known) return replay(known);
+    if ((await allWebhooks(c.env.DB)).length >= MAX_WEBHOOKS) {
       throw new ApiError("conflict", `there are already ${MAX_WEBHOOKS} webhooks, the most Tally keeps; delete one first`);
     }
+    const webhookId = body.webhookId ?? crypto.randomUUID();
+    const secret = newSecret();
     const { created, stored } = await insertWebhook(c.env.DB, {
-      webhookId: body.webhookId ?? crypto.randomUUID(),
+      webhookId,
       url: body.url,
       events,
-      secret: newSecret(),
+      secret: await encryptSecret(key, webhookId, secret),
       createdAt: Date.now(),
     });
-    if (!created && !sameTerms({ url: stored.url, events: stored.events }, { url: body.url, events })) {
-      throw new ApiError("idempotency_conflict", `webhook id ${stored.webhookId} was already used with a different payload`);
+    // Registered by a concurrent request with the same id in between.
+    if (!created) return replay(stored);
+    return c.json({ webhook: toWebhookJson(stored), secret }, 201);
+  },
+);
+
+webhookRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/webhooks/{webhookId}/rotate-secret",
+    operationId: "rotateWebhookSecret",
+    tags: ["admin"],
+    summary: "Replace a webhook's signing secret; the new one is shown once",
+    description:
+      "Deliveries are signed with the new secret at once and, for the next 24 h, with the replaced one too: the " +
+      "`tally-signature` header then carries two `v1=` signatures (new first), so a receiver verifies with either " +
+      "secret while it is updated. Rotating again within those 24 h drops the older secret at once. Each call rotates.",
+    security: bearer,
+    middleware: [adminOnly],
+    request: { params: webhookIdParams },
+    responses: {
+      200: jsonResponse(
+        z.object({
+          webhook: webhookSchema,
+          secret: z.string().meta({ description: "The new secret; shown only in this answer" }),
+          previousSecretExpiresAt: z.string().meta({ description: "Until when deliveries are also signed with the replaced secret" }),
+        }),
+        "Rotated",
+      ),
+      ...problemResponses,
+    },
+  }),
+  async (c) => {
+    const { webhookId } = c.req.valid("param");
+    const key = secretFor(c.env, c.req.url, "WEBHOOK_ENCRYPTION_KEY");
+    // A concurrent rotation wins the compare-and-set; read again and rotate after it.
+    for (let tries = 0; tries < 3; tries++) {
+      const hook = await findWebhook(c.env.DB, webhookId);
+      if (!hook || hook.deletedAt !== null) throw new ApiError("not_found", `no webhook ${webhookId}`);
+      const secret = newSecret();
+      const until = Date.now() + ROTATION_OVERLAP_MS;
+      // Re-sealed so the previous secret's ciphertext is fresh too (and legacy plaintext gets encrypted).
+      const previous = await encryptSecret(key, webhookId, await decryptSecret(key, webhookId, hook.secret));
+      const rotated = await replaceSecret(c.env.DB, hook, await encryptSecret(key, webhookId, secret), previous, until);
+      if (rotated) return c.json({ webhook: toWebhookJson(rotated), secret, previousSecretExpiresAt: toIso(until) }, 200);
     }
-    return c.json({ webhook: toWebhookJson(stored), secret: stored.secret }, 201);
+    throw new ApiError("conflict", `webhook ${webhookId} is being rotated by another request; try again`);
   },
 );
 
@@ -139,7 +200,11 @@ webhookRoutes.openapi(
     operationId: "listWebhookDeliveries",
     tags: ["admin"],
     summary: "Every delivery attempt of a webhook, newest first",
-    description: "One row per attempt: the receiver's status (null when it did not answer), duration, error, and `gaveUp` on the last one of an event that was never delivered.",
+    description:
+      "One row per attempt: the receiver's status (null when it did not answer), duration, an error category " +
+      "(`timeout`, `dns`, `connection-refused`, `connection-reset`, `tls`, `network`, `address-not-allowed`, " +
+      "`http-3xx` for a redirect, `http-4xx`, `http-5xx`; never the network error's text), and `gaveUp` on the last " +
+      "one of an event that was never delivered. A deleted webhook's log stays readable here.",
     security: bearer,
     middleware: [adminOnly],
     request: {
@@ -169,7 +234,7 @@ webhookRoutes.openapi(
     path: "/webhooks/{webhookId}",
     operationId: "deleteWebhook",
     tags: ["admin"],
-    summary: "Remove a webhook and its delivery log; nothing more is sent to it",
+    summary: "Delete a webhook: nothing more is sent to it; its delivery log stays readable and its id is never reused",
     security: bearer,
     middleware: [adminOnly],
     request: { params: webhookIdParams },
@@ -181,8 +246,7 @@ webhookRoutes.openapi(
   async (c) => {
     const { webhookId } = c.req.valid("param");
     const hook = await findWebhook(c.env.DB, webhookId);
-    if (!hook) throw new ApiError("not_found", `no webhook ${webhookId}`);
-    await removeWebhook(c.env.DB, webhookId);
+    if (!hook || !(await removeWebhook(c.env.DB, webhookId))) throw new ApiError("not_found", `no webhook ${webhookId}`);
     return c.json({ webhook: toWebhookJson(hook) }, 200);
   },
 );

@@ -2,11 +2,17 @@
  * The events webhooks receive and how each is built from its source. An event's `id` and
  * `createdAt` come from the source alone (the request, award, campaign or status change it
  * reports), so a redelivered source batch builds the very same event and receivers, which dedupe
- * by `id`, see it once. No builder takes a location: none may ever reach a payload.
+ * by `id`, see it once. No builder takes a location: none may ever reach a payload. What leaves
+ * to a webhook is only what its users consented to (issue #24, finding 3): party ids of a
+ * connection only through `connection.shared`, an award's user and reward only where the
+ * employer opted in. The queues keep carrying what Tally's own consumers need.
  */
-import type { EstablishedConnectionMessage, IncentiveAwardMessage, WebhookDeliveryMessage } from "../../shared/messages.ts";
-import { toMoneyJson } from "../../shared/money.ts";
-import { toIso, utcDate } from "../../shared/time.ts";
+import { inArray } from "drizzle-orm";
+import { d1Chunks } from "../db/chunks.ts";
+import { database, schema } from "../db/client.ts";
+import type { EstablishedConnectionMessage, IncentiveAwardMessage, WebhookDeliveryMessage } from "../messages.ts";
+import { toMoneyJson } from "../money.ts";
+import { toIso, utcDate } from "../time.ts";
 
 export const WEBHOOK_EVENT_TYPES = [
   "connection.established",
@@ -25,12 +31,13 @@ function event(type: WebhookEventType, key: string, at: number, data: Record<str
   return { id: `${type}:${key}`, type, createdAt: toIso(at), data };
 }
 
-/** `connection.established`, from a message of the `established-connections` queue. */
+/**
+ * `connection.established`, from a message of the `established-connections` queue: zip, day and
+ * counts only. Who met whom goes out only with `connection.shared`, once both parties consented.
+ */
 export function connectionEstablished(message: EstablishedConnectionMessage): WebhookEvent {
   return event("connection.established", message.requestId, message.establishedAt, {
     requestId: message.requestId,
-    citizenId: message.citizenId,
-    officerId: message.officerId,
     zip: message.zip,
     day: utcDate(message.establishedAt),
     pointsEach: message.pointsEach,
@@ -58,16 +65,36 @@ export function connectionShared(shared: SharedConnection): WebhookEvent {
   });
 }
 
-/** `incentive.awarded`, from a message of the `incentive-awards` queue. */
-export function incentiveAwarded(award: IncentiveAwardMessage): WebhookEvent {
+/**
+ * `incentive.awarded`, from a message of the `incentive-awards` queue. `userId` and `reward` (whose
+ * text can say much about a person: a pregnancy pillow for a reported birth) are included only
+ * when `shareDetails`, the employer incentive's `shareWithWebhooks` opt-in.
+ */
+export function incentiveAwarded(award: IncentiveAwardMessage, shareDetails: boolean): WebhookEvent {
   return event("incentive.awarded", award.awardId, award.awardedAt, {
     awardId: award.awardId,
-    userId: award.userId,
+    ...(shareDetails ? { userId: award.userId } : {}),
     employerId: award.employerId,
     employerIncentiveId: award.employerIncentiveId,
     incentiveId: award.incentiveId,
-    reward: award.reward,
+    ...(shareDetails ? { reward: award.reward } : {}),
   });
+}
+
+/**
+ * `incentive.awarded` for each award, each with its employer incentive's opt-in as it stands now
+ * (read from D1; an employer incentive not found shares nothing).
+ */
+export async function incentiveAwardedEvents(d1: D1Database, awards: readonly IncentiveAwardMessage[]): Promise<WebhookEvent[]> {
+  if (awards.length === 0) return [];
+  const t = schema.employerIncentives;
+  const sharing = new Set<string>();
+  const ids = [...new Set(awards.map((award) => Number(award.employerIncentiveId)))].filter(Number.isSafeInteger);
+  for (const part of d1Chunks(ids, 1)) {
+    const rows = await database(d1).select({ id: t.employerIncentiveId, share: t.shareWithWebhooks }).from(t).where(inArray(t.employerIncentiveId, part));
+    for (const row of rows) if (row.share) sharing.add(String(row.id));
+  }
+  return awards.map((award) => incentiveAwarded(award, sharing.has(award.employerIncentiveId)));
 }
 
 export interface SettledPlacing {

@@ -1,8 +1,8 @@
 /** The webhooks and their delivery log in D1. */
-import { and, desc, eq, gte, inArray, lt, lte } from "drizzle-orm";
-import { d1Chunks, runInOneBatch } from "../../shared/db/chunks.ts";
-import { database, schema } from "../../shared/db/client.ts";
-import { toIso } from "../../shared/time.ts";
+import { and, desc, eq, gte, inArray, isNull, lt, lte } from "drizzle-orm";
+import { d1Chunks, runInOneBatch } from "../db/chunks.ts";
+import { database, schema } from "../db/client.ts";
+import { toIso } from "../time.ts";
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from "./events.ts";
 
 const { webhooks, webhookDeliveries } = schema;
@@ -10,12 +10,19 @@ const { webhooks, webhookDeliveries } = schema;
 /** Parameters one delivery row binds (every column but the generated id). */
 const DELIVERY_COLUMNS = 9;
 
+/** A registration as stored: its secrets sealed (shared/webhooks/secrets.ts). */
 export interface Webhook {
   webhookId: string;
   url: string;
   events: WebhookEventType[];
+  /** The signing secret, encrypted; empty once deleted. */
   secret: string;
   createdAt: number;
+  /** The secret the last rotation replaced (encrypted), signing too until `previousSecretUntil`. */
+  previousSecret: string | null;
+  previousSecretUntil: number | null;
+  /** When an admin deleted it; its id is never registered again. */
+  deletedAt: number | null;
 }
 
 export interface WebhookJson {
@@ -49,8 +56,14 @@ export function toWebhookJson(hook: Webhook): WebhookJson {
   return { webhookId: hook.webhookId, url: hook.url, events: hook.events, createdAt: toIso(hook.createdAt) };
 }
 
-/** Stores a new webhook; when `webhookId` is taken, stores nothing and answers the stored one. */
-export async function insertWebhook(d1: D1Database, hook: Webhook): Promise<{ created: boolean; stored: Webhook }> {
+/**
+ * Stores a new webhook; when `webhookId` is taken — by a live webhook or a deleted one, ids are
+ * never reused — stores nothing and answers the stored one.
+ */
+export async function insertWebhook(
+  d1: D1Database,
+  hook: Pick<Webhook, "webhookId" | "url" | "events" | "secret" | "createdAt">,
+): Promise<{ created: boolean; stored: Webhook }> {
   const db = database(d1);
   const [inserted] = await db
     .insert(webhooks)
@@ -62,18 +75,19 @@ export async function insertWebhook(d1: D1Database, hook: Webhook): Promise<{ cr
   return { created: false, stored: toWebhook(first!) };
 }
 
-/** Every registered webhook, oldest first (an admin registers a handful; publishing reads them all). */
+/** Every webhook not deleted, oldest first (an admin registers a handful; publishing reads them all). */
 export async function allWebhooks(d1: D1Database): Promise<Webhook[]> {
-  const found = await database(d1).select().from(webhooks).orderBy(webhooks.createdAt, webhooks.webhookId);
+  const found = await database(d1).select().from(webhooks).where(isNull(webhooks.deletedAt)).orderBy(webhooks.createdAt, webhooks.webhookId);
   return found.map(toWebhook);
 }
 
+/** The webhook of this id, deleted or not. */
 export async function findWebhook(d1: D1Database, webhookId: string): Promise<Webhook | undefined> {
   const [row] = await database(d1).select().from(webhooks).where(eq(webhooks.webhookId, webhookId));
   return row ? toWebhook(row) : undefined;
 }
 
-/** The webhooks of these ids that still exist, by id. */
+/** The webhooks of these ids, by id, deleted ones included (the caller checks `deletedAt`). */
 export async function webhooksByIds(d1: D1Database, ids: readonly string[]): Promise<Map<string, Webhook>> {
   const db = database(d1);
   const found = new Map<string, Webhook>();
@@ -83,13 +97,38 @@ export async function webhooksByIds(d1: D1Database, ids: readonly string[]): Pro
   return found;
 }
 
-/** Removes a webhook and its delivery log together; deliveries still queued for it are dropped by the consumer. */
-export async function removeWebhook(d1: D1Database, webhookId: string): Promise<void> {
-  const db = database(d1);
-  await runInOneBatch(db, [
-    db.delete(webhookDeliveries).where(eq(webhookDeliveries.webhookId, webhookId)),
-    db.delete(webhooks).where(eq(webhooks.webhookId, webhookId)),
-  ]);
+/**
+ * Deletes a webhook: nothing is sent to it any more (deliveries still queued are dropped by the
+ * consumer), its secrets are wiped, and the row stays so the id is never registered again and its
+ * delivery log stays readable. False when it was not there or already deleted.
+ */
+export async function removeWebhook(d1: D1Database, webhookId: string): Promise<boolean> {
+  const removed = await database(d1)
+    .update(webhooks)
+    .set({ deletedAt: Date.now(), secret: "", previousSecret: null, previousSecretUntil: null })
+    .where(and(eq(webhooks.webhookId, webhookId), isNull(webhooks.deletedAt)))
+    .returning({ webhookId: webhooks.webhookId });
+  return removed.length > 0;
+}
+
+/**
+ * Replaces a live webhook's secret with `secret` (encrypted), keeping the one it replaces as the
+ * previous secret until `previousUntil`. Compare-and-set on the stored secret, so two rotations at
+ * once cannot both keep the same previous secret: the loser gets undefined and may try again.
+ */
+export async function replaceSecret(
+  d1: D1Database,
+  hook: Webhook,
+  secret: string,
+  previousSecret: string,
+  previousUntil: number,
+): Promise<Webhook | undefined> {
+  const [row] = await database(d1)
+    .update(webhooks)
+    .set({ secret, previousSecret, previousSecretUntil: previousUntil })
+    .where(and(eq(webhooks.webhookId, hook.webhookId), eq(webhooks.secret, hook.secret), isNull(webhooks.deletedAt)))
+    .returning();
+  return row ? toWebhook(row) : undefined;
 }
 
 /** `webhookId event-id` pairs among these events that some attempt already delivered (2xx). */

@@ -1,5 +1,5 @@
-import type { WebhookDeliveryMessage } from "../../shared/messages.ts";
-import { sendAll } from "../queue-kit.ts";
+import type { WebhookDeliveryMessage } from "../messages.ts";
+import { sendAll } from "../queue-send.ts";
 import type { WebhookEvent } from "./events.ts";
 import { allWebhooks } from "./store.ts";
 
