@@ -11,6 +11,7 @@ import { log } from "../../shared/log.ts";
 import { QUEUE_MESSAGE_SCHEMAS, type AdBillingDayMessage, type QueueMessage } from "../../shared/messages.ts";
 import { toMoneyJson } from "../../shared/money.ts";
 import { DAY_MS, utcDate, utcDayNumber } from "../../shared/time.ts";
+import { recordMetric } from "../metrics.ts";
 import { ackOrRetryGroup, messagesOfKind, sendAll } from "../queue-kit.ts";
 
 /**
@@ -120,12 +121,14 @@ export function billingMessage(row: typeof schema.adBillingDays.$inferSelect): A
  * The payments side's stub: hands each closed day over (here, one log line) and acks. A row
  * published twice after a crash arrives twice; `(date, adCampaignId)` tells the payments side so.
  */
-export async function handOverAdBilling(batch: MessageBatch<QueueMessage>): Promise<void> {
+export async function handOverAdBilling(batch: MessageBatch<QueueMessage>, env: Env): Promise<void> {
   const days = messagesOfKind(batch, QUEUE_MESSAGE_SCHEMAS["ad-billing"]);
   await ackOrRetryGroup(batch.queue, days, async () => {
     for (const { body } of days) {
       const spend = toMoneyJson(body.spend);
       log("info", "ad billing day handed over", { system: "ads", requestId: body.httpRequestId, date: body.date, adCampaignId: body.adCampaignId, chargedClicks: body.chargedClicks, spend: spend.value, currency: spend.currency });
+      // Spend per ad campaign for the SQL API (docs/operations.md); a redelivered day counts again there, not in D1.
+      recordMetric(env, { system: "ads", kind: "ad-spend", name: body.adCampaignId, detail: body.spend.currency, count: body.chargedClicks, value: body.spend.minor });
     }
   });
 }
