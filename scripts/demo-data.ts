@@ -209,6 +209,6 @@ export function pageUrls(url: string): string {
   return [
     `Pages: ${url}/ui/  (sign in with a token from npm run token)`,
     `  leaderboard ${url}/ui/campaigns/1   ads ${url}/ui/ads/1   analytics ${url}/ui/analytics`,
-    `  employer ${url}/ui/employers/7   connections ${url}/ui/connections`,
+    `  employer ${url}/ui/employers/7   connections ${url}/ui/connections   status ${url}/ui/status`,
   ].join("\n");
 }

@@ -3,7 +3,8 @@
  * production-like server (`npm run serve`'s) on fresh state with the demo data, drives Debian's Chromium
  * with playwright-core, and checks what a user would: the live leaderboard, the ads page's spend, pacing
  * and pause, the analytics chart against `POST /aggregates`, the employer attaching an incentive and its
- * employees' progress, officers nearby arriving and leaving over the citizen socket, the reports; on
+ * employees' progress, officers nearby arriving and leaving over the citizen socket, the reports, the
+ * status page (queues, lag, a dead letter re-driven); on
  * every page no console error, no request to another host, no serious accessibility violation (axe-core).
  * Screenshots at desktop and phone widths go to test-results/screenshots/; `--update-screenshots` also
  * copies the desktop ones to docs/screenshots/ for README.
@@ -75,6 +76,11 @@ try {
     employer7: await token("700", ["employer"], { employerId: "7" }),
     shop: await token("shop", ["service"]),
   };
+  // A purchase in a currency without a rate: retried, then a dead letter, for the status page's re-drive.
+  const stray = await tallyClient(origin, tokens.shop).POST("/purchases", {
+    body: { purchaseId: `browser-no-rate-${Date.now()}`, userId: "8102", itemId: "1001", amount: { value: "5.00", currency: "SEK" }, timestamp: new Date(Date.now() - 1000).toISOString() },
+  });
+  if (stray.response.status !== 202) throw new Error(`the SEK purchase answered ${stray.response.status}`);
 
   /** A tab recording console errors and every URL it asks for (requests and sockets). */
   async function open(context: BrowserContext): Promise<{ page: Page; errors: string[]; urls: string[] }> {
@@ -353,6 +359,29 @@ try {
     await page.locator("#rewards-group").selectOption("day");
     await page.getByTestId("rewards-chart").filter({ hasText: "per day" }).locator("canvas").waitFor({ timeout: 5000 });
     await common("connections", tab);
+    await page.close();
+  });
+
+  await check("status: queues with their lag, refreshing, and a dead letter re-driven with one click", async () => {
+    const tab = await open(context);
+    const { page } = tab;
+    await page.goto(`${origin}/ui/status`);
+    await page.getByText("Sign in with an admin token").waitFor({ timeout: 5000 });
+    await signIn(page, tokens.admin);
+    const row = (queue: string) =>
+      page.getByTestId("queues").getByRole("row").filter({ has: page.getByRole("rowheader", { name: queue, exact: true }) });
+    // The demo data and the checks above went through purchase-events: its latest batch has a time.
+    await row("purchase-events").getByText(/UTC$/).waitFor({ timeout: 10_000 });
+    await page.getByTestId("settlements-pending").waitFor({ timeout: 2000 });
+    // The SEK purchase sent at the start has no rate: after its retries (about a minute) it is a dead
+    // letter of qualified-purchase-events, which the page shows on one of its refreshes, with no reload.
+    const redrive = page.getByRole("button", { name: "Re-drive the dead letters of qualified-purchase-events" });
+    await redrive.waitFor({ timeout: 120_000 });
+    await common("status", tab);
+    await redrive.click();
+    await page.getByText(/^Re-drove 1 dead letter\(s\) to qualified-purchase-events\.$/).waitFor({ timeout: 5000 });
+    await redrive.waitFor({ state: "detached", timeout: 10_000 });
+    assert(tab.urls.filter((url) => url.endsWith("/admin/status")).length >= 2, "the page did not refresh the status");
     await page.close();
   });
 

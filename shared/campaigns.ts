@@ -70,6 +70,8 @@ export interface BoardPurchase {
   userId: string;
   amount: Money;
   timestamp: number;
+  /** The `x-request-id` of the purchase's HTTP request, for the board's log line. */
+  httpRequestId?: string;
 }
 
 export interface RankedRecord {

@@ -57,6 +57,7 @@ export function Layout({ title, children }: { title: string; children: Component
           <a href="/ui/" class="brand">Tally</a>
           <a href="/ui/analytics">Analytics</a>
           <a href="/ui/connections">Connections</a>
+          <a href="/ui/status">Status</a>
           <a href="/docs">API docs</a>
         </nav>
         <SignIn />

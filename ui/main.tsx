@@ -7,6 +7,7 @@ import { CampaignPage } from "./pages/campaign.tsx";
 import { ConnectionsPage } from "./pages/connections.tsx";
 import { EmployerPage } from "./pages/employer.tsx";
 import { HomePage } from "./pages/home.tsx";
+import { StatusPage } from "./pages/status.tsx";
 import "./style.css";
 
 function page(path: string) {
@@ -17,6 +18,7 @@ function page(path: string) {
   if (section === "analytics") return <AnalyticsPage />;
   if (section === "employers" && id) return <EmployerPage id={id} />;
   if (section === "connections") return <ConnectionsPage />;
+  if (section === "status") return <StatusPage />;
   return (
     <Layout title="Page not found">
       <Notice kind="error">There is no page at {path}. <a href="/ui/">Back to the home page</a>.</Notice>

@@ -1,7 +1,9 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
+import { routePath } from "hono/route";
 import { z } from "zod";
+import type { LogSystem } from "../shared/log.ts";
 import { adminRoutes } from "./admin/routes.ts";
 import { adRoutes } from "./ads/routes.ts";
 import { campaignRoutes } from "./campaigns/catalogue-routes.ts";
@@ -18,9 +20,11 @@ import type { AppEnv } from "./http/env.ts";
 import { corsFromEnv, securityHeaders } from "./http/headers.ts";
 import { ApiError, handleError, problemResponse } from "./http/problem.ts";
 import { rateLimit } from "./http/rate-limit.ts";
+import { MAX_REQUEST_ID_LENGTH, requestIdFromTrace } from "./http/request-id.ts";
 import { requireSecret } from "./http/secrets.ts";
 import { jsonResponse, problemResponses } from "./http/router.ts";
 import { validationHook } from "./http/validation.ts";
+import { recordMetric } from "./metrics.ts";
 import { pageRoutes } from "./pages.ts";
 import { employerIncentiveRoutes, incentiveRoutes, userIncentiveRoutes } from "./incentives/routes.ts";
 import { aggregateRoutes, userProfileRoutes, userTagRoutes } from "./user-tags/routes.ts";
@@ -37,10 +41,38 @@ export const rateLimits = [
   { path: "/donations", method: "POST", binding: "REWARDS_RATE_LIMIT", perMinute: "RATE_REWARDS_PER_MINUTE" },
 ] as const;
 
+/** The system a route pattern belongs to, for its metrics (the first path segment decides). */
+function systemOfRoute(route: string): LogSystem {
+  const first = route.split("/")[1] ?? "";
+  if (["campaigns", "purchases", "records", "exchange-rates"].includes(first)) return "campaigns";
+  if (["user_tags", "user_profiles", "aggregates"].includes(first)) return "allezon";
+  if (first === "ads") return "ads";
+  if (["incentives", "employers"].includes(first)) return "incentives";
+  if (["presence", "nearby", "officers", "connections", "reports", "offers", "charities", "redemptions", "vouchers", "donations"].includes(first)) return "connections";
+  if (route.startsWith("/admin/webhooks")) return "webhooks";
+  // `/users/...` is shared by wallets, profiles and incentives; it and the rest count as the platform's.
+  return "platform";
+}
+
 /** The Hono app: cross-cutting middleware, then one router per resource. */
 export const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
-app.use(requestId());
+// A well-formed incoming x-request-id is kept, else a traceparent's trace id, else a new UUID.
+app.use(requestId({ limitLength: MAX_REQUEST_ID_LENGTH, generator: requestIdFromTrace }));
+// One data point per request (workers/metrics.ts), by route pattern so ids do not split the series.
+app.use(async (c, next) => {
+  const startedAt = Date.now();
+  await next();
+  const route = routePath(c, -1);
+  recordMetric(c.env, {
+    system: systemOfRoute(route),
+    kind: "request",
+    name: route,
+    detail: c.req.method,
+    status: c.res.status,
+    ms: Date.now() - startedAt,
+  });
+});
 app.use(securityHeaders());
 // Before the 405 check, which would refuse the OPTIONS preflight.
 app.use(corsFromEnv());

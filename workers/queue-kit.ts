@@ -3,12 +3,40 @@
  * batch's messages of one kind, and sending many messages. Consumers import this module and
  * `workers/queues.ts` imports the consumers, so nothing here may import a consumer.
  */
+import type { z } from "zod";
+import { log, type LogFields, type LogSystem } from "../shared/log.ts";
 import type { QueueMessage } from "../shared/messages.ts";
 
 // `sendAll` lives in shared/ so Durable Objects (which import only shared/) can send too.
 import { sendAll } from "../shared/queue-send.ts";
 
 export { sendAll };
+
+/** The system each queue belongs to, for its log lines and data points. */
+export const SYSTEM_OF_QUEUE: Readonly<Record<string, LogSystem>> = {
+  "purchase-events": "campaigns",
+  "qualified-purchase-events": "campaigns",
+  "campaign-lifecycle": "campaigns",
+  "incentive-events": "incentives",
+  "incentive-awards": "incentives",
+  "established-connections": "connections",
+  "user-tags": "allezon",
+  "ad-billing": "ads",
+  "webhook-deliveries": "webhooks",
+  "dead-letters": "platform",
+};
+
+/**
+ * The log fields naming the HTTP requests behind `messages`: `requestId` when they share one,
+ * and every distinct one in `requestIds` when there are several.
+ */
+export function requestFields(queue: string, messages: readonly Message<unknown>[]): LogFields {
+  const ids = [...new Set(messages.flatMap((m) => {
+    const id = (m.body as { httpRequestId?: unknown } | null)?.httpRequestId;
+    return typeof id === "string" ? [id] : [];
+  }))];
+  return { system: SYSTEM_OF_QUEUE[queue] ?? "platform", queue, requestId: ids.length === 1 ? ids[0] : null, ...(ids.length > 1 ? { requestIds: ids } : {}) };
+}
 
 /** Exponential backoff for a message that failed `attempts` times: 2, 4, 8 … at most 5 minutes. */
 export function retryDelaySeconds(attempts: number): number {
@@ -34,39 +62,37 @@ export async function ackOrRetryGroup(queue: string, messages: readonly Message<
     await run();
     for (const message of messages) message.ack();
   } catch (error) {
-    console.warn(`queue ${queue}: group of ${messages.length} failed`, error);
+    log("warn", "queue group failed; retrying it", { ...requestFields(queue, messages), messages: messages.length, error });
     for (const message of messages) retryLater(message);
   }
 }
 
 /**
- * The batch's messages that `isKind` accepts, typed. The one policy for strays, in every consumer:
- * a message of another kind or shape can never be handled by this consumer, and acking it would
- * lose it, so it is retried with backoff until `max_retries` and then lands in the dead letters
- * (`GET /admin/dead-letters`), where an admin sees it and can re-drive it where it belongs.
+ * The batch's messages that `schema` (from `QUEUE_MESSAGE_SCHEMAS` in shared/messages.ts)
+ * accepts, typed. The one policy for strays, in every consumer: a message of another kind or
+ * shape can never be handled by this consumer, and acking it would lose it, so it is retried with
+ * backoff until `max_retries` and then lands in the dead letters (`GET /admin/dead-letters`),
+ * where an admin sees it and can re-drive it where it belongs. An accepted message keeps its body
+ * exactly as sent (fields the schema does not name included): the schema checks, it does not copy.
  */
-export function messagesOfKind<T extends QueueMessage>(
-  batch: MessageBatch<QueueMessage>,
-  isKind: (body: unknown) => body is T,
-): Message<T>[] {
+export function messagesOfKind<T extends QueueMessage>(batch: MessageBatch<QueueMessage>, schema: z.ZodType<T>): Message<T>[] {
   const accepted: Message<T>[] = [];
   for (const message of batch.messages) {
-    if (isKind(message.body)) {
+    const parsed = schema.safeParse(message.body);
+    if (parsed.success) {
       accepted.push(message as Message<T>);
       continue;
     }
     const kind = (message.body as { kind?: unknown } | null)?.kind;
-    console.error(`queue ${batch.queue}: message ${message.id} (kind ${String(kind)}) is not for this consumer; it goes to the dead letters`);
+    log("error", "message not for this consumer; it goes to the dead letters", {
+      ...requestFields(batch.queue, [message]),
+      messageId: message.id,
+      kind: String(kind),
+      issues: parsed.error.issues.slice(0, 5).map((issue) => `${issue.path.join(".") || "(body)"}: ${issue.message}`),
+    });
     retryLater(message);
   }
   return accepted;
-}
-
-/** The body's fields when it is an object of one of `kinds`, for a consumer's shape guard. */
-export function fieldsOfKind(body: unknown, ...kinds: QueueMessage["kind"][]): Record<string, unknown> | undefined {
-  if (typeof body !== "object" || body === null) return undefined;
-  const fields = body as Record<string, unknown>;
-  return kinds.includes(fields.kind as QueueMessage["kind"]) ? fields : undefined;
 }
 
 

@@ -1012,6 +1012,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Queues' latest batches and lag, dead letters, pending settlements, failing webhook deliveries */
+        get: operations["getStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/dead-letters": {
         parameters: {
             query?: never;
@@ -1738,6 +1755,25 @@ export interface components {
             points: number;
             /** @example offer-coffee-1 */
             donationId?: string | number;
+        };
+        Status: {
+            queues: components["schemas"]["QueueStatus"][];
+            /** @description Campaigns past their settlement time, not settled: the board retries them by alarm */
+            settlementsPending: number;
+            /** @description (event, webhook) pairs whose latest attempt failed and will be retried */
+            webhookDeliveriesFailing: number;
+            /** @description The Worker version answering (Cloudflare's version id; `dev` locally when none) */
+            version: string;
+        };
+        QueueStatus: {
+            /** @description Queue name, as in wrangler.toml */
+            queue: string;
+            /** @description When its consumer's latest batch started; null if none ran yet */
+            lastBatchAt: string | null;
+            /** @description Age of the oldest message in that batch when it started (from the message's send time), seconds */
+            maxLagSeconds: number | null;
+            /** @description Its messages in the dead letters, not re-driven yet */
+            deadLetters: number;
         };
         DeadLetter: {
             deadLetterId: string;
@@ -9086,6 +9122,116 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait */
                     "retry-after"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected failure on Tally's side; `requestId` identifies it in the logs */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server misconfigured (a secret unset, or the public example value off localhost) or its identity provider unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Tally's state for operators */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Status"];
+                };
+            };
+            /** @description Invalid input; `errors[]` names each field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Token valid but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: an id reused with a different payload, or not enough balance */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but impossible */
+            422: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

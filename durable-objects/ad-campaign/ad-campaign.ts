@@ -34,6 +34,7 @@ import {
   type AdEventAnswer,
   type PerformanceReport,
 } from "./views.ts";
+import { log } from "../../shared/log.ts";
 
 /** How long an event id is remembered; older events are forgotten at a midnight alarm. */
 const AD_EVENT_RETENTION_MS = 30 * DAY_MS;
@@ -530,7 +531,7 @@ export class AdCampaign extends DurableObject<Env> {
       if (this.live) await this.outbox.flush();
     } catch (error) {
       pending = true;
-      console.error(`ad campaign ${this.live?.definition.adCampaignId}: status sync failed; the alarm retries`, error);
+      log("error", "ad campaign status sync failed; the alarm retries", { system: "ads", adCampaignId: this.live?.definition.adCampaignId, error });
     }
     await this.scheduleAlarm(Date.now(), pending);
   }

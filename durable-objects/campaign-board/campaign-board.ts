@@ -4,6 +4,7 @@ import { effectiveEndAt, paidPositions, type BoardPurchase, type CampaignTerms, 
 import { d1Chunks, runInOneBatch } from "../../shared/db/chunks.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import { fail, ok, type Result } from "../../shared/errors.ts";
+import { log } from "../../shared/log.ts";
 import type { CampaignLifecycleMessage } from "../../shared/messages.ts";
 import { toMoneyJson } from "../../shared/money.ts";
 import { toIso } from "../../shared/time.ts";
@@ -154,6 +155,14 @@ export class CampaignBoard extends DurableObject<Env> {
       this.version++;
       this.live.changed();
     }
+    const requestIds = [...new Set(purchases.flatMap((p) => (p.httpRequestId === undefined ? [] : [p.httpRequestId])))];
+    log("info", "purchases applied", {
+      system: "campaigns",
+      campaignId: terms.campaignId,
+      requestId: requestIds.length === 1 ? requestIds[0] : null,
+      ...(requestIds.length > 1 ? { requestIds } : {}),
+      ...outcome,
+    });
     return ok(outcome);
   }
 
@@ -311,7 +320,7 @@ export class CampaignBoard extends DurableObject<Env> {
       this.lifecycle.failedAttempts++;
       this.writeMeta("lifecycle", this.lifecycle);
       const retryAt = now + retryDelayMs(this.lifecycle.failedAttempts);
-      console.error(`campaign ${terms.campaignId}: lifecycle step failed (attempt ${this.lifecycle.failedAttempts}); retrying at ${toIso(retryAt)}`, error);
+      log("error", "campaign lifecycle step failed; the alarm retries", { system: "campaigns", campaignId: terms.campaignId, attempt: this.lifecycle.failedAttempts, retryAt: toIso(retryAt), error });
       await this.ctx.storage.setAlarm(retryAt);
       return;
     }

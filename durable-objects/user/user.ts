@@ -8,6 +8,7 @@ import type { Activity, AwardCandidate, RuleProgress, StoredAward, StreakView } 
 import { STREAK_SCHEMA, StreakStore } from "./streaks.ts";
 import { TROPHY_SCHEMA, TrophyShelf, type CountedConnection, type CountedDonation, type Trophy, type TrophyCase } from "./trophies.ts";
 import { WALLET_SCHEMA, WalletLedger, type WalletEntry, type WalletView } from "./wallet.ts";
+import { log } from "../../shared/log.ts";
 
 /**
  * One per user id (`user:42`), the single writer of that user's state: the wallet ledger, the
@@ -139,7 +140,7 @@ export class User extends DurableObject<Env> {
         try {
           await zipAreaStub(this.env, zip).pushTrophies(userId, trophies);
         } catch (error) {
-          console.warn(`user ${userId}: pushing trophies to zip ${zip} failed`, error);
+          log("warn", "pushing trophies to the zip area failed", { system: "connections", userId, zip, error });
         }
       }),
     );

@@ -17,6 +17,7 @@ import {
 } from "./connection-requests.ts";
 import { GridIndex, haversineMeters, shownDistance, type LatLng, type Neighbour } from "./geo.ts";
 import { DEFAULT_RADIUS_METERS, officerMessageSchema, parseClientMessage, type ServerMessage, type SocketErrorCode } from "./socket-messages.ts";
+import { log } from "../../shared/log.ts";
 
 /** How long an officer stays findable after opening the presence socket. */
 export const AVAILABLE_FOR_MS = 15 * 60_000;
@@ -203,7 +204,7 @@ export class ZipArea extends DurableObject<Env> {
           return success;
         });
       } catch (error) {
-        console.error(`zip ${attachment.zip}: citizen ${attachment.citizenId} message failed`, error);
+        log("error", "citizen socket message failed", { system: "connections", zip: attachment.zip, citizenId: attachment.citizenId, error });
         this.citizens.failed(ws);
       }
       return;
@@ -211,7 +212,7 @@ export class ZipArea extends DurableObject<Env> {
     try {
       await this.onOfficerMessage(ws, attachment, message);
     } catch (error) {
-      console.error(`zip ${attachment.zip}: officer ${attachment.officerId} message failed`, error);
+      log("error", "officer socket message failed", { system: "connections", zip: attachment.zip, officerId: attachment.officerId, error });
       sendError(ws, "unavailable", "could not handle that message; send it again");
     }
   }
@@ -300,7 +301,7 @@ export class ZipArea extends DurableObject<Env> {
       try {
         await this.creditConnection(row);
       } catch (error) {
-        console.warn(`zip ${row.zip}: crediting connection ${row.request_id} failed; will retry`, error);
+        log("warn", "crediting a connection failed; will retry", { system: "connections", zip: row.zip, connectionRequestId: row.request_id, error });
       }
     }
     this.requests.prune(now - KEEP_DECIDED_MS);
@@ -500,7 +501,7 @@ export class ZipArea extends DurableObject<Env> {
     try {
       return (await displayNamesOf(this.env.DB, [officerId])).get(officerId) ?? null;
     } catch (error) {
-      console.warn(`officer ${officerId}: reading the display name failed`, error);
+      log("warn", "reading the officer's display name failed", { system: "connections", officerId, error });
       return this.names.get(officerId) ?? null;
     }
   }
@@ -510,7 +511,7 @@ export class ZipArea extends DurableObject<Env> {
     try {
       await userStub(this.env, userId).socketOpened(zip);
     } catch (error) {
-      console.warn(`user ${userId}: recording the socket's zip failed`, error);
+      log("warn", "recording the socket's zip failed", { system: "connections", userId, error });
     }
   }
 

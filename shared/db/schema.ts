@@ -22,6 +22,20 @@ export const deadLetters = sqliteTable(
   (t) => [index("dead_letters_pending").on(t.redrivenAt, t.receivedAt)],
 );
 
+/**
+ * Each queue consumer's latest batch, one row per queue, upserted once per batch (never per
+ * message) for `GET /admin/status`.
+ */
+export const queueStatus = sqliteTable("queue_status", {
+  queue: text("queue").primaryKey(),
+  lastBatchAt: integer("last_batch_at").notNull(),
+  /** Age of the oldest message in that batch when it started, from `message.timestamp`. */
+  maxLagMs: integer("max_lag_ms").notNull(),
+  messages: integer("messages").notNull(),
+  /** The consumer threw (the whole batch is retried by the platform). */
+  failed: integer("failed", { mode: "boolean" }).notNull().default(false),
+});
+
 // ---- Campaign scoring ----------------------------------------------------------------------
 
 export const campaigns = sqliteTable(

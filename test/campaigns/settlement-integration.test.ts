@@ -64,7 +64,16 @@ describe("campaign lifecycle and settlement", () => {
     const log = vi.spyOn(console, "log");
     const campaign = await createCampaign({ start: Date.now() + 60_000, end: Date.now() + 120_000 });
     const id = campaign.campaignId;
-    const startedLines = () => log.mock.calls.filter((args) => args[0] === `campaign ${id}: Start`).length;
+    const startedLines = () =>
+      log.mock.calls.filter((args) => {
+        // Tally's lines are JSON (shared/log.ts); anything else logged is not the one sought.
+        try {
+          const line = JSON.parse(String(args[0])) as { msg?: string; campaignId?: string };
+          return line.msg === "campaign Start" && line.campaignId === id;
+        } catch {
+          return false;
+        }
+      }).length;
     const before = await runInDurableObject(board(id), (instance: CampaignBoard) => instance.state());
     expect(before.ok && before.value.lifecycle.startPublished).toBe(false);
     expect(await runInDurableObject(board(id), (_i, state) => state.storage.getAlarm())).toBe(Date.parse(campaign.startDateTime));

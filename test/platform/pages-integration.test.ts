@@ -12,7 +12,7 @@ describe("pages served from the static assets", () => {
   });
 
   it("answers every /ui/ path with the app, under a content security policy of 'self' only", async () => {
-    for (const path of ["/ui/", "/ui/campaigns/1", "/ui/ads/1", "/ui/analytics", "/ui/employers/7", "/ui/connections"]) {
+    for (const path of ["/ui/", "/ui/campaigns/1", "/ui/ads/1", "/ui/analytics", "/ui/employers/7", "/ui/connections", "/ui/status"]) {
       const response = await get(path);
       expect(response.status, path).toBe(200);
       expect(response.headers.get("content-type")).toMatch(/^text\/html/);

@@ -6,9 +6,11 @@ import { importBodies, MAX_IMPORT_BODY_BYTES } from "../http/content.ts";
 import { bearer, createRouter, jsonResponse, problemResponses } from "../http/router.ts";
 import { listDeadLetters, redriveDeadLetters } from "./dead-letters.ts";
 import { IMPORT_KINDS, importRows } from "./imports.ts";
+import { statusRoutes } from "./status.ts";
 
 /** Operators' tools, mounted at `/admin`. */
 export const adminRoutes = createRouter();
+adminRoutes.route("/", statusRoutes);
 
 const adminOnly = requireRole("admin");
 

@@ -8,10 +8,12 @@ import type { BillingDay } from "../../durable-objects/ad-campaign/ad-campaign.t
 import { adCampaignStub } from "../../durable-objects/ad-campaign/stub.ts";
 import { chunk, d1Chunks, runInOneBatch } from "../../shared/db/chunks.ts";
 import { database, schema } from "../../shared/db/client.ts";
-import type { AdBillingDayMessage, QueueMessage } from "../../shared/messages.ts";
+import { log } from "../../shared/log.ts";
+import { QUEUE_MESSAGE_SCHEMAS, type AdBillingDayMessage, type QueueMessage } from "../../shared/messages.ts";
 import { toMoneyJson } from "../../shared/money.ts";
 import { DAY_MS, utcDate, utcDayNumber } from "../../shared/time.ts";
-import { ackOrRetryGroup, fieldsOfKind, messagesOfKind, sendAll } from "../queue-kit.ts";
+import { recordMetric } from "../metrics.ts";
+import { ackOrRetryGroup, messagesOfKind, sendAll } from "../queue-kit.ts";
 
 /**
  * How many finished days each run looks back over: a run that failed (or a cron that did not fire)
@@ -116,21 +118,18 @@ export function billingMessage(row: typeof schema.adBillingDays.$inferSelect): A
   };
 }
 
-function isAdBillingDay(body: unknown): body is AdBillingDayMessage {
-  const fields = fieldsOfKind(body, "ad-billing-day");
-  return fields !== undefined && typeof fields.date === "string" && typeof fields.adCampaignId === "string";
-}
-
 /**
  * The payments side's stub: hands each closed day over (here, one log line) and acks. A row
  * published twice after a crash arrives twice; `(date, adCampaignId)` tells the payments side so.
  */
-export async function handOverAdBilling(batch: MessageBatch<QueueMessage>): Promise<void> {
-  const days = messagesOfKind(batch, isAdBillingDay);
+export async function handOverAdBilling(batch: MessageBatch<QueueMessage>, env: Env): Promise<void> {
+  const days = messagesOfKind(batch, QUEUE_MESSAGE_SCHEMAS["ad-billing"]);
   await ackOrRetryGroup(batch.queue, days, async () => {
     for (const { body } of days) {
       const spend = toMoneyJson(body.spend);
-      console.log(`ad billing ${body.date} campaign ${body.adCampaignId}: ${body.chargedClicks} charged clicks, ${spend.value} ${spend.currency}`);
+      log("info", "ad billing day handed over", { system: "ads", requestId: body.httpRequestId, date: body.date, adCampaignId: body.adCampaignId, chargedClicks: body.chargedClicks, spend: spend.value, currency: spend.currency });
+      // Spend per ad campaign for the SQL API (docs/operations.md); a redelivered day counts again there, not in D1.
+      recordMetric(env, { system: "ads", kind: "ad-spend", name: body.adCampaignId, detail: body.spend.currency, count: body.chargedClicks, value: body.spend.minor });
     }
   });
 }

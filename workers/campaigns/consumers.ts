@@ -1,42 +1,14 @@
 import type { BoardPurchase } from "../../shared/campaigns.ts";
-import type {
-  AdCampaignLifecycleMessage,
-  CampaignLifecycleMessage,
-  PurchaseMessage,
-  QualifiedPurchaseMessage,
-  QueueMessage,
-} from "../../shared/messages.ts";
-import { convertMoney, MAX_AMOUNT_MINOR, type Money } from "../../shared/money.ts";
+import { log } from "../../shared/log.ts";
+import { QUEUE_MESSAGE_SCHEMAS, type QualifiedPurchaseMessage, type QueueMessage } from "../../shared/messages.ts";
+import { convertMoney, MAX_AMOUNT_MINOR } from "../../shared/money.ts";
 import { boardStub } from "../../durable-objects/campaign-board/stub.ts";
-import { ackOrRetryGroup, fieldsOfKind, messagesOfKind, retryLater, sendAll } from "../queue-kit.ts";
+import { ackOrRetryGroup, messagesOfKind, retryLater, sendAll } from "../queue-kit.ts";
 import { campaignsByIds, campaignsForItems, qualifies } from "./catalogue.ts";
 import { RateBook } from "./exchange-rates.ts";
 import { forgetTop } from "./top-cache.ts";
 import { adCampaignExhausted } from "../../shared/webhooks/events.ts";
 import { publishEvent } from "../../shared/webhooks/publish.ts";
-
-function isMoney(value: unknown): value is Money {
-  const money = value as Record<string, unknown> | null;
-  return typeof money === "object" && money !== null && Number.isSafeInteger(money.minor) && typeof money.currency === "string";
-}
-
-function isPurchase(body: unknown): body is PurchaseMessage {
-  const b = fieldsOfKind(body, "purchase");
-  return (
-    b !== undefined &&
-    typeof b.purchaseId === "string" && typeof b.userId === "string" && typeof b.itemId === "string" &&
-    isMoney(b.amount) && Number.isFinite(b.timestamp)
-  );
-}
-
-function isQualifiedPurchase(body: unknown): body is QualifiedPurchaseMessage {
-  const b = fieldsOfKind(body, "qualified-purchase");
-  return (
-    b !== undefined &&
-    typeof b.purchaseId === "string" && typeof b.campaignId === "string" && typeof b.userId === "string" &&
-    isMoney(b.amount) && Number.isFinite(b.timestamp)
-  );
-}
 
 /**
  * purchase-events → qualified-purchase-events: matches each purchase's item and event time
@@ -44,7 +16,7 @@ function isQualifiedPurchase(body: unknown): body is QualifiedPurchaseMessage {
  * missed) and emits one message per (purchase, campaign).
  */
 export async function qualifyPurchases(batch: MessageBatch<QueueMessage>, env: Env): Promise<void> {
-  const messages = messagesOfKind(batch, isPurchase);
+  const messages = messagesOfKind(batch, QUEUE_MESSAGE_SCHEMAS["purchase-events"]);
   await ackOrRetryGroup(batch.queue, messages, async () => {
     const items = [...new Set(messages.map((m) => m.body.itemId))];
     const campaigns = await campaignsForItems(env.DB, items);
@@ -59,6 +31,8 @@ export async function qualifyPurchases(batch: MessageBatch<QueueMessage>, env: E
           userId: body.userId,
           amount: body.amount,
           timestamp: body.timestamp,
+          // The purchase's request id travels on, so the board's log line names it.
+          ...(body.httpRequestId === undefined ? {} : { httpRequestId: body.httpRequestId }),
         });
       }
     }
@@ -73,7 +47,7 @@ export async function qualifyPurchases(batch: MessageBatch<QueueMessage>, env: E
  * when its retries run out the platform moves it to the dead-letter queue.
  */
 export async function applyQualifiedPurchases(batch: MessageBatch<QueueMessage>, env: Env): Promise<void> {
-  const messages = messagesOfKind(batch, isQualifiedPurchase);
+  const messages = messagesOfKind(batch, QUEUE_MESSAGE_SCHEMAS["qualified-purchase-events"]);
   if (messages.length === 0) return;
   const campaigns = new Map(
     (await campaignsByIds(env.DB, [...new Set(messages.map((m) => m.body.campaignId))])).map((row) => [String(row.campaignId), row]),
@@ -84,7 +58,7 @@ export async function applyQualifiedPurchases(batch: MessageBatch<QueueMessage>,
     const { body } = message;
     const campaign = campaigns.get(body.campaignId);
     if (!campaign) {
-      console.warn(`qualified purchase ${body.purchaseId} names unknown campaign ${body.campaignId}; retrying`);
+      log("warn", "qualified purchase names an unknown campaign; retrying", { system: "campaigns", requestId: body.httpRequestId, purchaseId: body.purchaseId, campaignId: body.campaignId });
       retryLater(message);
       continue;
     }
@@ -92,21 +66,27 @@ export async function applyQualifiedPurchases(batch: MessageBatch<QueueMessage>,
     if (amount.currency !== campaign.currency) {
       const rate = await rates.find(amount.currency, campaign.currency, body.timestamp);
       if (!rate) {
-        console.warn(`no ${amount.currency}/${campaign.currency} rate in force at ${new Date(body.timestamp).toISOString()} for purchase ${body.purchaseId}; retrying`);
+        log("warn", "no exchange rate in force at the purchase's time; retrying", { system: "campaigns", requestId: body.httpRequestId, purchaseId: body.purchaseId, campaignId: body.campaignId, from: amount.currency, to: campaign.currency, at: new Date(body.timestamp).toISOString() });
         retryLater(message);
         continue;
       }
       amount = convertMoney(amount, campaign.currency, rate.rate, rate.inverse);
       if (amount.minor > MAX_AMOUNT_MINOR) {
         // Past the bound every total relies on to stay exact; an admin decides in the dead letters.
-        console.warn(`purchase ${body.purchaseId} converts to ${amount.minor} ${amount.currency} minor units, over the bound; retrying`);
+        log("warn", "converted purchase amount is over the bound; retrying", { system: "campaigns", requestId: body.httpRequestId, purchaseId: body.purchaseId, campaignId: body.campaignId, minor: amount.minor, currency: amount.currency });
         retryLater(message);
         continue;
       }
     }
     const group = groups.get(body.campaignId) ?? { messages: [], purchases: [] };
     group.messages.push(message);
-    group.purchases.push({ purchaseId: body.purchaseId, userId: body.userId, amount, timestamp: body.timestamp });
+    group.purchases.push({
+      purchaseId: body.purchaseId,
+      userId: body.userId,
+      amount,
+      timestamp: body.timestamp,
+      ...(body.httpRequestId === undefined ? {} : { httpRequestId: body.httpRequestId }),
+    });
     groups.set(body.campaignId, group);
   }
   await Promise.all(
@@ -120,10 +100,6 @@ export async function applyQualifiedPurchases(batch: MessageBatch<QueueMessage>,
   );
 }
 
-function isLifecycle(body: unknown): body is CampaignLifecycleMessage | AdCampaignLifecycleMessage {
-  return fieldsOfKind(body, "campaign-lifecycle", "ad-campaign-lifecycle") !== undefined;
-}
-
 /**
  * campaign-lifecycle: Start/End of scoring campaigns (and ad campaigns' status changes) for
  * downstream listeners. Qualification reads the catalogue per batch, so there is no cache to
@@ -131,9 +107,11 @@ function isLifecycle(body: unknown): body is CampaignLifecycleMessage | AdCampai
  * `ad-campaign.exhausted`, and they are acknowledged (retried together if that publish fails).
  */
 export async function onCampaignLifecycle(batch: MessageBatch<QueueMessage>, env: Env): Promise<void> {
-  const messages = messagesOfKind(batch, isLifecycle);
+  const messages = messagesOfKind(batch, QUEUE_MESSAGE_SCHEMAS["campaign-lifecycle"]);
   await ackOrRetryGroup(batch.queue, messages, async () => {
-    for (const { body } of messages) if (body.kind === "campaign-lifecycle") console.log(`campaign ${body.campaignId}: ${body.status}`);
+    for (const { body } of messages) {
+      if (body.kind === "campaign-lifecycle") log("info", `campaign ${body.status}`, { system: "campaigns", requestId: body.httpRequestId, campaignId: body.campaignId });
+    }
     const exhausted = messages.flatMap(({ body }) =>
       body.kind === "ad-campaign-lifecycle" && body.status === "exhausted" ? [adCampaignExhausted(body.adCampaignId, body.at)] : [],
     );

@@ -48,7 +48,7 @@ purchaseRoutes.openapi(
     await admitEventId(c.env, "purchase", purchaseId, payload);
     // Sent again on a resend too: if the first send failed, the client's retry heals it, and
     // every consumer downstream counts a purchase id once.
-    const message: PurchaseMessage = { kind: "purchase", purchaseId, ...payload };
+    const message: PurchaseMessage = { kind: "purchase", purchaseId, ...payload, httpRequestId: c.get("requestId") };
     await sendCoalesced(c.env.PURCHASE_EVENTS, message, waitUntilOf(c));
     return c.json({ purchaseId }, 202);
   },

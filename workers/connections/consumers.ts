@@ -2,24 +2,15 @@ import type { CountedConnection } from "../../durable-objects/user/trophies.ts";
 import { userStub } from "../../durable-objects/user/stub.ts";
 import { d1Chunks, runInOneBatch } from "../../shared/db/chunks.ts";
 import { database, schema } from "../../shared/db/client.ts";
-import type { EstablishedConnectionMessage, QueueMessage } from "../../shared/messages.ts";
+import { QUEUE_MESSAGE_SCHEMAS, type QueueMessage } from "../../shared/messages.ts";
 import { utcDate } from "../../shared/time.ts";
-import { ackOrRetryGroup, fieldsOfKind, messagesOfKind } from "../queue-kit.ts";
+import { ackOrRetryGroup, messagesOfKind } from "../queue-kit.ts";
 import { connectionEstablished } from "../../shared/webhooks/events.ts";
 import { publishEvent } from "../../shared/webhooks/publish.ts";
 
 
 /** Parameters one connection row binds. */
 const CONNECTION_COLUMNS = 7;
-
-function isEstablishedConnection(body: unknown): body is EstablishedConnectionMessage {
-  const b = fieldsOfKind(body, "established-connection");
-  return (
-    b !== undefined &&
-    typeof b.requestId === "string" && typeof b.citizenId === "string" && typeof b.officerId === "string" &&
-    typeof b.zip === "string" && Number.isSafeInteger(b.pointsEach) && Number.isFinite(b.establishedAt)
-  );
-}
 
 /**
  * Records each established connection in D1 for reports and counts it in both parties' `User`
@@ -28,7 +19,7 @@ function isEstablishedConnection(body: unknown): body is EstablishedConnectionMe
  * webhooks as `connection.established` (the same event id on a redelivery).
  */
 export async function recordEstablishedConnections(batch: MessageBatch<QueueMessage>, env: Env): Promise<void> {
-  const mine = messagesOfKind(batch, isEstablishedConnection);
+  const mine = messagesOfKind(batch, QUEUE_MESSAGE_SCHEMAS["established-connections"]);
   await ackOrRetryGroup(batch.queue, mine, async () => {
     const values = mine.map(({ body }) => ({
       requestId: body.requestId,

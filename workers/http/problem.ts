@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ERROR_STATUS, type ErrorCode, type FieldError, type Result } from "../../shared/errors.ts";
+import { log } from "../../shared/log.ts";
 
 const TITLES: Record<ErrorCode, string> = {
   validation_failed: "Invalid request",
@@ -72,14 +73,14 @@ export function problemResponse(c: Context, error: ApiError, headers: Record<str
  */
 export function handleError(error: Error, c: Context): Response {
   if (error instanceof ApiError) {
-    if (ERROR_STATUS[error.code] >= 500) console.error(`[${c.get("requestId")}]`, error.message, error.cause);
+    if (ERROR_STATUS[error.code] >= 500) log("error", error.message, { requestId: c.get("requestId"), system: "platform", route: c.req.path, error: error.cause });
     return problemResponse(c, error);
   }
   if (error instanceof HTTPException) {
     const code = codeForStatus(error.status, error.message);
     return problemResponse(c, new ApiError(code, error.message || TITLES[code]));
   }
-  console.error(`[${c.get("requestId")}] unhandled`, error);
+  log("error", "unhandled error", { requestId: c.get("requestId"), system: "platform", route: c.req.path, error });
   return problemResponse(c, new ApiError("internal", "Something went wrong on our side; the request id identifies it."));
 }
 

@@ -1,33 +1,11 @@
 import { type Activity, type StoredAward, localDayOf } from "../../durable-objects/user/streak-rules.ts";
 import { userStub } from "../../durable-objects/user/stub.ts";
-import type { IncentiveAwardMessage, IncentiveEvaluateMessage, IncentiveEventMessage, QueueMessage } from "../../shared/messages.ts";
-import { ackOrRetryGroup, fieldsOfKind, messagesOfKind, retryLater, sendAll } from "../queue-kit.ts";
+import { log } from "../../shared/log.ts";
+import { QUEUE_MESSAGE_SCHEMAS, type IncentiveEvaluateMessage, type IncentiveEventMessage, type QueueMessage } from "../../shared/messages.ts";
+import { ackOrRetryGroup, messagesOfKind, requestFields, retryLater, sendAll } from "../queue-kit.ts";
 import { incentiveAwardedEvents } from "../../shared/webhooks/events.ts";
 import { publishEvent } from "../../shared/webhooks/publish.ts";
 import { candidateKey, HISTORY_PAGE, historyPage, indexHistory, loadCandidates, markFulfilled, storeAwards, toAwardMessage } from "./store.ts";
-
-function isIncentiveEvent(body: unknown): body is IncentiveEventMessage {
-  const b = fieldsOfKind(body, "incentive-event");
-  return (
-    b !== undefined &&
-    typeof b.eventId === "string" &&
-    typeof b.userId === "string" &&
-    typeof b.employerId === "string" &&
-    typeof b.event === "string" &&
-    Number.isFinite(b.timestamp) &&
-    Number.isInteger(b.utcOffsetMinutes ?? 0)
-  );
-}
-
-function isIncentiveEvaluate(body: unknown): body is IncentiveEvaluateMessage {
-  const b = fieldsOfKind(body, "incentive-evaluate");
-  return (
-    b !== undefined &&
-    typeof b.employerId === "string" &&
-    typeof b.event === "string" &&
-    (b.afterUserId === null || typeof b.afterUserId === "string")
-  );
-}
 
 /**
  * One page of a retroactive evaluation: the users with history for (employer, event) after
@@ -55,21 +33,6 @@ async function evaluatePage(env: Env, body: IncentiveEvaluateMessage): Promise<v
 export async function queueHistoryEvaluation(env: Env, employerIds: readonly string[], event: string): Promise<void> {
   const messages = employerIds.map((employerId): IncentiveEvaluateMessage => ({ kind: "incentive-evaluate", employerId, event, afterUserId: null }));
   await sendAll(env.INCENTIVE_EVENTS, messages);
-}
-
-function isIncentiveAward(body: unknown): body is IncentiveAwardMessage {
-  const b = fieldsOfKind(body, "incentive-award");
-  return (
-    b !== undefined &&
-    typeof b.awardId === "string" &&
-    typeof b.userId === "string" &&
-    typeof b.employerId === "string" &&
-    typeof b.employerIncentiveId === "string" &&
-    typeof b.incentiveId === "string" &&
-    typeof b.eventId === "string" &&
-    typeof (b.reward as { description?: unknown } | null)?.description === "string" &&
-    Number.isFinite(b.awardedAt)
-  );
 }
 
 /**
@@ -105,7 +68,7 @@ async function finishAwards(env: Env, userId: string, unconfirmed: StoredAward[]
  * one user's failure never holds back another's.
  */
 export async function consumeIncentiveEvents(batch: MessageBatch<QueueMessage>, env: Env): Promise<void> {
-  const accepted = messagesOfKind(batch, (body): body is IncentiveEventMessage | IncentiveEvaluateMessage => isIncentiveEvent(body) || isIncentiveEvaluate(body));
+  const accepted = messagesOfKind(batch, QUEUE_MESSAGE_SCHEMAS["incentive-events"]);
   const evaluations = accepted.filter((message): message is Message<IncentiveEvaluateMessage> => message.body.kind === "incentive-evaluate");
   await Promise.all(evaluations.map((message) => ackOrRetryGroup(batch.queue, [message], () => evaluatePage(env, message.body))));
   const events = accepted.filter((message): message is Message<IncentiveEventMessage> => message.body.kind === "incentive-event");
@@ -115,7 +78,7 @@ export async function consumeIncentiveEvents(batch: MessageBatch<QueueMessage>, 
   try {
     candidates = await loadCandidates(env.DB, events.map((e) => e.body.employerId));
   } catch (error) {
-    console.warn(`queue ${batch.queue}: could not load incentives`, error);
+    log("warn", "could not load incentives; retrying the events", { ...requestFields(batch.queue, events), error });
     for (const message of events) retryLater(message);
     return;
   }
@@ -153,7 +116,7 @@ export async function consumeIncentiveEvents(batch: MessageBatch<QueueMessage>, 
  * it done and only acks) and logs the hand-off for the team that ships rewards.
  */
 export async function fulfilIncentiveAwards(batch: MessageBatch<QueueMessage>, env: Env): Promise<void> {
-  const awards = messagesOfKind(batch, isIncentiveAward);
+  const awards = messagesOfKind(batch, QUEUE_MESSAGE_SCHEMAS["incentive-awards"]);
   if (awards.length === 0) return;
   await ackOrRetryGroup(
     batch.queue,
@@ -166,7 +129,7 @@ export async function fulfilIncentiveAwards(batch: MessageBatch<QueueMessage>, e
       for (const { body } of awards) {
         if (!done.delete(body.awardId)) continue;
         // Ids of the award and its incentive only: who earned what (user, reward) stays in D1, out of the logs.
-        console.log(`incentive award ${body.awardId} fulfilled (employer incentive ${body.employerIncentiveId})`);
+        log("info", "incentive award fulfilled", { system: "incentives", requestId: body.httpRequestId, awardId: body.awardId, employerIncentiveId: body.employerIncentiveId });
       }
     },
   );

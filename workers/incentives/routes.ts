@@ -283,7 +283,8 @@ incentiveRoutes.openapi(
     await admitEventId(c.env, "incentive-event", eventId, message, INCENTIVE_EVENT_ID_RETENTION_MS);
     // Sent again on a replay too: a send that failed the first time is healed by the client's
     // retry, and a user's streak counts a day once however often its event arrives.
-    await sendCoalesced(c.env.INCENTIVE_EVENTS, message, waitUntilOf(c));
+    // The request id rides on the message only, not in the admitted payload a resend is compared with.
+    await sendCoalesced(c.env.INCENTIVE_EVENTS, { ...message, httpRequestId: c.get("requestId") }, waitUntilOf(c));
     return c.json({ eventId }, 202);
   },
 );

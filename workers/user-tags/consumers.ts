@@ -1,17 +1,6 @@
-import type { QueueMessage, UserTagMessage } from "../../shared/messages.ts";
-import { fieldsOfKind, messagesOfKind, retryLater } from "../queue-kit.ts";
+import { QUEUE_MESSAGE_SCHEMAS, type QueueMessage } from "../../shared/messages.ts";
+import { messagesOfKind, retryLater } from "../queue-kit.ts";
 import { ingestTags } from "./ingest.ts";
-
-function isUserTag(body: unknown): body is UserTagMessage {
-  const b = fieldsOfKind(body, "user-tag");
-  return (
-    b !== undefined &&
-    typeof b.tagId === "string" && Number.isFinite(b.time) && typeof b.cookie === "string" &&
-    (b.action === "VIEW" || b.action === "BUY") && typeof b.origin === "string" && typeof b.brandId === "string" &&
-    typeof b.categoryId === "string" && Number.isFinite(b.price) && typeof b.json === "string" &&
-    Number.isFinite(b.acceptedAt)
-  );
-}
 
 /**
  * Consumer of `user-tags`: applies the batch with one call per profile shard and one per hour shard,
@@ -19,7 +8,7 @@ function isUserTag(body: unknown): body is UserTagMessage {
  * failed. A redelivered message carries the same tag id, so it is counted once.
  */
 export async function consumeUserTags(batch: MessageBatch<QueueMessage>, env: Env): Promise<void> {
-  const messages = messagesOfKind(batch, isUserTag);
+  const messages = messagesOfKind(batch, QUEUE_MESSAGE_SCHEMAS["user-tags"]);
   if (messages.length === 0) return;
   const failed = await ingestTags(env, messages.map((m) => m.body));
   for (const message of messages) {

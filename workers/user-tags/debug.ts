@@ -1,3 +1,5 @@
+import { log } from "../../shared/log.ts";
+
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 /** The longest log line a differing answer may write: the path and short excerpts, never whole bodies. */
@@ -66,6 +68,17 @@ function shorten(text: string, max: number): string {
   return `${text.slice(0, half)}…${text.slice(text.length - half)}`;
 }
 
+/** What the logger's JSON line adds around the message (shared/log.ts), for `fitLogLine`. */
+const LOG_ENVELOPE = JSON.stringify({ level: "warn", msg: "", requestId: null, system: "allezon" }).length;
+
+/** `line` shortened so its whole JSON log line, escapes included, stays within MAX_DIFFERENCE_LOG. */
+function fitLogLine(line: string): string {
+  let text = shorten(line, MAX_DIFFERENCE_LOG - LOG_ENVELOPE);
+  // Quotes and backslashes in excerpts grow when escaped; cut until the escaped text fits.
+  while (JSON.stringify(text).length - 2 + LOG_ENVELOPE > MAX_DIFFERENCE_LOG) text = shorten(text, text.length - 10);
+  return text;
+}
+
 /** A short excerpt of a JSON value; one too deep to serialize is named rather than thrown on. */
 function excerpt(value: Json | undefined): string {
   if (value === undefined) return "(missing)";
@@ -98,6 +111,6 @@ export function checkExpected(label: string, body: string, ours: string): boolea
   const difference = firstDifferenceAt(expected, actual);
   if (difference === undefined) return true;
   const line = `${shorten(label, 100)}: our answer differs from the expected one at ${difference.path}: expected ${excerpt(difference.expected)}, ours ${excerpt(difference.actual)}`;
-  console.warn(shorten(line, MAX_DIFFERENCE_LOG));
+  log("warn", fitLogLine(line), { system: "allezon" });
   return false;
 }

@@ -5,6 +5,7 @@ import { tagAggregatesStub } from "../../durable-objects/tag-aggregates/stub.ts"
 import type { ProfileTag } from "../../durable-objects/profile-store/tag-profiles.ts";
 import type { UserTagMessage } from "../../shared/messages.ts";
 import type { UserTag, UserTagInput } from "./schemas.ts";
+import { log } from "../../shared/log.ts";
 
 /** The tag as it is stored and echoed: the accepted shape, `time` with milliseconds and `Z`. */
 export function normalizeTag(input: UserTagInput): { time: number; tag: UserTag } {
@@ -106,7 +107,7 @@ export async function ingestTags(env: Env, tags: readonly UserTagMessage[]): Pro
   const failed = new Set<string>();
   outcomes.forEach((outcome, i) => {
     if (outcome.status === "fulfilled") return;
-    console.warn(`user tags: a write of ${groups[i]!.length} tags failed`, outcome.reason);
+    log("warn", "a write of user tags failed; retrying them", { system: "allezon", tags: groups[i]!.length, error: outcome.reason });
     for (const tag of groups[i]!) failed.add(tag.tagId);
   });
   return failed;

@@ -4,12 +4,13 @@
  * at most 12 h, the platform's longest delay) until 24 h have passed since the event was queued;
  * the attempt that fails after that is logged as the last (`gaveUp`) and the message acked.
  */
-import type { QueueMessage, WebhookDeliveryMessage } from "../../shared/messages.ts";
+import { log } from "../../shared/log.ts";
+import { QUEUE_MESSAGE_SCHEMAS, type QueueMessage, type WebhookDeliveryMessage } from "../../shared/messages.ts";
 import { DAY_MS } from "../../shared/time.ts";
 import { SIGNATURE_HEADER, signWebhookBody } from "../../shared/webhook-signature.ts";
 import { decryptSecret } from "../../shared/webhooks/secrets.ts";
 import { type DeliveryAttempt, deliveredPairs, pairKey, recordAttempts, type Webhook, webhooksByIds } from "../../shared/webhooks/store.ts";
-import { fieldsOfKind, messagesOfKind, retryLater } from "../queue-kit.ts";
+import { messagesOfKind, requestFields, retryLater } from "../queue-kit.ts";
 import { allowsLocalWebhooks, webhookUrlProblem } from "./url-rule.ts";
 
 /** How long retries go on for, counted from when the event was queued. */
@@ -34,19 +35,6 @@ export function nextRetrySeconds(attempt: number, elapsedMs: number): number | u
   if (remainingSeconds <= 0) return undefined;
   const backoff = Math.min(FIRST_RETRY_SECONDS * 2 ** Math.max(0, attempt - 1), MAX_RETRY_SECONDS);
   return Math.min(backoff, remainingSeconds);
-}
-
-function isWebhookDelivery(body: unknown): body is WebhookDeliveryMessage {
-  const b = fieldsOfKind(body, "webhook-delivery");
-  const event = b?.event as Record<string, unknown> | undefined;
-  return (
-    b !== undefined &&
-    typeof b.webhookId === "string" &&
-    Number.isFinite(b.queuedAt) &&
-    typeof event === "object" && event !== null &&
-    typeof event.id === "string" && typeof event.type === "string" && typeof event.createdAt === "string" &&
-    typeof event.data === "object" && event.data !== null
-  );
 }
 
 /**
@@ -130,7 +118,7 @@ async function signingSecrets(env: Env, hook: Webhook, now: number): Promise<str
  * fails, every message is retried (a receiver dedupes the repeat by `id`).
  */
 export async function deliverWebhooks(batch: MessageBatch<QueueMessage>, env: Env): Promise<void> {
-  const messages = messagesOfKind(batch, isWebhookDelivery);
+  const messages = messagesOfKind(batch, QUEUE_MESSAGE_SCHEMAS["webhook-deliveries"]);
   if (messages.length === 0) return;
   let outcomes: { message: Message<WebhookDeliveryMessage>; retrySeconds?: number }[];
   try {
@@ -151,13 +139,13 @@ export async function deliverWebhooks(batch: MessageBatch<QueueMessage>, env: En
         const retrySeconds = result.error === null || refused ? undefined : nextRetrySeconds(message.attempts, at - queuedAt);
         const gaveUp = result.error !== null && retrySeconds === undefined;
         attempts.push({ webhookId, eventId: event.id, type: event.type, attempt: message.attempts, ...result, gaveUp, at });
-        if (gaveUp) console.warn(`webhook ${webhookId}: gave up on event ${event.id} after ${message.attempts} attempts in 24 h`);
+        if (gaveUp) log("warn", "webhook delivery gave up after 24 h", { ...requestFields(batch.queue, [message]), webhookId, eventId: event.id, attempts: message.attempts });
         return { message, retrySeconds };
       }),
     );
     await recordAttempts(env.DB, attempts);
   } catch (error) {
-    console.warn(`queue ${batch.queue}: could not deliver or log a batch of ${messages.length}`, error);
+    log("warn", "could not deliver or log a batch; retrying it", { ...requestFields(batch.queue, messages), messages: messages.length, error });
     for (const message of messages) retryLater(message);
     return;
   }
