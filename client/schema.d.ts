@@ -1057,7 +1057,7 @@ export interface paths {
         put?: never;
         /**
          * Bulk-load offers, charities, officers or users from NDJSON or CSV (up to 5 MiB)
-         * @description Each row is validated like the single-item endpoint (`POST /offers`, `POST /charities`, `PUT /users/{id}/profile`; officers: `officerId`, `displayName`, `precinct`) and keyed by its id. New ids are written; a row equal to what is stored is `unchanged` (offers compare the terms they were created with, `stock` as first given); other values update users and officers but are rejected for offers and charities, as their create answers 409. Valid rows are stored even when others are rejected; the same file again changes nothing. CSV: a header row, an empty cell is a missing field.
+         * @description Each row is validated like the single-item endpoint (`POST /offers`, `POST /charities`, `PUT /users/{id}/profile`; officers: `officerId`, `displayName`, `precinct`) and keyed by its id. New ids are written; a row equal to what is stored is `unchanged` (offers compare the terms they were created with, `stock` as first given); other values update users and officers but are rejected for offers and charities, as their create answers 409. Valid rows are stored even when others are rejected; the same file again changes nothing. The answer lists the first 1000 rejected rows by line and counts them all (`rejectedCount`). CSV: a header row, an empty cell is a missing field.
          */
         post: operations["createImport"];
         delete?: never;
@@ -1731,6 +1731,7 @@ export interface components {
             imported: number;
             /** @description Rows equal to what is stored under their id (or to an earlier line) */
             unchanged: number;
+            /** @description The first 1000 rejected rows by line; `rejectedCount` counts them all */
             rejected: {
                 /** @description Line of the file (CSV: the header is line 1) */
                 line: number;
@@ -1739,6 +1740,8 @@ export interface components {
                     message: string;
                 }[];
             }[];
+            /** @description Rows rejected, including those beyond the listed ones */
+            rejectedCount: number;
         };
         Webhook: {
             webhookId: string;
