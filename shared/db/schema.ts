@@ -3,6 +3,7 @@
  * migrations: change it here, then `npm run db:generate` writes the next file in migrations/.
  * Times are epoch milliseconds; money is integer minor units beside its currency.
  */
+import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 // ---- Cross-cutting -------------------------------------------------------------------------
@@ -18,8 +19,14 @@ export const deadLetters = sqliteTable(
     attempts: integer("attempts").notNull(),
     receivedAt: integer("received_at").notNull(),
     redrivenAt: integer("redriven_at"),
+    /** When the body was replaced by `{"kind","redacted":true}` (its cookie was erased); never re-driven. */
+    redactedAt: integer("redacted_at"),
   },
-  (t) => [index("dead_letters_pending").on(t.redrivenAt, t.receivedAt)],
+  (t) => [
+    index("dead_letters_pending").on(t.redrivenAt, t.receivedAt),
+    // An erase finds the cookie's user-tag letters without reading every letter.
+    index("dead_letters_user_tag_cookie").on(sql`json_extract(body, '$.cookie')`).where(sql`kind = 'user-tag'`),
+  ],
 );
 
 // ---- Campaign scoring ----------------------------------------------------------------------

@@ -21,6 +21,10 @@ const deadLetterSchema = z
     attempts: z.number().int(),
     receivedAt: z.string(),
     redrivenAt: z.string().nullable(),
+    redactedAt: z
+      .string()
+      .nullable()
+      .meta({ description: "When the body lost its tag because the cookie was erased; such a letter is never re-driven" }),
   })
   .meta({ id: "DeadLetter" });
 
@@ -30,7 +34,7 @@ adminRoutes.openapi(
     path: "/dead-letters",
     operationId: "listDeadLetters",
     tags: ["admin"],
-    summary: "Queue messages whose retries ran out (pending first; `all=true` includes re-driven ones)",
+    summary: "Queue messages whose retries ran out (pending only; `all=true` includes re-driven and redacted ones)",
     security: bearer,
     middleware: [adminOnly],
     request: {
@@ -51,6 +55,7 @@ adminRoutes.openapi(
       ...letter,
       receivedAt: toIso(letter.receivedAt),
       redrivenAt: letter.redrivenAt === null ? null : toIso(letter.redrivenAt),
+      redactedAt: letter.redactedAt === null ? null : toIso(letter.redactedAt),
     }));
     return c.json({ deadLetters }, 200);
   },
