@@ -47,6 +47,8 @@ export interface AdBillingDayMessage {
   clicks: number;
   chargedClicks: number;
   spend: Money;
+  /** `ad-billing:<date>:<adCampaignId>`, the same for every publication of the row: the consumer applies each key once. */
+  dedupeKey: string;
 }
 
 export interface IncentiveEventMessage {

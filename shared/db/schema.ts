@@ -171,6 +171,24 @@ export const adBillingDays = sqliteTable(
   (t) => [primaryKey({ columns: [t.date, t.adCampaignId] }), index("ad_billing_days_unpublished").on(t.publishedAt)],
 );
 
+/**
+ * The UTC days the daily billing job has closed for every campaign, so a run after an outage
+ * closes each day missed since the last one closed (`closeAdBillingDays`).
+ */
+export const adBillingClosedDays = sqliteTable("ad_billing_closed_days", {
+  date: text("date").primaryKey(),
+  closedAt: integer("closed_at").notNull(),
+});
+
+/**
+ * The payments side's record of the billing rows it applied, by each message's `dedupeKey`: a row
+ * published twice (overlapping runs, a send repeated after a crash) is applied once.
+ */
+export const adBillingHandovers = sqliteTable("ad_billing_handovers", {
+  dedupeKey: text("dedupe_key").primaryKey(),
+  handedOverAt: integer("handed_over_at").notNull(),
+});
+
 // ---- Employee incentives -------------------------------------------------------------------
 
 /**

@@ -261,7 +261,7 @@ adRoutes.openapi(
       .from(table)
       .where(and(gte(table.date, from), lte(table.date, to)))
       .orderBy(asc(table.date), asc(table.adCampaignId));
-    const days = found.map(billingMessage).map(({ kind: _kind, spend, ...row }) => ({ ...row, spend: toMoneyJson(spend) }));
+    const days = found.map(billingMessage).map(({ kind: _kind, dedupeKey: _key, spend, ...row }) => ({ ...row, spend: toMoneyJson(spend) }));
     if ((c.req.header("accept") ?? "").includes("text/csv")) {
       const columns = ["date", "adCampaignId", "advertiserId", "impressions", "clicks", "chargedClicks", "spend", "currency"];
       // fields + data rows, so the header is written even when no day matches.
