@@ -146,14 +146,30 @@ export function billingMessage(row: typeof schema.adBillingDays.$inferSelect): A
     clicks: row.clicks,
     chargedClicks: row.chargedClicks,
     spend: { minor: row.spendMinor, currency: row.currency },
-    dedupeKey: `ad-billing:${row.date}:${row.adCampaignId}`,
+    dedupeKey: billingDedupeKey(row.date, String(row.adCampaignId)),
   };
+}
+
+/** The key a billing row is applied once by: the same for every publication of the row. */
+function billingDedupeKey(date: string, adCampaignId: string): string {
+  return `ad-billing:${date}:${adCampaignId}`;
+}
+
+/**
+ * The message's dedupe key. A message published before the key existed (still queued, or a dead
+ * letter re-driven) has none; its row's key is derived the same way.
+ */
+function dedupeKeyOf(body: AdBillingDayMessage): string {
+  return (body.dedupeKey as string | undefined) ?? billingDedupeKey(body.date, body.adCampaignId);
 }
 
 function isAdBillingDay(body: unknown): body is AdBillingDayMessage {
   const fields = fieldsOfKind(body, "ad-billing-day");
   return (
-    fields !== undefined && typeof fields.date === "string" && typeof fields.adCampaignId === "string" && typeof fields.dedupeKey === "string"
+    fields !== undefined &&
+    typeof fields.date === "string" &&
+    typeof fields.adCampaignId === "string" &&
+    (fields.dedupeKey === undefined || typeof fields.dedupeKey === "string")
   );
 }
 
@@ -169,7 +185,7 @@ export async function handOverAdBilling(batch: MessageBatch<QueueMessage>, env: 
     const db = database(env.DB);
     const t = schema.adBillingHandovers;
     const now = Date.now();
-    const keys = [...new Set(days.map(({ body }) => body.dedupeKey))];
+    const keys = [...new Set(days.map(({ body }) => dedupeKeyOf(body)))];
     const [first, ...rest] = d1Chunks(keys, 2).map((part) =>
       db
         .insert(t)
@@ -180,7 +196,7 @@ export async function handOverAdBilling(batch: MessageBatch<QueueMessage>, env: 
     const inserted = first ? await db.batch([first, ...rest]) : [];
     const fresh = new Set(inserted.flat().map((row) => row.dedupeKey));
     for (const { body } of days) {
-      if (!fresh.delete(body.dedupeKey)) continue; // applied before, or earlier in this batch
+      if (!fresh.delete(dedupeKeyOf(body))) continue; // applied before, or earlier in this batch
       const spend = toMoneyJson(body.spend);
       console.log(`ad billing ${body.date} campaign ${body.adCampaignId}: ${body.chargedClicks} charged clicks, ${spend.value} ${spend.currency}`);
     }
