@@ -72,6 +72,11 @@ export const adBillingDayMessage = z.object({
   clicks: finite,
   chargedClicks: finite,
   spend: queuedMoney,
+  /**
+   * `ad-billing:<date>:<adCampaignId>`, the same for every publication of the row: the consumer
+   * applies each key once. Optional: a message sent before the key existed derives the same key.
+   */
+  dedupeKey: z.string().optional(),
   ...traced,
 });
 export type AdBillingDayMessage = z.infer<typeof adBillingDayMessage>;

@@ -304,7 +304,7 @@ export interface paths {
         post: operations["getUserProfile"];
         /**
          * Erase a cookie's profile
-         * @description Erases the profile, including tags of the cookie accepted before the erase and still queued: they are dropped when they arrive. Tags accepted after it start a new profile. Aggregates keep their counts (they hold no cookie).
+         * @description Erases the profile, including tags of the cookie accepted before the erase and still queued: they are dropped when they arrive. Dead letters of those tags are redacted (now, or as they die later) and never re-driven. Tags accepted after it start a new profile. Aggregates keep their counts; they hold no cookie, only, for 25 h, a one-way hash of each tag that counts a redelivered tag once.
          */
         delete: operations["deleteUserProfile"];
         options?: never;
@@ -462,7 +462,7 @@ export interface paths {
         };
         /**
          * Ad campaigns that may be shown to a user now (service or admin)
-         * @description Up to `slots` (1..10, default 1) campaigns, highest cpc first (ties by id): active with budget left, fewer than `frequencyCap.impressionsPerUserPerDay` impressions of this user today (UTC day of the impressions' event time), and with `even` pacing, spent today at most dailyBudget × (share of the UTC day elapsed) + cpc. Read from D1's catalogue, which each campaign updates before a charged click, an edit or a status change answers, plus the user's own object. Changes nothing.
+         * @description Up to `slots` (1..10, default 1) campaigns, highest cpc first (ties by id): active with budget left, fewer than `frequencyCap.impressionsPerUserPerDay` impressions of this user today (UTC day on which Tally received each impression), and with `even` pacing, spent today at most dailyBudget × (share of the UTC day elapsed) + cpc. Read from D1's catalogue, which each campaign updates before a charged click, an edit or a status change answers, plus the user's own object. Changes nothing.
          */
         get: operations["serveAds"];
         put?: never;
@@ -1036,7 +1036,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Queue messages whose retries ran out (pending first; `all=true` includes re-driven ones) */
+        /** Queue messages whose retries ran out (pending only; `all=true` includes re-driven and redacted ones) */
         get: operations["listDeadLetters"];
         put?: never;
         post?: never;
@@ -1074,7 +1074,7 @@ export interface paths {
         put?: never;
         /**
          * Bulk-load offers, charities, officers or users from NDJSON or CSV (up to 5 MiB)
-         * @description Each row is validated like the single-item endpoint (`POST /offers`, `POST /charities`, `PUT /users/{id}/profile`; officers: `officerId`, `displayName`, `precinct`) and keyed by its id. New ids are written; a row equal to what is stored is `unchanged` (offers compare the terms they were created with, `stock` as first given); other values update users and officers but are rejected for offers and charities, as their create answers 409. Valid rows are stored even when others are rejected; the same file again changes nothing. CSV: a header row, an empty cell is a missing field.
+         * @description Each row is validated like the single-item endpoint (`POST /offers`, `POST /charities`, `PUT /users/{id}/profile`; officers: `officerId`, `displayName`, `precinct`) and keyed by its id. New ids are written; a row equal to what is stored is `unchanged` (offers compare the terms they were created with, `stock` as first given); other values update users and officers but are rejected for offers and charities, as their create answers 409. Valid rows are stored even when others are rejected; the same file again changes nothing. The answer lists the first 1000 rejected rows by line and counts them all (`rejectedCount`). CSV: a header row, an empty cell is a missing field.
          */
         post: operations["createImport"];
         delete?: never;
@@ -1783,12 +1783,15 @@ export interface components {
             attempts: number;
             receivedAt: string;
             redrivenAt: string | null;
+            /** @description When the body lost its tag because the cookie was erased; such a letter is never re-driven */
+            redactedAt: string | null;
         };
         ImportResult: {
             /** @description Rows written: new ids, and users or officers with new values */
             imported: number;
             /** @description Rows equal to what is stored under their id (or to an earlier line) */
             unchanged: number;
+            /** @description The first 1000 rejected rows by line; `rejectedCount` counts them all */
             rejected: {
                 /** @description Line of the file (CSV: the header is line 1) */
                 line: number;
@@ -1797,6 +1800,8 @@ export interface components {
                     message: string;
                 }[];
             }[];
+            /** @description Rows rejected, including those beyond the listed ones */
+            rejectedCount: number;
         };
         Webhook: {
             webhookId: string;

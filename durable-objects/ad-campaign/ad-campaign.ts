@@ -7,6 +7,7 @@ import { DAY_MS, MINUTE_MS, utcDate, utcDayNumber } from "../../shared/time.ts";
 import { sameTerms } from "../../shared/same-terms.ts";
 import { firstRow, migrate, rows } from "../sql.ts";
 import { AD_CAMPAIGN_SCHEMA, definitionFromD1, readLiveState, type EventRow, type LiveState, type MinuteRow } from "./rows.ts";
+import { ImpressionOutbox } from "./impression-outbox.ts";
 import { StatusOutbox } from "./status-outbox.ts";
 import {
   afterCharge,
@@ -39,7 +40,7 @@ import { log } from "../../shared/log.ts";
 /** How long an event id is remembered; older events are forgotten at a midnight alarm. */
 const AD_EVENT_RETENTION_MS = 30 * DAY_MS;
 
-/** When writing a status to D1 or the queue failed, the alarm tries again this much later. */
+/** When writing a status to D1 or the queue, or handing an impression over, failed, the alarm tries again this much later. */
 const SYNC_RETRY_MS = 5_000;
 
 /** An event as the Worker validated it; `eventId` is the client's or one the Worker assigned. */
@@ -86,16 +87,20 @@ export interface PerformanceQuery {
  * the remaining budget and writing the charge), and the object runs one such step at a time, so
  * the budgets hold as a hard cap under any concurrency. Status changes are decided here, written
  * to D1 and published on `campaign-lifecycle` before the call that caused them answers; one
- * alarm wakes the object at the next start, end or 00:00 UTC.
+ * alarm wakes the object at the next start, end or 00:00 UTC. An impression of a known user goes
+ * to that user's frequency-cap count through an outbox written in the same step as the event.
  */
 export class AdCampaign extends DurableObject<Env> {
   private live: LiveState | null = null;
   private loading: Promise<AdCampaignDefinition | null> | null = null;
   private readonly outbox: StatusOutbox;
+  private readonly impressions: ImpressionOutbox;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.outbox = new StatusOutbox(ctx.storage.sql, env, () => this.live);
+    // `this.env`, read when a flush runs, so a test can wrap the binding of a running object.
+    this.impressions = new ImpressionOutbox(ctx.storage.sql, () => this.env);
     ctx.blockConcurrencyWhile(async () => {
       // Storage is created only when a campaign is installed: a request naming an unknown id
       // (a typo, a probe) must not leave an object behind.
@@ -126,8 +131,11 @@ export class AdCampaign extends DurableObject<Env> {
     if (!loaded.ok) return loaded;
     const outcome = this.transaction(() => this.recordNow(event, Date.now()));
     if (!outcome.ok) return outcome;
-    // A charge (or a new event day) is published before the answer, so serving sees the spend.
-    if (outcome.value.statusChanged || this.live!.version > this.live!.publishedVersion) await this.syncStatusAndAlarm();
+    // A charge (or a new event day) is published, and an impression counted for the user's cap,
+    // before the answer, so serving sees both; what fails here is retried by the alarm.
+    if (outcome.value.statusChanged || this.live!.version > this.live!.publishedVersion || this.impressions.hasPending()) {
+      await this.syncStatusAndAlarm();
+    }
     return ok(outcome.value.answer);
   }
 
@@ -424,6 +432,8 @@ export class AdCampaign extends DurableObject<Env> {
       charged,
       reason,
     );
+    // Counted against the cap on the day the impression reached Tally, the day serving checks.
+    if (event.type === "impression" && event.userId !== null) this.impressions.add(event.eventId, event.userId, utcDayNumber(now));
     sql.exec(
       `INSERT INTO minute_counters (minute, impressions, views, clicks, charged_clicks, spend_minor) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (minute) DO UPDATE SET
@@ -521,17 +531,24 @@ export class AdCampaign extends DurableObject<Env> {
   }
 
   /**
-   * Writes pending status changes to D1 and the queue, then sets the one alarm. A failed sync is
-   * logged and retried by the alarm: the charge that caused it is already durable, so the
-   * event's answer stands.
+   * Writes pending status changes to D1 and the queue and hands pending impressions to their
+   * users, then sets the one alarm. A failed sync is logged and retried by the alarm: the charge
+   * or impression that caused it is already durable, so the event's answer stands.
    */
   private async syncStatusAndAlarm(): Promise<void> {
     let pending = false;
+    const adCampaignId = this.live?.definition.adCampaignId;
     try {
       if (this.live) await this.outbox.flush();
     } catch (error) {
       pending = true;
-      log("error", "ad campaign status sync failed; the alarm retries", { system: "ads", adCampaignId: this.live?.definition.adCampaignId, error });
+      log("error", "ad campaign status sync failed; the alarm retries", { system: "ads", adCampaignId, error });
+    }
+    try {
+      if (adCampaignId !== undefined && this.impressions.hasPending()) await this.impressions.flush(adCampaignId);
+    } catch (error) {
+      pending = true;
+      log("error", "impressions not yet counted for frequency caps; the alarm retries", { system: "ads", adCampaignId, error });
     }
     await this.scheduleAlarm(Date.now(), pending);
   }

@@ -60,6 +60,8 @@ export const AD_CAMPAIGN_SCHEMA = [
   "ALTER TABLE campaign ADD COLUMN published_version INTEGER NOT NULL DEFAULT 0",
   // The billing job sums a day's events by arrival time.
   "CREATE INDEX events_by_received_at ON events (received_at)",
+  // Impressions not yet counted by their viewer's `User` (`ImpressionOutbox`); `day` is the arrival day.
+  "CREATE TABLE impression_outbox (event_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, day INTEGER NOT NULL)",
 ] as const;
 
 /** The object's own SQLite `campaign` row (a leaderboard campaign's D1 row is `CampaignRow`). */

@@ -51,6 +51,14 @@ export class ProfileStore extends DurableObject<Env> {
     this.open().erase(cookie, at);
   }
 
+  /**
+   * When each of these cookies was erased, for those whose erase mark is still kept (cookie → epoch
+   * ms); a shard that never stored anything answers empty without creating its tables.
+   */
+  async erasedAt(cookies: string[]): Promise<Record<string, number>> {
+    return Object.fromEntries(this.profiles?.erasedAt(cookies) ?? []);
+  }
+
   private open(): TagProfiles {
     if (!this.profiles) {
       migrate(this.ctx.storage.sql, "profile", PROFILE_SCHEMA);

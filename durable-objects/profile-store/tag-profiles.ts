@@ -4,8 +4,12 @@ import { rows } from "../sql.ts";
 export const PROFILE_KEEP_PER_ACTION = 200;
 
 /**
- * Erase marks are kept this long: longer than a tag can wait in the queue (its retention is at
- * most 14 days), so every tag accepted before an erase has arrived, and been dropped, by then.
+ * Erase marks are kept this long: longer than a tag can wait in a queue (retention is at most 14
+ * days from each send, a re-driven dead letter's included), so every tag accepted before an erase
+ * has arrived, and been dropped, or died into the dead-letter queue by then. Dead letters do not
+ * need the mark afterwards: the erase redacts the cookie's dead letters at once, and a tag that
+ * dies later is redacted as it is recorded, while its mark still exists
+ * (`workers/admin/dead-letters.ts`), so no dead letter can bring an erased tag back.
  */
 export const ERASE_MARK_KEEP_MS = 15 * 86_400_000;
 
@@ -108,10 +112,15 @@ export class TagProfiles {
   }
 
   private eraseMarks(tags: readonly ProfileTag[]): Map<string, number> {
+    return this.erasedAt(tags.map((t) => t.cookie));
+  }
+
+  /** When each of these cookies was last erased, for those with a live erase mark. */
+  erasedAt(cookies: readonly string[]): Map<string, number> {
     const marks = new Map<string, number>();
     // Nearly every batch meets no erased cookie; one look at the (usually empty) table decides.
     if (rows(this.sql, "SELECT 1 FROM erased LIMIT 1").length === 0) return marks;
-    for (const cookie of new Set(tags.map((t) => t.cookie))) {
+    for (const cookie of new Set(cookies)) {
       const row = rows<{ erased_at: number }>(this.sql, "SELECT erased_at FROM erased WHERE cookie = ?", cookie)[0];
       if (row) marks.set(cookie, row.erased_at);
     }

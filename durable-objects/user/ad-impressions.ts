@@ -1,8 +1,9 @@
 /**
- * A user's ad impressions per UTC day of event time, for frequency caps: the seed's daily
- * user-catalog view counts that the serving flow filters on. One row per impression keyed by its
- * event id, so a redelivered or resent impression counts once; days before yesterday are dropped
- * as new ones arrive, so the table holds about two days.
+ * A user's ad impressions per UTC day of arrival (the day the impression reached Tally, which is
+ * also the day serving checks), for frequency caps: the seed's daily user-catalog view counts that
+ * the serving flow filters on. They come from the campaign's `ImpressionOutbox`. One row per
+ * impression keyed by its event id, so an impression handed over twice counts once; days before
+ * yesterday are dropped as new ones arrive, so the table holds about two days.
  */
 import { rows } from "../sql.ts";
 
@@ -19,7 +20,7 @@ export const AD_IMPRESSIONS_SCHEMA = [
 export interface AdImpression {
   adCampaignId: string;
   eventId: string;
-  /** The UTC day of the impression's event time, days since the epoch. */
+  /** The UTC day the impression reached Tally (its arrival, not its event time), days since the epoch. */
   day: number;
 }
 

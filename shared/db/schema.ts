@@ -3,6 +3,7 @@
  * migrations: change it here, then `npm run db:generate` writes the next file in migrations/.
  * Times are epoch milliseconds; money is integer minor units beside its currency.
  */
+import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 // ---- Cross-cutting -------------------------------------------------------------------------
@@ -18,8 +19,14 @@ export const deadLetters = sqliteTable(
     attempts: integer("attempts").notNull(),
     receivedAt: integer("received_at").notNull(),
     redrivenAt: integer("redriven_at"),
+    /** When the body was replaced by `{"kind","redacted":true}` (its cookie was erased); never re-driven. */
+    redactedAt: integer("redacted_at"),
   },
-  (t) => [index("dead_letters_pending").on(t.redrivenAt, t.receivedAt)],
+  (t) => [
+    index("dead_letters_pending").on(t.redrivenAt, t.receivedAt),
+    // An erase finds the cookie's user-tag letters without reading every letter.
+    index("dead_letters_user_tag_cookie").on(sql`json_extract(body, '$.cookie')`).where(sql`kind = 'user-tag'`),
+  ],
 );
 
 /**
@@ -179,6 +186,24 @@ export const adBillingDays = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.date, t.adCampaignId] }), index("ad_billing_days_unpublished").on(t.publishedAt)],
 );
+
+/**
+ * The UTC days the daily billing job has closed for every campaign, so a run after an outage
+ * closes each day missed since the last one closed (`closeAdBillingDays`).
+ */
+export const adBillingClosedDays = sqliteTable("ad_billing_closed_days", {
+  date: text("date").primaryKey(),
+  closedAt: integer("closed_at").notNull(),
+});
+
+/**
+ * The payments side's record of the billing rows it applied, by each message's `dedupeKey`: a row
+ * published twice (overlapping runs, a send repeated after a crash) is applied once.
+ */
+export const adBillingHandovers = sqliteTable("ad_billing_handovers", {
+  dedupeKey: text("dedupe_key").primaryKey(),
+  handedOverAt: integer("handed_over_at").notNull(),
+});
 
 // ---- Employee incentives -------------------------------------------------------------------
 

@@ -107,6 +107,7 @@ describe("the daily billing job", () => {
       clicks: 3,
       chargedClicks: 2,
       spend: { minor: 100, currency: "EUR" },
+      dedupeKey: `ad-billing:${date1}:${busy}`,
     });
   });
 

@@ -53,26 +53,26 @@ describe("Imports", () => {
     expect(offer10).toEqual({ title: 'Coffee, "large"\nwith cake', points_cost: 12, stock: null });
 
     const again = await upload("offers", text, CSV);
-    expect(again.body).toEqual({ imported: 0, unchanged: 4997, rejected: first.body.rejected });
+    expect(again.body).toEqual({ imported: 0, unchanged: 4997, rejected: first.body.rejected, rejectedCount: 3 });
     expect(await stored()).toBe(4997);
 
     const fixed = offersCsv(prefix, true).text;
-    expect((await upload("offers", fixed, CSV)).body).toEqual({ imported: 3, unchanged: 4997, rejected: [] });
-    expect((await upload("offers", fixed, CSV)).body).toEqual({ imported: 0, unchanged: 5000, rejected: [] });
+    expect((await upload("offers", fixed, CSV)).body).toEqual({ imported: 3, unchanged: 4997, rejected: [], rejectedCount: 0 });
+    expect((await upload("offers", fixed, CSV)).body).toEqual({ imported: 0, unchanged: 5000, rejected: [], rejectedCount: 0 });
     expect(await stored()).toBe(5000);
   }, 60_000);
 
   it("keeps an offer unchanged while its stock goes down, and rejects other terms for an existing id", async () => {
     const offerId = `w-offer-${uniqueId()}`;
     const file = `offerId,retailer,title,pointsCost,stock\n${offerId},corner-cafe,Free coffee,5,2\n`;
-    expect((await upload("offers", file, CSV)).body).toEqual({ imported: 1, unchanged: 0, rejected: [] });
+    expect((await upload("offers", file, CSV)).body).toEqual({ imported: 1, unchanged: 0, rejected: [], rejectedCount: 0 });
     const userId = uniqueId();
     await fund(userId, 5);
     expect((await callJson("POST", "/redemptions", { token: await tokenFor(userId, ["citizen"]), body: { offerId } })).status).toBe(201);
 
-    expect((await upload("offers", file, CSV)).body).toEqual({ imported: 0, unchanged: 1, rejected: [] });
+    expect((await upload("offers", file, CSV)).body).toEqual({ imported: 0, unchanged: 1, rejected: [], rejectedCount: 0 });
     const changed = await upload("offers", file.replace("Free coffee", "Free tea"), CSV);
-    expect(changed.body).toEqual({ imported: 0, unchanged: 0, rejected: [{ line: 2, errors: [{ path: "offerId", message: expect.stringContaining("other values") }] }] });
+    expect(changed.body).toEqual({ imported: 0, unchanged: 0, rejected: [{ line: 2, errors: [{ path: "offerId", message: expect.stringContaining("other values") }] }], rejectedCount: 1 });
     const row = await env.DB.prepare("SELECT title, stock FROM offers WHERE offer_id = ?1").bind(offerId).first();
     expect(row).toEqual({ title: "Free coffee", stock: 1 });
   });
@@ -116,11 +116,11 @@ describe("Imports", () => {
     // As a spreadsheet exports it: a byte order mark first, CRLF line ends.
     const file = `\uFEFFuserId,displayName\r\n${u1},Ada\r\n${u2},"Grace H."\r\nabc,Nobody\r\n`;
     const first = await upload("users", file, CSV);
-    expect(first.body).toEqual({ imported: 2, unchanged: 0, rejected: [{ line: 4, errors: [{ path: "userId", message: expect.any(String) }] }] });
+    expect(first.body).toEqual({ imported: 2, unchanged: 0, rejected: [{ line: 4, errors: [{ path: "userId", message: expect.any(String) }] }], rejectedCount: 1 });
     expect(Object.fromEntries(await displayNamesOf(env.DB, [u1, u2]))).toEqual({ [u1]: "Ada", [u2]: "Grace H." });
 
     const renamed = await upload("users", `{"userId":${u1},"displayName":"Ada L."}\n{"userId":"${u2}","displayName":"Grace H."}\n`, NDJSON);
-    expect(renamed.body).toEqual({ imported: 1, unchanged: 1, rejected: [] });
+    expect(renamed.body).toEqual({ imported: 1, unchanged: 1, rejected: [], rejectedCount: 0 });
     expect((await displayNamesOf(env.DB, [u1])).get(u1)).toBe("Ada L.");
   });
 
@@ -156,7 +156,7 @@ describe("Imports", () => {
 
     // The client sends the same file again: the row is unchanged in D1, and the board gets the name.
     const again = await upload("users", file, CSV);
-    expect(again.body).toEqual({ imported: 0, unchanged: 1, rejected: [] });
+    expect(again.body).toEqual({ imported: 0, unchanged: 1, rejected: [], rejectedCount: 0 });
     await eventually(async () => ((await topOf(campaign.campaignId))[0]?.displayName === "Hedy" ? true : undefined), 5000);
   });
 
@@ -164,7 +164,7 @@ describe("Imports", () => {
     const officerId = uniqueId();
     const file = `officerId,displayName,precinct\n${officerId},Officer Ruiz,Precinct 9\n${uniqueId()},Officer Lee,\n`;
     const first = await upload("officers", file, CSV);
-    expect(first.body).toEqual({ imported: 1, unchanged: 0, rejected: [{ line: 3, errors: [{ path: "precinct", message: expect.any(String) }] }] });
+    expect(first.body).toEqual({ imported: 1, unchanged: 0, rejected: [{ line: 3, errors: [{ path: "precinct", message: expect.any(String) }] }], rejectedCount: 1 });
     const profile = () => env.DB.prepare("SELECT display_name, precinct FROM user_profiles WHERE user_id = ?1").bind(Number(officerId)).first();
     expect(await profile()).toEqual({ display_name: "Officer Ruiz", precinct: "Precinct 9" });
     expect((await upload("officers", file, CSV)).body.unchanged).toBe(1);
@@ -220,13 +220,13 @@ describe("Imports", () => {
     const file = lines.join("");
 
     const first = await countedUpload("charities", file);
-    expect(first.body).toEqual({ imported: lines.length, unchanged: 0, rejected: [] });
+    expect(first.body).toEqual({ imported: lines.length, unchanged: 0, rejected: [], rejectedCount: 0 });
     expect(first.statements).toBeLessThan(50);
     expect(await count("SELECT COUNT(*) AS n FROM charities WHERE charity_id LIKE ?1", `${prefix}-%`)).toBe(lines.length);
 
     // The same file again changes nothing, and reads every id back within the same budget.
     const again = await countedUpload("charities", file);
-    expect(again.body).toEqual({ imported: 0, unchanged: lines.length, rejected: [] });
+    expect(again.body).toEqual({ imported: 0, unchanged: lines.length, rejected: [], rejectedCount: 0 });
     expect(again.statements).toBeLessThan(50);
   });
 
@@ -243,7 +243,7 @@ describe("Imports", () => {
     const file = Array.from({ length: 20_000 }, (_, i) => `{"userId":"${first + i}","displayName":"User ${i}"}\n`).join("");
 
     const named = await countedUpload("users", file);
-    expect(named.body).toEqual({ imported: 20_000, unchanged: 0, rejected: [] });
+    expect(named.body).toEqual({ imported: 20_000, unchanged: 0, rejected: [], rejectedCount: 0 });
     expect(named.statements).toBeLessThan(20);
     const names = await displayNamesOf(env.DB, [String(first), ranked]);
     expect([names.get(String(first)), names.get(ranked)]).toEqual(["User 0", "User 19999"]);

@@ -1,7 +1,11 @@
-import { describe, expect, it } from "vitest";
-import type { AdCampaignLifecycleMessage, QualifiedPurchaseMessage } from "../../shared/messages.ts";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { profileShardOf } from "../../durable-objects/profile-store/profile-store.ts";
+import type { AdCampaignLifecycleMessage, QualifiedPurchaseMessage, UserTagMessage } from "../../shared/messages.ts";
+import { DAY_MS } from "../../shared/time.ts";
+import { acceptTag } from "../../workers/user-tags/ingest.ts";
+import { userTagSchema } from "../../workers/user-tags/schemas.ts";
 import { deliver, createCampaign, topOf } from "../campaigns/support.ts";
-import { adminToken, callJson, eventually, tokenFor } from "../support/http.ts";
+import { adminToken, call, callJson, eventually, tokenFor } from "../support/http.ts";
 
 describe("dead letters", () => {
   it("keeps a message whose retries ran out, lists it for an admin and re-drives it", async () => {
@@ -89,3 +93,88 @@ describe("dead letters", () => {
 function lifecycle(adCampaignId: string): AdCampaignLifecycleMessage {
   return { kind: "ad-campaign-lifecycle", adCampaignId, status: "ended", at: 1_700_000_000_000 };
 }
+
+/** A tag of `cookie` as `POST /user_tags` accepts it at `acceptedAt`. */
+function acceptedTag(cookie: string, acceptedAt: number): Promise<UserTagMessage> {
+  const tag = {
+    time: "2022-05-01T10:00:00.000Z",
+    cookie,
+    country: "PL",
+    device: "PC",
+    action: "BUY",
+    origin: "dead-letter-origin",
+    product_info: { product_id: crypto.randomUUID(), brand_id: "b", category_id: "c", price: 10 },
+  };
+  return acceptTag(userTagSchema.parse(tag), acceptedAt);
+}
+
+interface ListedLetter {
+  deadLetterId: string;
+  body: unknown;
+  redrivenAt: string | null;
+  redactedAt: string | null;
+}
+
+async function listed(all: boolean): Promise<Map<string, ListedLetter>> {
+  const { body } = await callJson("GET", `/admin/dead-letters?limit=1000${all ? "&all=true" : ""}`, { token: await adminToken() });
+  return new Map((body.deadLetters as ListedLetter[]).map((letter) => [letter.deadLetterId, letter]));
+}
+
+const erase = async (cookie: string) => (await call("DELETE", `/user_profiles/${encodeURIComponent(cookie)}`, { token: await adminToken() })).status;
+
+describe("dead letters of an erased cookie", () => {
+  afterEach(() => vi.useRealTimers());
+
+  it("are redacted, whether they died before or after the erase, and never re-driven; others are kept", async () => {
+    const run = crypto.randomUUID();
+    const cookie = `dl-erased-${run}`;
+    const other = `dl-kept-${run}`;
+    const [before, after, later, kept] = [`${run}-before`, `${run}-after`, `${run}-later`, `${run}-kept`];
+    await deliver("dead-letters", [await acceptedTag(cookie, Date.now() - 2_000)], { ids: [before], attempts: 6 });
+    const keptTag = await acceptedTag(other, Date.now() - 2_000);
+    await deliver("dead-letters", [keptTag], { ids: [kept], attempts: 6 });
+    // Accepted before the erase, still in the queue when it happens; its retries run out afterwards.
+    const queued = await acceptedTag(cookie, Date.now() - 1_000);
+
+    expect(await erase(cookie)).toBe(204);
+    await deliver("dead-letters", [queued], { ids: [after], attempts: 6 });
+    // Accepted after the erase: the cookie's new profile, not erased.
+    const laterTag = await acceptedTag(cookie, Date.now() + 1);
+    await deliver("dead-letters", [laterTag], { ids: [later], attempts: 6 });
+
+    const all = await listed(true);
+    for (const id of [before, after]) {
+      expect(all.get(id)).toMatchObject({ body: { kind: "user-tag", redacted: true }, redrivenAt: null, redactedAt: expect.any(String) });
+      expect(JSON.stringify(all.get(id))).not.toContain(cookie);
+    }
+    expect(all.get(kept)).toMatchObject({ body: keptTag, redactedAt: null });
+    expect(all.get(later)).toMatchObject({ body: laterTag, redactedAt: null });
+    const pending = await listed(false);
+    expect([before, after, kept, later].filter((id) => pending.has(id))).toEqual([kept, later]);
+
+    const token = await adminToken();
+    const redrive = await callJson("POST", "/admin/dead-letters/redrive", { token, body: { deadLetterIds: [before, after, kept, later] } });
+    expect(redrive.status).toBe(200);
+    expect([...redrive.body.redriven].sort()).toEqual([kept, later].sort());
+  });
+
+  it("cannot be re-driven after the erase mark has expired", async () => {
+    const run = crypto.randomUUID();
+    const cookie = `dl-expired-${run}`;
+    const letter = `${run}-letter`;
+    await deliver("dead-letters", [await acceptedTag(cookie, Date.now() - 1_000)], { ids: [letter], attempts: 6 });
+    expect(await erase(cookie)).toBe(204);
+
+    // 16 days on, another erase on the same shard drops the 15-day-old mark.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.now() + 16 * DAY_MS);
+    let neighbour = `dl-neighbour-${run}`;
+    for (let i = 0; profileShardOf(neighbour) !== profileShardOf(cookie); i++) neighbour = `dl-neighbour-${run}-${i}`;
+    expect(await erase(neighbour)).toBe(204);
+
+    const token = await adminToken();
+    expect((await callJson("POST", "/admin/dead-letters/redrive", { token, body: { deadLetterIds: [letter] } })).body).toEqual({ redriven: [] });
+    expect((await callJson("POST", "/admin/dead-letters/redrive", { token })).body.redriven).not.toContain(letter);
+    expect((await listed(true)).get(letter)).toMatchObject({ body: { kind: "user-tag", redacted: true } });
+  });
+});

@@ -34,10 +34,53 @@ import { setDisplayNames } from "../users/display-names.ts";
 export const IMPORT_KINDS = ["offers", "charities", "officers", "users"] as const;
 export type ImportKind = (typeof IMPORT_KINDS)[number];
 
+/** A rejected row: its line and why. */
+export interface Rejection {
+  line: number;
+  errors: FieldError[];
+}
+
 export interface ImportResult {
   imported: number;
   unchanged: number;
-  rejected: { line: number; errors: FieldError[] }[];
+  /** The first `MAX_LISTED_REJECTIONS` rejected rows by line. */
+  rejected: Rejection[];
+  /** Every rejected row, listed or not. */
+  rejectedCount: number;
+}
+
+/**
+ * The most rejected rows one answer lists. Without a bound, 1 MiB of invalid lines was answered
+ * with a 59 MB body, and 5 MiB would pass the isolate's 128 MB; the count still says how many.
+ */
+export const MAX_LISTED_REJECTIONS = 1000;
+
+/**
+ * The rejected rows of one import, kept to the first `MAX_LISTED_REJECTIONS` by line while
+ * counting them all. Rows are rejected out of line order (parsing, then validation, then the
+ * comparison with storage), so the list is cut only when it has grown to twice the bound, which
+ * keeps memory bounded and the cost of sorting linear in the rows overall.
+ */
+class Rejections {
+  private listed: Rejection[] = [];
+  count = 0;
+
+  add(rejection: Rejection): void {
+    this.count++;
+    this.listed.push(rejection);
+    if (this.listed.length >= 2 * MAX_LISTED_REJECTIONS) this.cut();
+  }
+
+  /** The first rejected rows by line, at most `MAX_LISTED_REJECTIONS`. */
+  first(): Rejection[] {
+    this.cut();
+    return this.listed;
+  }
+
+  private cut(): void {
+    this.listed.sort((a, b) => a.line - b.line);
+    if (this.listed.length > MAX_LISTED_REJECTIONS) this.listed.length = MAX_LISTED_REJECTIONS;
+  }
 }
 
 /** One row of the file before validation: its line number (CSV: the header is line 1) and its fields. */
@@ -170,7 +213,7 @@ const officers: Importer<z.output<typeof officerRowSchema>> = {
 };
 
 /** Reads NDJSON: one JSON object a line; blank lines are skipped. */
-function ndjsonRows(text: string, rejected: ImportResult["rejected"]): RawRow[] {
+function ndjsonRows(text: string, rejected: Rejections): RawRow[] {
   const rows: RawRow[] = [];
   text.split("\n").forEach((raw, index) => {
     const line = index + 1;
@@ -179,11 +222,11 @@ function ndjsonRows(text: string, rejected: ImportResult["rejected"]): RawRow[] 
     try {
       value = JSON.parse(raw);
     } catch (error) {
-      rejected.push({ line, errors: [{ path: "row", message: `is not JSON: ${(error as Error).message}` }] });
+      rejected.add({ line, errors: [{ path: "row", message: `is not JSON: ${(error as Error).message}` }] });
       return;
     }
     if (value === null || typeof value !== "object" || Array.isArray(value)) {
-      rejected.push({ line, errors: [{ path: "row", message: "must be a JSON object" }] });
+      rejected.add({ line, errors: [{ path: "row", message: "must be a JSON object" }] });
       return;
     }
     rows.push({ line, fields: value as Record<string, unknown> });
@@ -199,7 +242,7 @@ const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
  * read as one, anything else is left as text for the schema to refuse by name. Rows of blank
  * cells are skipped.
  */
-function csvRows(text: string, numericFields: readonly string[], rejected: ImportResult["rejected"]): RawRow[] {
+function csvRows(text: string, numericFields: readonly string[], rejected: Rejections): RawRow[] {
   const rows: RawRow[] = [];
   let header: string[] | undefined;
   let start = 0;
@@ -215,7 +258,7 @@ function csvRows(text: string, numericFields: readonly string[], rejected: Impor
       const cells = result.data;
       if (cells.every((cell) => cell.trim() === "")) return;
       if (result.errors.length > 0) {
-        rejected.push({ line: rowLine, errors: result.errors.map((error) => ({ path: "row", message: error.message })) });
+        rejected.add({ line: rowLine, errors: result.errors.map((error) => ({ path: "row", message: error.message })) });
         return;
       }
       if (!header) {
@@ -223,7 +266,7 @@ function csvRows(text: string, numericFields: readonly string[], rejected: Impor
         return;
       }
       if (cells.length !== header.length) {
-        rejected.push({ line: rowLine, errors: [{ path: "row", message: `has ${cells.length} fields; the header has ${header.length}` }] });
+        rejected.add({ line: rowLine, errors: [{ path: "row", message: `has ${cells.length} fields; the header has ${header.length}` }] });
         return;
       }
       const fields: Record<string, unknown> = {};
@@ -238,12 +281,12 @@ function csvRows(text: string, numericFields: readonly string[], rejected: Impor
   return rows;
 }
 
-async function importWith<Row>(env: Env, importer: Importer<Row>, raw: RawRow[], rejected: ImportResult["rejected"]): Promise<ImportResult> {
+async function importWith<Row>(env: Env, importer: Importer<Row>, raw: RawRow[], rejected: Rejections): Promise<ImportResult> {
   const valid: { line: number; row: Row; id: string; terms: unknown }[] = [];
   for (const { line, fields } of raw) {
     const parsed = importer.schema.safeParse(fields);
     if (!parsed.success) {
-      rejected.push({ line, errors: fieldErrors(parsed.error) });
+      rejected.add({ line, errors: fieldErrors(parsed.error) });
       continue;
     }
     valid.push({ line, row: parsed.data, id: importer.idOf(parsed.data), terms: importer.termsOf(parsed.data) });
@@ -258,7 +301,7 @@ async function importWith<Row>(env: Env, importer: Importer<Row>, raw: RawRow[],
     const earlier = seen.get(entry.id);
     if (earlier) {
       if (sameTerms(earlier.terms, entry.terms)) unchanged++;
-      else rejected.push({ line: entry.line, errors: [{ path: importer.idField, message: `repeats line ${earlier.line} with other values` }] });
+      else rejected.add({ line: entry.line, errors: [{ path: importer.idField, message: `repeats line ${earlier.line} with other values` }] });
       continue;
     }
     seen.set(entry.id, { line: entry.line, terms: entry.terms });
@@ -267,14 +310,13 @@ async function importWith<Row>(env: Env, importer: Importer<Row>, raw: RawRow[],
       unchanged++;
       if (importer.reapplies) toReapply.push(entry.row);
     } else if (before !== undefined && !importer.updates) {
-      rejected.push({ line: entry.line, errors: [{ path: importer.idField, message: `${entry.id} already exists with other values` }] });
+      rejected.add({ line: entry.line, errors: [{ path: importer.idField, message: `${entry.id} already exists with other values` }] });
     } else {
       toWrite.push(entry.row);
     }
   }
   await importer.write(env, [...toWrite, ...toReapply]);
-  rejected.sort((a, b) => a.line - b.line);
-  return { imported: toWrite.length, unchanged, rejected };
+  return { imported: toWrite.length, unchanged, rejected: rejected.first(), rejectedCount: rejected.count };
 }
 
 /**
@@ -282,7 +324,7 @@ async function importWith<Row>(env: Env, importer: Importer<Row>, raw: RawRow[],
  * even when others are rejected. Idempotent: the same file again is all `unchanged`.
  */
 export async function importRows(env: Env, kind: ImportKind, format: "ndjson" | "csv", text: string): Promise<ImportResult> {
-  const rejected: ImportResult["rejected"] = [];
+  const rejected = new Rejections();
   const run = <Row>(importer: Importer<Row>) =>
     importWith(env, importer, format === "csv" ? csvRows(text, importer.numericFields, rejected) : ndjsonRows(text, rejected), rejected);
   switch (kind) {

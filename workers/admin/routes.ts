@@ -5,7 +5,7 @@ import { requireRole } from "../http/auth.ts";
 import { importBodies, MAX_IMPORT_BODY_BYTES } from "../http/content.ts";
 import { bearer, createRouter, jsonResponse, problemResponses } from "../http/router.ts";
 import { listDeadLetters, redriveDeadLetters } from "./dead-letters.ts";
-import { IMPORT_KINDS, importRows } from "./imports.ts";
+import { IMPORT_KINDS, MAX_LISTED_REJECTIONS, importRows } from "./imports.ts";
 import { statusRoutes } from "./status.ts";
 
 /** Operators' tools, mounted at `/admin`. */
@@ -23,6 +23,10 @@ const deadLetterSchema = z
     attempts: z.number().int(),
     receivedAt: z.string(),
     redrivenAt: z.string().nullable(),
+    redactedAt: z
+      .string()
+      .nullable()
+      .meta({ description: "When the body lost its tag because the cookie was erased; such a letter is never re-driven" }),
   })
   .meta({ id: "DeadLetter" });
 
@@ -32,7 +36,7 @@ adminRoutes.openapi(
     path: "/dead-letters",
     operationId: "listDeadLetters",
     tags: ["admin"],
-    summary: "Queue messages whose retries ran out (pending first; `all=true` includes re-driven ones)",
+    summary: "Queue messages whose retries ran out (pending only; `all=true` includes re-driven and redacted ones)",
     security: bearer,
     middleware: [adminOnly],
     request: {
@@ -53,6 +57,7 @@ adminRoutes.openapi(
       ...letter,
       receivedAt: toIso(letter.receivedAt),
       redrivenAt: letter.redrivenAt === null ? null : toIso(letter.redrivenAt),
+      redactedAt: letter.redactedAt === null ? null : toIso(letter.redactedAt),
     }));
     return c.json({ deadLetters }, 200);
   },
@@ -94,7 +99,8 @@ const importResultSchema = z
         line: z.number().int().meta({ description: "Line of the file (CSV: the header is line 1)" }),
         errors: z.array(z.object({ path: z.string(), message: z.string() })),
       }),
-    ),
+    ).meta({ description: `The first ${MAX_LISTED_REJECTIONS} rejected rows by line; \`rejectedCount\` counts them all` }),
+    rejectedCount: z.number().int().meta({ description: "Rows rejected, including those beyond the listed ones" }),
   })
   .meta({ id: "ImportResult" });
 
@@ -112,8 +118,9 @@ adminRoutes.openapi(
       "officers: `officerId`, `displayName`, `precinct`) and keyed by its id. New ids are written; a row equal to what " +
       "is stored is `unchanged` (offers compare the terms they were created with, `stock` as first given); other " +
       "values update users and officers but are rejected for offers and charities, as their create answers 409. " +
-      "Valid rows are stored even when others are rejected; the same file again changes nothing. CSV: a header row, " +
-      "an empty cell is a missing field.",
+      "Valid rows are stored even when others are rejected; the same file again changes nothing. The answer lists " +
+      `the first ${MAX_LISTED_REJECTIONS} rejected rows by line and counts them all (\`rejectedCount\`). ` +
+      "CSV: a header row, an empty cell is a missing field.",
     security: bearer,
     middleware: [adminOnly, importBodies()],
     request: {

@@ -4,14 +4,12 @@ import type { TypedResponse } from "hono";
 import Papa from "papaparse";
 import { z } from "zod";
 import { adCampaignStub } from "../../durable-objects/ad-campaign/stub.ts";
-import { userStub } from "../../durable-objects/user/stub.ts";
 import { initialStatus, type AdCampaignDefinition, type AdCampaignStatus } from "../../durable-objects/ad-campaign/budget.ts";
 import { definitionFromD1 } from "../../durable-objects/ad-campaign/rows.ts";
 import { adCampaignJson } from "../../durable-objects/ad-campaign/views.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import { idParamSchema } from "../../shared/ids.ts";
 import { toMoneyJson } from "../../shared/money.ts";
-import { utcDayNumber } from "../../shared/time.ts";
 import { sameTerms } from "../../shared/same-terms.ts";
 import { requireRole } from "../http/auth.ts";
 import { ApiError, unwrap } from "../http/problem.ts";
@@ -212,7 +210,7 @@ adRoutes.openapi(
     summary: "Ad campaigns that may be shown to a user now (service or admin)",
     description:
       "Up to `slots` (1..10, default 1) campaigns, highest cpc first (ties by id): active with budget left, fewer than " +
-      "`frequencyCap.impressionsPerUserPerDay` impressions of this user today (UTC day of the impressions' event time), and with " +
+      "`frequencyCap.impressionsPerUserPerDay` impressions of this user today (UTC day on which Tally received each impression), and with " +
       "`even` pacing, spent today at most dailyBudget × (share of the UTC day elapsed) + cpc. Read from D1's catalogue, which " +
       "each campaign updates before a charged click, an edit or a status change answers, plus the user's own object. Changes nothing.",
     security: bearer,
@@ -263,7 +261,7 @@ adRoutes.openapi(
       .from(table)
       .where(and(gte(table.date, from), lte(table.date, to)))
       .orderBy(asc(table.date), asc(table.adCampaignId));
-    const days = found.map(billingMessage).map(({ kind: _kind, spend, ...row }) => ({ ...row, spend: toMoneyJson(spend) }));
+    const days = found.map(billingMessage).map(({ kind: _kind, dedupeKey: _key, spend, ...row }) => ({ ...row, spend: toMoneyJson(spend) }));
     if ((c.req.header("accept") ?? "").includes("text/csv")) {
       const columns = ["date", "adCampaignId", "advertiserId", "impressions", "clicks", "chargedClicks", "spend", "currency"];
       // fields + data rows, so the header is written even when no day matches.
@@ -313,15 +311,8 @@ adRoutes.openapi(
         timestamp: event.timestamp,
       }),
     );
-    // The user's daily count for frequency caps, keyed by the event id: a resend after a failure
-    // here replays the campaign's answer above and counts the impression now, and only once.
-    if (event.type === "impression" && event.userId !== undefined) {
-      await userStub(c.env, event.userId).recordAdImpression({
-        adCampaignId: event.adCampaignId,
-        eventId,
-        day: utcDayNumber(event.timestamp),
-      });
-    }
+    // The campaign's object also counts an impression for the user's frequency cap, through its
+    // outbox, before it answers (or, after a failure, from its alarm).
     return c.json(answer, 202);
   },
 );

@@ -23,7 +23,8 @@ export interface ServedAd {
 /**
  * Up to `slots` campaigns for `userId` at `now`, highest cpc first (ties by id): active with budget
  * left (the daily spend of an earlier day counts as zero), under the user's frequency cap for today
- * (UTC), and an `even` campaign not ahead of its pace.
+ * (impressions that reached Tally this UTC day, the day the campaigns count them under), and an
+ * `even` campaign not ahead of its pace.
  */
 export async function serveAds(env: Env, userId: string, slots: number, now: number): Promise<ServedAd[]> {
   const table = schema.adCampaigns;

@@ -2,6 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import type { z } from "zod";
 import { profileStoreStub } from "../../durable-objects/profile-store/stub.ts";
 import { profileBody } from "../../durable-objects/profile-store/tag-profiles.ts";
+import { redactCookieDeadLetters } from "../admin/dead-letters.ts";
 import { requireRole } from "../http/auth.ts";
 import { waitUntilOf } from "../http/env.ts";
 import { bearer, createRouter, jsonBody, jsonResponse, middlewareProblemResponses, preserializedJson, problemResponses } from "../http/router.ts";
@@ -96,7 +97,9 @@ userProfileRoutes.openapi(
     summary: "Erase a cookie's profile",
     description:
       "Erases the profile, including tags of the cookie accepted before the erase and still queued: they are dropped " +
-      "when they arrive. Tags accepted after it start a new profile. Aggregates keep their counts (they hold no cookie).",
+      "when they arrive. Dead letters of those tags are redacted (now, or as they die later) and never re-driven. " +
+      "Tags accepted after it start a new profile. Aggregates keep their counts; they hold no cookie, only, for 25 h, " +
+      "a one-way hash of each tag that counts a redelivered tag once.",
     security: bearer,
     middleware: [requireRole("admin")],
     request: { params: cookieParamSchema },
@@ -107,7 +110,10 @@ userProfileRoutes.openapi(
   }),
   async (c) => {
     const { cookie } = c.req.valid("param");
-    await profileStoreStub(c.env, cookie).erase(cookie, Date.now());
+    const at = Date.now();
+    // The mark first: a tag dying into the dead-letter queue meanwhile is then redacted as it is recorded.
+    await profileStoreStub(c.env, cookie).erase(cookie, at);
+    await redactCookieDeadLetters(c.env, cookie, at);
     return c.body(null, 204);
   },
 );
