@@ -35,10 +35,15 @@ export const CLOSE_REPLACED = 4001;
 export const PING = '{"type":"ping"}';
 export const PONG = '{"type":"pong"}';
 
-/** Headers the Worker sets when it forwards an officer's or a citizen's upgrade; the object is not public. */
+/**
+ * Headers of the upgrade request the Worker builds afresh for a checked officer or citizen; the
+ * object is not public, and the Worker never copies a client's headers into that request.
+ */
 export const OFFICER_ID_HEADER = "x-tally-officer-id";
 export const CITIZEN_ID_HEADER = "x-tally-citizen-id";
 export const ZIP_HEADER = "x-tally-zip";
+/** The URL of that internal upgrade request (the object reads only the headers above). */
+export const ZIP_AREA_SOCKET_URL = "https://zip-area.internal/socket";
 
 const SCHEMA = [
   `CREATE TABLE officers (
@@ -143,6 +148,10 @@ export class ZipArea extends DurableObject<Env> {
     const zip = request.headers.get(ZIP_HEADER);
     if (!zip || request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return new Response("expected an officer's or a citizen's WebSocket upgrade", { status: 400 });
+    }
+    if (officerId && citizenId) {
+      // No caller is both: a request claiming two roles was not built by the Worker.
+      return new Response("a socket is an officer's or a citizen's, never both", { status: 400 });
     }
     if (officerId) {
       // Read before anything changes: the name citizens see is the one stored when the socket opens.

@@ -2,7 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { z } from "zod";
 import { byDistance, shownDistance, type Neighbour } from "../../durable-objects/zip-area/geo.ts";
-import { CITIZEN_ID_HEADER, OFFICER_ID_HEADER, ZIP_HEADER, zipAreaStub } from "../../durable-objects/zip-area/zip-area.ts";
+import { CITIZEN_ID_HEADER, OFFICER_ID_HEADER, ZIP_AREA_SOCKET_URL, ZIP_HEADER, zipAreaStub } from "../../durable-objects/zip-area/zip-area.ts";
 import { idParamSchema } from "../../shared/ids.ts";
 import { principalOf, requireRole } from "../http/auth.ts";
 import type { AppEnv } from "../http/env.ts";
@@ -20,17 +20,17 @@ export const officerRoutes = createRouter();
 /** Citizens' nearby sockets, mounted at `/nearby`. */
 export const nearbyRoutes = createRouter();
 
-/** Forwards a checked socket upgrade to the zip's `ZipArea`, naming the caller in `idHeader`. */
+/** Forwards a checked socket upgrade to the zip's `ZipArea`, naming the caller (and nothing else) in `idHeader`. */
 async function forwardUpgrade(c: Context<AppEnv>, zip: string, idHeader: string): Promise<Response> {
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
     throw new ApiError("validation_failed", "this endpoint is a WebSocket; send Upgrade: websocket", {
       errors: [{ path: "header.upgrade", message: "must be websocket" }],
     });
   }
-  const headers = new Headers(c.req.raw.headers);
-  headers.set(idHeader, principalOf(c).sub);
-  headers.set(ZIP_HEADER, zip);
-  return upgradeResponse(c, await zipAreaStub(c.env, zip).fetch(new Request(c.req.url, { headers })));
+  // A request built afresh: nothing the client sent (an `x-tally-*` header, a cookie) reaches the
+  // object, which learns the caller only from the identity set here after the token was checked.
+  const headers = new Headers({ upgrade: "websocket", [idHeader]: principalOf(c).sub, [ZIP_HEADER]: zip });
+  return upgradeResponse(c, await zipAreaStub(c.env, zip).fetch(new Request(ZIP_AREA_SOCKET_URL, { headers })));
 }
 
 presenceRoutes.openapi(
