@@ -16,6 +16,7 @@ export default defineConfig({
           JWT_SECRET: "test-jwt-secret",
           VOUCHER_SECRET: "test-voucher-secret",
           SETTLE_DELAY_SECONDS: "0",
+          LOCAL_MODE: "true",
           TEST_MIGRATIONS: migrations,
           // Days to move "now" forward for the whole run (test/clock-offset.ts); `npm run test:clock -- 400`.
           TEST_CLOCK_OFFSET_DAYS: process.env.TEST_CLOCK_OFFSET_DAYS ?? "0",

@@ -160,14 +160,14 @@ async function verifyToken(token: string, c: Context<AppEnv>): Promise<Principal
   // secretFor still refuses a secret this host may not use, as a first verification would.
   const secret = (c.env as { JWT_SECRET?: string }).JWT_SECRET;
   const known = secret ? alreadyVerified(token, secret) : undefined;
-  if (known && secretFor(c.env, c.req.url, "JWT_SECRET")) return known;
+  if (known && secretFor(c.env, "JWT_SECRET")) return known;
   let alg: string | undefined;
   try {
     alg = decodeProtectedHeader(token).alg;
   } catch {
     throw unauthorized("token is malformed");
   }
-  if (alg === "HS256") return verifyHs256(token, secretFor(c.env, c.req.url, "JWT_SECRET"));
+  if (alg === "HS256") return verifyHs256(token, secretFor(c.env, "JWT_SECRET"));
   if (alg !== undefined && OIDC_ALGORITHMS.includes(alg)) {
     const oidc = oidcConfig(c.env);
     if (!oidc) throw unauthorized(`${alg} tokens are accepted only when an OIDC issuer is configured`);

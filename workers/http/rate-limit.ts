@@ -1,6 +1,22 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "./env.ts";
 import { ApiError, problemResponse } from "./problem.ts";
+import { isLocalMode } from "./secrets.ts";
+
+/** The one address every caller shares in local mode, where no edge vouches for `cf-connecting-ip`. */
+export const LOCAL_CLIENT_ADDRESS = "local";
+
+/**
+ * The caller's address for per-address limits. On Cloudflare, the edge sets `cf-connecting-ip` on
+ * every request and replaces any value a client sent, so it is the caller's. Off Cloudflare (local
+ * mode, `LOCAL_MODE="true"`) nothing replaces it, so a client could claim a fresh address per
+ * request: there every caller counts as one address, `LOCAL_CLIENT_ADDRESS`, and a forged header buys
+ * nothing.
+ */
+export function clientAddress(c: Context<AppEnv>): string {
+  if (isLocalMode(c.env)) return LOCAL_CLIENT_ADDRESS;
+  return c.req.header("cf-connecting-ip") ?? "unknown";
+}
 
 type LimiterBinding = "NEARBY_RATE_LIMIT" | "CONNECTIONS_RATE_LIMIT" | "REWARDS_RATE_LIMIT";
 type LimitVar = "RATE_NEARBY_PER_MINUTE" | "RATE_CONNECTIONS_PER_MINUTE" | "RATE_REWARDS_PER_MINUTE";
