@@ -221,13 +221,21 @@ export function assertRole(c: Context<AppEnv>, ...roles: Role[]): Principal {
 }
 
 /**
+ * Whether the caller is the user `userId` itself: the token's `sub` names that user and the token
+ * is a user's. A service-only token's `sub` is free text (a backend's name), so one that happens
+ * to spell a user id is not that user. Every check of "the caller's own data" goes through here.
+ */
+export function isUser(principal: Principal, userId: string): boolean {
+  return principal.sub === userId && !isServiceOnly(principal.roles);
+}
+
+/**
  * The user themself or an admin; anyone else is 403. A service token's `sub` names a system, not a
  * user, so it is never "the user" even when that name happens to be digits.
  */
 export function assertSelfOrAdmin(c: Context<AppEnv>, userId: string): Principal {
   const principal = principalOf(c);
-  const isThatUser = principal.sub === userId && !isServiceOnly(principal.roles);
-  if (!isThatUser && !principal.roles.includes("admin")) {
+  if (!isUser(principal, userId) && !principal.roles.includes("admin")) {
     throw new ApiError("forbidden", "only the user or an admin may read this");
   }
   return principal;
