@@ -16,12 +16,15 @@ interface __BaseEnv_Env {
 	NEARBY_RATE_LIMIT: RateLimit;
 	CONNECTIONS_RATE_LIMIT: RateLimit;
 	REWARDS_RATE_LIMIT: RateLimit;
+	PUBLIC_PROFILES_RATE_LIMIT: RateLimit;
 	ASSETS: Fetcher;
 	POINTS_PER_CONNECTION: "10";
+	POINTS_PAIR_DAILY_CAP: "3";
 	VOUCHER_TTL_DAYS: "90";
 	RATE_NEARBY_PER_MINUTE: "60";
 	RATE_CONNECTIONS_PER_MINUTE: "10";
 	RATE_REWARDS_PER_MINUTE: "30";
+	RATE_PUBLIC_PROFILES_PER_MINUTE: "60";
 	LIVE_SOCKETS_PER_IP: "20";
 	CORS_ORIGINS: "";
 	JWT_SECRET: string;
@@ -47,7 +50,7 @@ type StringifyValues<EnvType extends Record<string, unknown>> = {
 	[Binding in keyof EnvType]: EnvType[Binding] extends string ? EnvType[Binding] : string;
 };
 declare namespace NodeJS {
-	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "POINTS_PER_CONNECTION" | "VOUCHER_TTL_DAYS" | "RATE_NEARBY_PER_MINUTE" | "RATE_CONNECTIONS_PER_MINUTE" | "RATE_REWARDS_PER_MINUTE" | "LIVE_SOCKETS_PER_IP" | "CORS_ORIGINS" | "JWT_SECRET" | "VOUCHER_SECRET" | "SETTLE_DELAY_SECONDS">> {}
+	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "POINTS_PER_CONNECTION" | "POINTS_PAIR_DAILY_CAP" | "VOUCHER_TTL_DAYS" | "RATE_NEARBY_PER_MINUTE" | "RATE_CONNECTIONS_PER_MINUTE" | "RATE_REWARDS_PER_MINUTE" | "RATE_PUBLIC_PROFILES_PER_MINUTE" | "LIVE_SOCKETS_PER_IP" | "CORS_ORIGINS" | "JWT_SECRET" | "VOUCHER_SECRET" | "SETTLE_DELAY_SECONDS">> {}
 }
 declare module "*.txt" {
 	const value: string;

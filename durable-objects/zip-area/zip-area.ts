@@ -1,9 +1,9 @@
 import { DurableObject } from "cloudflare:workers";
 import { fail, ok, type Result } from "../../shared/errors.ts";
 import type { EstablishedConnectionMessage } from "../../shared/messages.ts";
-import { DAY_MS, toIso } from "../../shared/time.ts";
+import { DAY_MS, toIso, utcDayNumber } from "../../shared/time.ts";
 import { answerClose, safeClose, sendText } from "../sockets.ts";
-import { firstRow, migrate, rows } from "../sql.ts";
+import { firstRow, hasStorage, migrate, rows } from "../sql.ts";
 import type { Trophy } from "../user/trophies.ts";
 import { userStub } from "../user/user.ts";
 import { displayNamesOf } from "../../workers/users/display-names.ts";
@@ -74,6 +74,8 @@ const SCHEMA = [
   "ALTER TABLE officers ADD COLUMN display_name TEXT",
   // 1 once the officer accepted a citizen: out of nearby answers and requests until they connect again.
   "ALTER TABLE officers ADD COLUMN busy INTEGER NOT NULL DEFAULT 0",
+  // It meant "both wallets credited and the connection published"; the name now says so.
+  "ALTER TABLE requests RENAME COLUMN settled TO credited_and_published",
 ] as const;
 
 /** Identity of a socket, kept in its attachment so it survives hibernation. */
@@ -103,6 +105,12 @@ export function pointsPerConnection(env: Env): number {
   return Number.isSafeInteger(points) && points > 0 ? points : 10;
 }
 
+/** `POINTS_PAIR_DAILY_CAP`: connections a UTC day that earn points per officer–citizen pair (default 3). */
+export function pointsPairDailyCap(env: Env): number {
+  const cap = Number(env.POINTS_PAIR_DAILY_CAP);
+  return Number.isSafeInteger(cap) && cap >= 0 ? cap : 3;
+}
+
 /**
  * One per zip code: the officers who made themselves available there (their presence sockets,
  * last locations and the 15-minute windows), nearby search over a grid index of those locations,
@@ -117,6 +125,8 @@ export class ZipArea extends DurableObject<Env> {
   private readonly busy = new Set<string>();
   private readonly requests: ConnectionRequests;
   private citizens!: CitizenFeed;
+  /** Whether the tables exist; until the first socket opens here, none do (see `ensureStorage`). */
+  private stored = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -126,19 +136,31 @@ export class ZipArea extends DurableObject<Env> {
     // Keep-alives are answered by the runtime without waking a hibernated object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     ctx.blockConcurrencyWhile(async () => {
-      migrate(ctx.storage.sql, "zip-area", SCHEMA);
-      for (const row of rows<OfficerRow>(ctx.storage.sql, "SELECT * FROM officers")) {
-        this.availableUntil.set(row.officer_id, row.available_until);
-        this.names.set(row.officer_id, row.display_name);
-        if (row.busy) this.busy.add(row.officer_id);
-        if (row.lat !== null && row.lng !== null) this.grid.upsert(row.officer_id, { lat: row.lat, lng: row.lng });
-      }
-      this.citizens = new CitizenFeed(ctx, {
-        availableNear: (center, radius, limit) => this.availableNear(center, radius, limit),
-        availableAt: (officerId) => this.availableAt(officerId),
-        displayName: (officerId) => this.names.get(officerId) ?? null,
-      });
+      if (hasStorage(ctx.storage.sql)) this.ensureStorage();
     });
+  }
+
+  /**
+   * Creates the tables and rebuilds the caches from them. Runs in the constructor of an area that
+   * was ever written, else on the first socket: a nearby search over a zip nobody uses (anyone can
+   * name any zip) reads an empty grid and leaves no database behind. Synchronous, so no call interleaves.
+   */
+  private ensureStorage(): void {
+    if (this.stored) return;
+    const sql = this.ctx.storage.sql;
+    migrate(sql, "zip-area", SCHEMA);
+    for (const row of rows<OfficerRow>(sql, "SELECT * FROM officers")) {
+      this.availableUntil.set(row.officer_id, row.available_until);
+      this.names.set(row.officer_id, row.display_name);
+      if (row.busy) this.busy.add(row.officer_id);
+      if (row.lat !== null && row.lng !== null) this.grid.upsert(row.officer_id, { lat: row.lat, lng: row.lng });
+    }
+    this.citizens = new CitizenFeed(this.ctx, {
+      availableNear: (center, radius, limit) => this.availableNear(center, radius, limit),
+      availableAt: (officerId) => this.availableAt(officerId),
+      displayName: (officerId) => this.names.get(officerId) ?? null,
+    });
+    this.stored = true;
   }
 
   /** Accepts an officer's presence socket or a citizen's nearby socket (the Worker has checked the token and the upgrade). */
@@ -149,20 +171,20 @@ export class ZipArea extends DurableObject<Env> {
     if (!zip || request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return new Response("expected an officer's or a citizen's WebSocket upgrade", { status: 400 });
     }
+    const callerId = officerId ?? citizenId;
+    if (!callerId) return new Response("expected an officer's or a citizen's id", { status: 400 });
     if (officerId && citizenId) {
       // No caller is both: a request claiming two roles was not built by the Worker.
       return new Response("a socket is an officer's or a citizen's, never both", { status: 400 });
     }
+    this.ensureStorage();
     if (officerId) {
       // Read before anything changes: the name citizens see is the one stored when the socket opens.
       const [displayName] = await Promise.all([this.officerName(officerId), this.tellUserOfSocket(officerId, zip)]);
       return this.openPresence(officerId, zip, displayName);
     }
-    if (citizenId) {
-      await this.tellUserOfSocket(citizenId, zip);
-      return new Response(null, { status: 101, webSocket: this.citizens.open(citizenId, zip, DEFAULT_RADIUS_METERS) });
-    }
-    return new Response("expected an officer's or a citizen's id", { status: 400 });
+    await this.tellUserOfSocket(callerId, zip);
+    return new Response(null, { status: 101, webSocket: this.citizens.open(callerId, zip, DEFAULT_RADIUS_METERS) });
   }
 
   private async openPresence(officerId: string, zip: string, displayName: string | null): Promise<Response> {
@@ -251,6 +273,7 @@ export class ZipArea extends DurableObject<Env> {
 
   /** New trophies of a user: to their presence socket and their citizen socket here, whichever is open. */
   async pushTrophies(userId: string, trophies: Trophy[]): Promise<void> {
+    if (!this.stored) return; // No socket was ever opened here.
     for (const ws of this.ctx.getWebSockets(userId)) {
       for (const trophy of trophies) send(ws, { type: "trophy", ...trophy });
     }
@@ -262,6 +285,8 @@ export class ZipArea extends DurableObject<Env> {
    * same request again answers as the first time; the id with a different payload is a conflict.
    */
   async requestConnection(input: ConnectionRequestInput): Promise<Result<{ requestId: string; status: "pending" }>> {
+    // No socket ever opened here, so no officer is available (and nothing is written).
+    if (!this.stored) return fail("not_found", `officer ${input.officerId} is not available in zip ${input.zip}`);
     const existing = this.requests.stored(input.requestId);
     if (existing) {
       if (!ConnectionRequests.samePayload(existing, input)) return fail("idempotency_conflict", `request id ${input.requestId} was already used with a different payload`);
@@ -291,11 +316,13 @@ export class ZipArea extends DurableObject<Env> {
 
   /** The request as it stands now; a pending one past its 60 s is reported (and stored) as expired. */
   async connection(requestId: string): Promise<Result<ConnectionView>> {
+    if (!this.stored) return fail("not_found", `no connection request ${requestId}`);
     const row = this.requests.find(requestId, Date.now());
     return row ? ok(toView(row)) : fail("not_found", `no connection request ${requestId}`);
   }
 
   override async alarm(): Promise<void> {
+    if (!this.stored) return;
     const sql = this.ctx.storage.sql;
     const now = Date.now();
     for (const officer of rows<Pick<OfficerRow, "officer_id">>(sql, "SELECT officer_id FROM officers WHERE available_until <= ?", now)) {
@@ -353,8 +380,8 @@ export class ZipArea extends DurableObject<Env> {
     if (!row) return;
     if (row.status === "accepted") {
       // A resent accept: finish what may be unfinished, and answer as the first time.
-      if (!row.settled) await this.creditConnection(row);
-      send(ws, { type: "connected", requestId, citizenId: row.citizen_id, points: row.points_each ?? 0 });
+      if (!row.credited_and_published) await this.creditConnection(row);
+      send(ws, { type: "connected", requestId, citizenId: row.citizen_id, ...pointsOutcome(row.points_each ?? 0, pointsPairDailyCap(this.env)) });
       return;
     }
     if (row.status === "expired") {
@@ -370,6 +397,12 @@ export class ZipArea extends DurableObject<Env> {
       sendError(ws, "no_location", "send your location before accepting", requestId);
       return;
     }
+    if (!this.isAvailable(me.officerId, now)) {
+      // One citizen per availability window: after an accept the officer is busy, so the other
+      // requests still pending cannot all be accepted too.
+      sendError(ws, "unavailable", "you already connected with a citizen; open the presence socket again to be available", requestId);
+      return;
+    }
     const distance = haversineMeters(officerAt, this.citizenAt(row));
     if (distance > CONNECT_WITHIN_METERS) {
       // Left pending: the officer may walk closer and accept again before the request expires.
@@ -382,14 +415,29 @@ export class ZipArea extends DurableObject<Env> {
       });
       return;
     }
-    const points = pointsPerConnection(this.env);
+    // Decided before the accept is stored, on the citizen's object (one writer per pair, whatever the
+    // zip), once per request: a failure here leaves the request pending for the officer to resend.
+    const earns = await userStub(this.env, row.citizen_id).claimPairConnection({
+      ref: `connection:${requestId}`,
+      partnerId: me.officerId,
+      day: utcDayNumber(now),
+      cap: pointsPairDailyCap(this.env),
+    });
+    const current = this.requests.find(requestId, Date.now());
+    if (current?.status !== "pending" || !this.isAvailable(me.officerId, Date.now())) {
+      // Something changed while the claim was on its way (the request expired, another accept won).
+      sendError(ws, "unavailable", `request ${requestId} changed meanwhile; send the accept again`, requestId);
+      return;
+    }
+    const points = earns ? pointsPerConnection(this.env) : 0;
     const accepted = this.requests.accept(row, now, points);
     this.becomeBusy(me.officerId);
-    this.citizens.requestDecided(row.citizen_id, { type: "connection", requestId, officerId: me.officerId, status: "accepted" });
+    const outcome = pointsOutcome(points, pointsPairDailyCap(this.env));
+    this.citizens.requestDecided(row.citizen_id, { type: "connection", requestId, officerId: me.officerId, status: "accepted", ...outcome });
     // The alarm is the safety net should crediting or publishing fail below.
     await this.scheduleAlarm();
     await this.creditConnection(accepted);
-    send(ws, { type: "connected", requestId, citizenId: row.citizen_id, points });
+    send(ws, { type: "connected", requestId, citizenId: row.citizen_id, ...outcome });
   }
 
   private decline(ws: WebSocket, me: OfficerAttachment, requestId: string): void {
@@ -417,7 +465,8 @@ export class ZipArea extends DurableObject<Env> {
   private async creditConnection(row: RequestRow): Promise<void> {
     const points = row.points_each ?? pointsPerConnection(this.env);
     const ref = `connection:${row.request_id}`;
-    const credits = await Promise.all(
+    // A connection over the pair's daily cap earns nothing: no wallet entry, but it is still published.
+    const credits = points === 0 ? [] : await Promise.all(
       [row.citizen_id, row.officer_id].map((userId) =>
         userStub(this.env, userId).credit({ ref, reason: "connection", points }),
       ),
@@ -560,6 +609,19 @@ export class ZipArea extends DurableObject<Env> {
     const current = await this.ctx.storage.getAlarm();
     if (current !== next) await this.ctx.storage.setAlarm(next);
   }
+}
+
+/**
+ * The points of an accepted connection as both sockets say them: `pointsCapped` when the pair had
+ * already earned points for `cap` connections that UTC day, so this one connects but earns nothing.
+ */
+function pointsOutcome(points: number, cap: number): { points: number; pointsCapped: boolean; detail?: string } {
+  if (points > 0) return { points, pointsCapped: false };
+  return {
+    points: 0,
+    pointsCapped: true,
+    detail: `connected; no points: this officer and citizen already earned points for ${cap} connections today (UTC)`,
+  };
 }
 
 function send(ws: WebSocket, message: ServerMessage): void {

@@ -123,7 +123,7 @@ describe("Citizen nearby socket", () => {
     await citizen.locate(north(HERE, 60));
     officer.send({ type: "accept", requestId });
     expect(await officer.next("connected")).toMatchObject({ requestId, points: 10 });
-    expect(await citizen.next("connection")).toEqual({ type: "connection", requestId, officerId, status: "accepted" });
+    expect(await citizen.next("connection")).toEqual({ type: "connection", requestId, officerId, status: "accepted", points: 10, pointsCapped: false });
     expect(await pointsOf(citizenId)).toBe(10);
     officer.close();
     citizen.close();

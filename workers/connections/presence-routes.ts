@@ -7,6 +7,7 @@ import { idParamSchema } from "../../shared/ids.ts";
 import { principalOf, requireRole } from "../http/auth.ts";
 import type { AppEnv } from "../http/env.ts";
 import { ApiError } from "../http/problem.ts";
+import { rateLimitPublic } from "../http/rate-limit.ts";
 import { bearer, createRouter, jsonResponse, problemResponses, rateLimitedResponses, upgradeResponse } from "../http/router.ts";
 import { officerProfileSchema, publicProfileOf } from "../users/public-profiles.ts";
 import { nearbyQuerySchema, nearbyResponseSchema, zipSchema } from "./schemas.ts";
@@ -133,12 +134,16 @@ officerRoutes.openapi(
     tags: ["connections"],
     summary: "An officer's public profile: display name, precinct, connections and trophies",
     description:
-      "Public; no points, no locations. An id nobody has used answers with nulls, 0 connections and no trophies.",
+      "Public; no points, no locations. An id nobody has used answers with nulls, 0 connections and no trophies. " +
+      "Trophies show the UTC day they were earned. At most `RATE_PUBLIC_PROFILES_PER_MINUTE` reads a minute per " +
+      "caller (token sub, else client address), shared with `GET /users/{userId}/profile`.",
     security: [],
+    middleware: [rateLimitPublic("PUBLIC_PROFILES_RATE_LIMIT", "RATE_PUBLIC_PROFILES_PER_MINUTE")],
     request: { params: z.object({ officerId: idParamSchema }) },
     responses: {
       200: jsonResponse(z.object({ officer: officerProfileSchema }), "The officer's public profile"),
       ...problemResponses,
+      ...rateLimitedResponses,
     },
   }),
   async (c) => {
