@@ -23,7 +23,7 @@ import {
 export const CITIZEN_MESSAGES_PER_SECOND = 5;
 /** How many officers an `officers` message lists at most. */
 export const OFFICERS_LISTED = 10;
-/** An officer this close (exact positions) is announced with `officer-nearby`. */
+/** An officer this close (their coarse position, the centre of their 200 m cell) is announced with `officer-nearby`. */
 export const NEARBY_ALERT_METERS = 200;
 /** Closed by the server when the citizen opened another socket for this zip. */
 export const CLOSE_CITIZEN_REPLACED = 4001;
@@ -61,9 +61,9 @@ export function citizenTag(citizenId: string): string {
 
 /** What the feed reads from its zip area. */
 export interface OfficerSource {
-  /** Available officers within the radius, nearest first, at most `limit`, exact distances. */
+  /** Available officers within the radius, nearest first, at most `limit`, distances to their coarse positions. */
   availableNear(center: LatLng, radiusMeters: number, limit: number): Array<{ id: string; distanceMeters: number }>;
-  /** Where an available officer is; undefined when unknown or not available. */
+  /** Where an available officer is, coarsely (their cell's centre); undefined when unknown or not available. */
   availableAt(officerId: string): LatLng | undefined;
   displayName(officerId: string): string | null;
 }

@@ -15,7 +15,16 @@ import {
   type ConnectionView,
   type RequestRow,
 } from "./connection-requests.ts";
-import { GridIndex, haversineMeters, shownDistance, type LatLng, type Neighbour } from "./geo.ts";
+import {
+  coarsePosition,
+  GridIndex,
+  haversineMeters,
+  randomGridOffset,
+  shownDistance,
+  type GridOffset,
+  type LatLng,
+  type Neighbour,
+} from "./geo.ts";
 import { DEFAULT_RADIUS_METERS, officerMessageSchema, parseClientMessage, type ServerMessage, type SocketErrorCode } from "./socket-messages.ts";
 
 /** How long an officer stays findable after opening the presence socket. */
@@ -76,6 +85,9 @@ const SCHEMA = [
   "ALTER TABLE officers ADD COLUMN busy INTEGER NOT NULL DEFAULT 0",
   // It meant "both wallets credited and the connection published"; the name now says so.
   "ALTER TABLE requests RENAME COLUMN settled TO credited_and_published",
+  // The offset of the officer's coarse grid for this availability window (metres; see coarsePosition).
+  "ALTER TABLE officers ADD COLUMN grid_north REAL",
+  "ALTER TABLE officers ADD COLUMN grid_east REAL",
 ] as const;
 
 /** Identity of a socket, kept in its attachment so it survives hibernation. */
@@ -97,6 +109,8 @@ type OfficerRow = {
   available_until: number;
   display_name: string | null;
   busy: number;
+  grid_north: number | null;
+  grid_east: number | null;
 };
 
 /** `POINTS_PER_CONNECTION`, or the default 10 when it is unset or not a positive integer. */
@@ -119,7 +133,11 @@ export function pointsPairDailyCap(env: Env): number {
  * object answers the same.
  */
 export class ZipArea extends DurableObject<Env> {
+  /** Officers' coarse positions (cell centres): every search and everything a citizen is told. */
   private readonly grid = new GridIndex();
+  /** Officers' exact positions: the 200 m connection check and the officer's own view only. */
+  private readonly exact = new Map<string, LatLng>();
+  private readonly offsets = new Map<string, GridOffset>();
   private readonly availableUntil = new Map<string, number>();
   private readonly names = new Map<string, string | null>();
   private readonly busy = new Set<string>();
@@ -153,7 +171,15 @@ export class ZipArea extends DurableObject<Env> {
       this.availableUntil.set(row.officer_id, row.available_until);
       this.names.set(row.officer_id, row.display_name);
       if (row.busy) this.busy.add(row.officer_id);
-      if (row.lat !== null && row.lng !== null) this.grid.upsert(row.officer_id, { lat: row.lat, lng: row.lng });
+      let offset: GridOffset;
+      if (row.grid_north !== null && row.grid_east !== null) offset = { north: row.grid_north, east: row.grid_east };
+      else {
+        // A window opened before offsets were stored gets one now, kept for the rest of it.
+        offset = randomGridOffset();
+        sql.exec("UPDATE officers SET grid_north = ?, grid_east = ? WHERE officer_id = ?", offset.north, offset.east, row.officer_id);
+      }
+      this.offsets.set(row.officer_id, offset);
+      if (row.lat !== null && row.lng !== null) this.locate(row.officer_id, { lat: row.lat, lng: row.lng });
     }
     this.citizens = new CitizenFeed(this.ctx, {
       availableNear: (center, radius, limit) => this.availableNear(center, radius, limit),
@@ -204,15 +230,22 @@ export class ZipArea extends DurableObject<Env> {
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server, [officerId]);
     server.serializeAttachment(attachment);
+    // A new window, a new grid: cells of the last window tell nothing about this one.
+    const offset = randomGridOffset();
     this.ctx.storage.sql.exec(
-      `INSERT INTO officers (officer_id, socket_id, available_until, display_name, busy) VALUES (?, ?, ?, ?, 0)
+      `INSERT INTO officers (officer_id, socket_id, available_until, display_name, busy, grid_north, grid_east) VALUES (?, ?, ?, ?, 0, ?, ?)
        ON CONFLICT (officer_id) DO UPDATE SET socket_id = excluded.socket_id, available_until = excluded.available_until,
-         display_name = excluded.display_name, busy = 0`,
+         display_name = excluded.display_name, busy = 0, grid_north = excluded.grid_north, grid_east = excluded.grid_east`,
       officerId,
       attachment.socketId,
       attachment.availableUntil,
       displayName,
+      offset.north,
+      offset.east,
     );
+    this.offsets.set(officerId, offset);
+    const last = this.exact.get(officerId);
+    if (last) this.locate(officerId, last);
     this.availableUntil.set(officerId, attachment.availableUntil);
     this.names.set(officerId, displayName);
     this.busy.delete(officerId);
@@ -265,7 +298,8 @@ export class ZipArea extends DurableObject<Env> {
 
   /**
    * Available officers within `radiusMeters` of a point, nearest first, at most `limit`, with the
-   * display names they had when their socket opened. Distances are exact; callers round them for clients.
+   * display names they had when their socket opened. Distances are to the officers' coarse positions
+   * (the centres of their 200 m cells, `coarsePosition`), unrounded; callers round them for clients.
    */
   async nearby(center: LatLng, radiusMeters: number, limit: number): Promise<Array<Neighbour & { displayName: string | null }>> {
     return this.availableNear(center, radiusMeters, limit).map((found) => ({ ...found, displayName: this.names.get(found.id) ?? null }));
@@ -364,7 +398,7 @@ export class ZipArea extends DurableObject<Env> {
         return;
       }
       const before = this.availableAt(me.officerId);
-      this.grid.upsert(me.officerId, message);
+      this.locate(me.officerId, { lat: message.lat, lng: message.lng });
       send(ws, this.availableMessage(me));
       this.citizens.officerChanged(me.officerId, before);
     } else if (message.type === "accept") {
@@ -392,7 +426,7 @@ export class ZipArea extends DurableObject<Env> {
       sendError(ws, "already_decided", `request ${requestId} is ${row.status}`, requestId);
       return;
     }
-    const officerAt = this.grid.get(me.officerId);
+    const officerAt = this.exact.get(me.officerId);
     if (!officerAt) {
       sendError(ws, "no_location", "send your location before accepting", requestId);
       return;
@@ -510,6 +544,8 @@ export class ZipArea extends DurableObject<Env> {
     const before = this.availableAt(officerId);
     this.ctx.storage.sql.exec("DELETE FROM officers WHERE officer_id = ?", officerId);
     this.grid.remove(officerId);
+    this.exact.delete(officerId);
+    this.offsets.delete(officerId);
     this.availableUntil.delete(officerId);
     this.names.delete(officerId);
     this.busy.delete(officerId);
@@ -522,6 +558,14 @@ export class ZipArea extends DurableObject<Env> {
     this.ctx.storage.sql.exec("UPDATE officers SET busy = 1 WHERE officer_id = ?", officerId);
     this.busy.add(officerId);
     this.citizens.officerChanged(officerId, before);
+  }
+
+  /** Stores an officer's exact position, and its cell on this window's grid for everything clients see. */
+  private locate(officerId: string, at: LatLng): void {
+    this.exact.set(officerId, at);
+    let offset = this.offsets.get(officerId);
+    if (!offset) this.offsets.set(officerId, (offset = randomGridOffset()));
+    this.grid.upsert(officerId, coarsePosition(at, offset));
   }
 
   /** Within the 15-minute window and not busy with a citizen. */
@@ -575,7 +619,8 @@ export class ZipArea extends DurableObject<Env> {
   private requestMessage(
     row: Pick<RequestRow, "request_id" | "citizen_id" | "officer_id" | "citizen_lat" | "citizen_lng" | "expires_at" | "created_at">,
   ): ServerMessage {
-    const officerAt = this.grid.get(row.officer_id);
+    // The officer's own socket: exact positions are theirs to see.
+    const officerAt = this.exact.get(row.officer_id);
     return {
       type: "connection-request",
       requestId: row.request_id,
@@ -586,7 +631,7 @@ export class ZipArea extends DurableObject<Env> {
   }
 
   private availableMessage(me: OfficerAttachment): ServerMessage {
-    const at = this.grid.get(me.officerId);
+    const at = this.exact.get(me.officerId);
     return {
       type: "available",
       officerId: me.officerId,
