@@ -17,6 +17,7 @@ export default defineConfig({
           VOUCHER_SECRET: "test-voucher-secret",
           WEBHOOK_ENCRYPTION_KEY: "test-webhook-encryption-key", ALLOW_LOCAL_WEBHOOKS: "true",
           SETTLE_DELAY_SECONDS: "0",
+          LOCAL_MODE: "true",
           TEST_MIGRATIONS: migrations,
           // Days to move "now" forward for the whole run (test/clock-offset.ts); `npm run test:clock -- 400`.
           TEST_CLOCK_OFFSET_DAYS: process.env.TEST_CLOCK_OFFSET_DAYS ?? "0",

@@ -19,6 +19,14 @@ export function migrate(sql: SqlStorage, module: string, steps: readonly string[
   }
 }
 
+/**
+ * Whether `migrate` ever ran on this SQLite: objects that make their tables on the first write
+ * (so that reads of a never-written object leave nothing behind) check this in their constructor.
+ */
+export function hasStorage(sql: SqlStorage): boolean {
+  return sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_schema'").toArray().length > 0;
+}
+
 /** Runs a query and returns its rows typed as `T`. */
 export function rows<T extends Record<string, SqlStorageValue>>(
   sql: SqlStorage,

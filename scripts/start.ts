@@ -17,7 +17,8 @@ const vars = devVars();
 const migrate = spawnSync(process.execPath, [wrangler, "d1", "migrations", "apply", "DB", "--local"], { cwd: root, env, stdio: "inherit" });
 if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 
-const dev = spawn(process.execPath, [wrangler, "dev", "--port", String(port), ...process.argv.slice(2)], { cwd: root, env, stdio: "inherit" });
+// LOCAL_MODE: a local run (example secrets allowed, cf-connecting-ip not trusted), even with an older `.dev.vars`.
+const dev = spawn(process.execPath, [wrangler, "dev", "--port", String(port), "--var", "LOCAL_MODE:true", ...process.argv.slice(2)], { cwd: root, env, stdio: "inherit" });
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => dev.kill(signal));
 dev.on("exit", (code) => process.exit(code ?? 0));
 

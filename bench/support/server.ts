@@ -114,7 +114,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   };
   process.on("exit", removeState);
   try {
-    const vars = Object.entries(options.vars ?? {}).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
+    // Every server started here is a local run (see isLocalMode in workers/http/secrets.ts).
+    const vars = Object.entries({ LOCAL_MODE: "true", ...options.vars }).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
     if (mode === "serve" && !options.inProcess) {
       // The child applies the migrations and builds the bundle itself.
       const args = [join(root, "scripts", "serve.ts"), "--port", String(port), "--state", state, ...vars, ...(options.verbose ? [] : ["--quiet"])];
@@ -185,7 +186,7 @@ async function startMiniflare(port: number, state: string, options: ServerOption
   const assets = assetOptions as { directory: string; binding?: string } | undefined;
   if (!assets?.binding) throw new Error("wrangler.toml's [assets] must name a binding: the Worker hands pages to it");
   // Plain vars and `.dev.vars` secrets, as wrangler's reader produced them (its types keep them loose).
-  const bindings: Record<string, Json> = { ...(worker.bindings as Record<string, Json> | undefined), ...options.vars };
+  const bindings: Record<string, Json> = { ...(worker.bindings as Record<string, Json> | undefined), LOCAL_MODE: "true", ...options.vars };
 
   const mf: Miniflare = new miniflare.Miniflare(
     miniflare.convertV4MiniflareOptions({

@@ -256,7 +256,7 @@ export interface paths {
         };
         /**
          * A user's public profile: display name, connections and trophies (no points, no locations)
-         * @description Public. An id nobody has used answers like a new user (displayName null, 0 connections, no trophies) rather than 404, so the endpoint does not reveal which ids are in use.
+         * @description Public. An id nobody has used answers like a new user (displayName null, 0 connections, no trophies) rather than 404, so the endpoint does not reveal which ids are in use. Trophies show the UTC day they were earned. At most `RATE_PUBLIC_PROFILES_PER_MINUTE` reads a minute per caller (token sub, else client address).
          */
         get: operations["getPublicProfile"];
         /** Set a user's display name, shown on leaderboards within seconds (the user or an admin) */
@@ -785,7 +785,7 @@ export interface paths {
         };
         /**
          * An officer's public profile: display name, precinct, connections and trophies
-         * @description Public; no points, no locations. An id nobody has used answers with nulls, 0 connections and no trophies.
+         * @description Public; no points, no locations. An id nobody has used answers with nulls, 0 connections and no trophies. Trophies show the UTC day they were earned. At most `RATE_PUBLIC_PROFILES_PER_MINUTE` reads a minute per caller (token sub, else client address), shared with `GET /users/{userId}/profile`.
          */
         get: operations["getOfficer"];
         put?: never;
@@ -1279,7 +1279,11 @@ export interface components {
             trophyId: "first-connection" | "ten-connections" | "fifty-connections" | "first-donation" | "generous";
             /** @example First connection */
             name: string;
-            /** @example 2026-11-22T10:15:00.000Z */
+            /**
+             * Format: date
+             * @description The UTC day it was earned (YYYY-MM-DD): public profiles never show the time, which would tie the two parties of a connection together
+             * @example 2026-11-22
+             */
             earnedAt: string;
         };
         UserTag: {
@@ -3905,6 +3909,17 @@ export interface operations {
             /** @description Well-formed but impossible */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the per-caller limit a minute; retry after the seconds in `Retry-After` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "retry-after"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7587,6 +7602,17 @@ export interface operations {
             /** @description Well-formed but impossible */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the per-caller limit a minute; retry after the seconds in `Retry-After` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "retry-after"?: number;
                     [name: string]: unknown;
                 };
                 content: {

@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { fail, ok, type Result } from "../../shared/errors.ts";
 import type { Money } from "../../shared/money.ts";
-import { migrate } from "../sql.ts";
+import { hasStorage, migrate } from "../sql.ts";
 import { zipAreaStub } from "../zip-area/stub.ts";
 import { AD_IMPRESSIONS_SCHEMA, AdImpressionCounts, type AdImpression } from "./ad-impressions.ts";
 import type { Activity, AwardCandidate, RuleProgress, StoredAward, StreakView } from "./streak-rules.ts";
@@ -16,21 +16,49 @@ import { log } from "../../shared/log.ts";
  * profiles live in `ProfileStore` shards.)
  */
 export class User extends DurableObject<Env> {
-  private wallet!: WalletLedger;
-  private streakStore!: StreakStore;
-  private trophyShelf!: TrophyShelf;
+  private parts: UserParts | null = null;
   private adImpressions: AdImpressionCounts | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    // Tables are made on the first write, not here: a public profile read of an id nobody used
+    // (anyone can ask for any id) must not leave a database behind. An object written before
+    // migrates at once, as it always did.
     ctx.blockConcurrencyWhile(async () => {
-      migrate(ctx.storage.sql, "wallet", WALLET_SCHEMA);
-      this.wallet = new WalletLedger(ctx.storage.sql);
-      migrate(ctx.storage.sql, "streaks", STREAK_SCHEMA);
-      this.streakStore = new StreakStore(ctx.storage);
-      migrate(ctx.storage.sql, "trophies", TROPHY_SCHEMA);
-      this.trophyShelf = new TrophyShelf(ctx.storage.sql);
+      if (hasStorage(ctx.storage.sql)) this.parts = this.openParts();
     });
+  }
+
+  /** Whether anything was ever written here; reads of a never-written user answer empty instead. */
+  private get written(): boolean {
+    return this.parts !== null;
+  }
+
+  private openParts(): UserParts {
+    const sql = this.ctx.storage.sql;
+    migrate(sql, "wallet", WALLET_SCHEMA);
+    const wallet = new WalletLedger(sql);
+    migrate(sql, "streaks", STREAK_SCHEMA);
+    const streakStore = new StreakStore(this.ctx.storage);
+    migrate(sql, "trophies", TROPHY_SCHEMA);
+    return { wallet, streakStore, trophyShelf: new TrophyShelf(sql) };
+  }
+
+  /** The parts, their tables created on first use (synchronous, so no other call interleaves). */
+  private get tables(): UserParts {
+    return (this.parts ??= this.openParts());
+  }
+
+  private get wallet(): WalletLedger {
+    return this.tables.wallet;
+  }
+
+  private get streakStore(): StreakStore {
+    return this.tables.streakStore;
+  }
+
+  private get trophyShelf(): TrophyShelf {
+    return this.tables.trophyShelf;
   }
 
   /** Credits points and/or money once per `ref` (the prize's, the connection's…). */
@@ -50,7 +78,16 @@ export class User extends DurableObject<Env> {
     return ok({ ...outcome, balance: this.wallet.balance() });
   }
 
+  /**
+   * On the citizen's object: whether connection `ref` with officer `partnerId` earns points, at most
+   * `cap` a UTC day per pair (`POINTS_PAIR_DAILY_CAP`); the same answer for the same `ref` every time.
+   */
+  async claimPairConnection(input: { ref: string; partnerId: string; day: number; cap: number }): Promise<boolean> {
+    return this.wallet.claimPairConnection(input.ref, input.partnerId, input.day, input.cap);
+  }
+
   async walletView(limit = 100): Promise<WalletView> {
+    if (!this.written) return { points: 0, money: [], entries: [] };
     return this.wallet.view(limit);
   }
 
@@ -87,6 +124,7 @@ export class User extends DurableObject<Env> {
 
   /** Current and longest streak per (employer, event). */
   async streaks(): Promise<StreakView[]> {
+    if (!this.written) return [];
     return this.streakStore.streaks();
   }
 
@@ -121,6 +159,7 @@ export class User extends DurableObject<Env> {
 
   /** Connections and trophies, as a public profile shows them. */
   async trophyCase(): Promise<TrophyCase> {
+    if (!this.written) return { connections: 0, trophies: [] };
     return this.trophyShelf.view();
   }
 
@@ -156,3 +195,10 @@ export class User extends DurableObject<Env> {
   }
 
 }
+
+interface UserParts {
+  wallet: WalletLedger;
+  streakStore: StreakStore;
+  trophyShelf: TrophyShelf;
+}
+

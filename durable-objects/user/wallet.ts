@@ -13,6 +13,14 @@ export const WALLET_SCHEMA = [
      created_at INTEGER NOT NULL
    )`,
   "CREATE INDEX wallet_entries_by_time ON wallet_entries (created_at DESC, ref)",
+  // A citizen's connections per officer per UTC day, for POINTS_PAIR_DAILY_CAP (see claimPairConnection).
+  `CREATE TABLE pair_connections (
+     ref TEXT PRIMARY KEY,
+     partner_id TEXT NOT NULL,
+     day INTEGER NOT NULL,
+     credited INTEGER NOT NULL
+   )`,
+  "CREATE INDEX pair_connections_by_day ON pair_connections (partner_id, day)",
 ] as const;
 
 /** One line of the ledger. `ref` is the id of the effect (prize, connection, redemption…). */
@@ -85,6 +93,25 @@ export class WalletLedger {
     if (this.points < points) return "insufficient";
     this.insert(ref, reason, -points);
     return { entry: this.entry(ref)!, replayed: false };
+  }
+
+  /**
+   * Decides once per `ref` (a connection) whether it earns points: yes while fewer than `cap`
+   * connections with `partnerId` earned points on that UTC day. A resent `ref` gets its first answer,
+   * so both wallets and every retry agree.
+   */
+  claimPairConnection(ref: string, partnerId: string, day: number, cap: number): boolean {
+    const existing = firstRow<{ credited: number }>(this.sql, "SELECT credited FROM pair_connections WHERE ref = ?", ref);
+    if (existing) return existing.credited === 1;
+    const { earned } = firstRow<{ earned: number }>(
+      this.sql,
+      "SELECT COUNT(*) AS earned FROM pair_connections WHERE partner_id = ? AND day = ? AND credited = 1",
+      partnerId,
+      day,
+    )!;
+    const credited = earned < cap;
+    this.sql.exec("INSERT INTO pair_connections (ref, partner_id, day, credited) VALUES (?, ?, ?, ?)", ref, partnerId, day, credited ? 1 : 0);
+    return credited;
   }
 
   balance(): number {

@@ -2,11 +2,11 @@
  * The citizens' sockets of one zip area (`GET /nearby/{zip}`): each citizen's last location and
  * radius, the nearest available officers pushed after each location and whenever that list
  * changes, `officer-nearby` once per officer per socket, and the status of the citizen's requests.
- * Every socket is paced by a `PacedOutbox` (5 messages a second; the latest officers list wins).
+ * Every socket is paced by a `SocketPacer` (5 messages a second; the latest officers list wins).
  * SQLite holds the locations and who was already announced, so a hibernated object answers the
- * same; the outboxes and the last list sent are per wake-up only.
+ * same; the pacers and the last list sent are per wake-up only.
  */
-import { PacedOutbox } from "../paced-outbox.ts";
+import { SocketPacer } from "../socket-pacer.ts";
 import { answerClose, safeClose, sendText } from "../sockets.ts";
 import { migrate, rows } from "../sql.ts";
 import type { Trophy } from "../user/trophies.ts";
@@ -23,7 +23,7 @@ import {
 export const CITIZEN_MESSAGES_PER_SECOND = 5;
 /** How many officers an `officers` message lists at most. */
 export const OFFICERS_LISTED = 10;
-/** An officer this close (exact positions) is announced with `officer-nearby`. */
+/** An officer this close (their coarse position, the centre of their 200 m cell) is announced with `officer-nearby`. */
 export const NEARBY_ALERT_METERS = 200;
 /** Closed by the server when the citizen opened another socket for this zip. */
 export const CLOSE_CITIZEN_REPLACED = 4001;
@@ -61,9 +61,9 @@ export function citizenTag(citizenId: string): string {
 
 /** What the feed reads from its zip area. */
 export interface OfficerSource {
-  /** Available officers within the radius, nearest first, at most `limit`, exact distances. */
+  /** Available officers within the radius, nearest first, at most `limit`, distances to their coarse positions. */
   availableNear(center: LatLng, radiusMeters: number, limit: number): Array<{ id: string; distanceMeters: number }>;
-  /** Where an available officer is; undefined when unknown or not available. */
+  /** Where an available officer is, coarsely (their cell's centre); undefined when unknown or not available. */
   availableAt(officerId: string): LatLng | undefined;
   displayName(officerId: string): string | null;
 }
@@ -87,7 +87,7 @@ type CitizenRow = {
 export class CitizenFeed {
   private readonly citizens = new Map<string, Citizen>();
   private readonly alerted = new Map<string, Set<string>>();
-  private readonly outboxes = new Map<string, PacedOutbox>();
+  private readonly pacers = new Map<string, SocketPacer>();
   private readonly lastListSent = new Map<string, string>();
 
   /** Call inside the object's `blockConcurrencyWhile`: migrates and rebuilds the caches. */
@@ -115,7 +115,7 @@ export class CitizenFeed {
   open(citizenId: string, zip: string, defaultRadius: number): WebSocket {
     for (const old of this.ctx.getWebSockets(citizenTag(citizenId))) {
       safeClose(old, CLOSE_CITIZEN_REPLACED, "replaced by a newer connection");
-      this.dropOutbox(old);
+      this.dropPacer(old);
     }
     this.forget(citizenId);
     const { 0: client, 1: server } = new WebSocketPair();
@@ -217,7 +217,7 @@ export class CitizenFeed {
 
   /** The peer closed or dropped: forget the citizen when this socket is still theirs. */
   closed(ws: WebSocket, me: CitizenAttachment, code?: number, reason?: string): void {
-    this.dropOutbox(ws);
+    this.dropPacer(ws);
     if (this.citizens.get(me.citizenId)?.socketId === me.socketId) this.forget(me.citizenId);
     if (code !== undefined) answerClose(ws, code, reason ?? "");
   }
@@ -235,7 +235,7 @@ export class CitizenFeed {
     const socketId = citizen.socketId;
     if (!always && this.lastListSent.get(socketId) === text) return;
     this.lastListSent.set(socketId, text);
-    this.outbox(ws).offerLatest("officers", text);
+    this.pacer(ws).offerLatest("officers", text);
   }
 
   /** `officer-nearby` the first time this officer is within 200 m of this citizen's socket. */
@@ -258,28 +258,28 @@ export class CitizenFeed {
 
   private sendError(ws: WebSocket, code: SocketErrorCode, detail: string): void {
     // Latest error wins: an app flooding bad messages cannot grow the queue.
-    this.outbox(ws).offerLatest("error", JSON.stringify({ type: "error", code, detail } satisfies CitizenServerMessage));
+    this.pacer(ws).offerLatest("error", JSON.stringify({ type: "error", code, detail } satisfies CitizenServerMessage));
   }
 
   private enqueue(ws: WebSocket, message: CitizenServerMessage): void {
-    this.outbox(ws).enqueue(JSON.stringify(message));
+    this.pacer(ws).enqueue(JSON.stringify(message));
   }
 
-  private outbox(ws: WebSocket): PacedOutbox {
+  private pacer(ws: WebSocket): SocketPacer {
     const me = ws.deserializeAttachment() as CitizenAttachment;
-    let outbox = this.outboxes.get(me.socketId);
-    if (!outbox) {
-      outbox = new PacedOutbox((text) => sendText(ws, text), CITIZEN_MESSAGES_PER_SECOND);
-      this.outboxes.set(me.socketId, outbox);
+    let pacer = this.pacers.get(me.socketId);
+    if (!pacer) {
+      pacer = new SocketPacer((text) => sendText(ws, text), CITIZEN_MESSAGES_PER_SECOND);
+      this.pacers.set(me.socketId, pacer);
     }
-    return outbox;
+    return pacer;
   }
 
-  private dropOutbox(ws: WebSocket): void {
+  private dropPacer(ws: WebSocket): void {
     const me = ws.deserializeAttachment() as CitizenAttachment | null;
     if (!me) return;
-    this.outboxes.get(me.socketId)?.close();
-    this.outboxes.delete(me.socketId);
+    this.pacers.get(me.socketId)?.close();
+    this.pacers.delete(me.socketId);
     this.lastListSent.delete(me.socketId);
   }
 

@@ -38,8 +38,8 @@ export type RequestRow = {
   expires_at: number;
   decided_at: number | null;
   points_each: number | null;
-  /** 1 once both wallets are credited and the connection is published; the column keeps its first name so stored rows stay valid. */
-  settled: number;
+  /** 1 once both wallets are credited and the connection is published. */
+  credited_and_published: number;
 };
 
 /** The request as `GET /connections/{id}` shows it. */
@@ -145,16 +145,16 @@ export class ConnectionRequests {
 
   /** Accepted requests decided at or before `decidedBy` that are not credited yet. */
   uncredited(decidedBy: number): RequestRow[] {
-    return rows<RequestRow>(this.sql, "SELECT * FROM requests WHERE status = 'accepted' AND settled = 0 AND decided_at <= ?", decidedBy);
+    return rows<RequestRow>(this.sql, "SELECT * FROM requests WHERE status = 'accepted' AND credited_and_published = 0 AND decided_at <= ?", decidedBy);
   }
 
   markCredited(requestId: string): void {
-    this.sql.exec("UPDATE requests SET settled = 1 WHERE request_id = ?", requestId);
+    this.sql.exec("UPDATE requests SET credited_and_published = 1 WHERE request_id = ?", requestId);
   }
 
   /** Forgets finished requests decided before `before` (reports live in D1). */
   prune(before: number): void {
-    this.sql.exec("DELETE FROM requests WHERE decided_at < ? AND (settled = 1 OR status IN ('declined', 'expired'))", before);
+    this.sql.exec("DELETE FROM requests WHERE decided_at < ? AND (credited_and_published = 1 OR status IN ('declined', 'expired'))", before);
   }
 
   /** The next moment a request needs the alarm: a pending one expiring, or an uncredited one's retry. */
@@ -164,7 +164,7 @@ export class ConnectionRequests {
         this.sql,
         `SELECT MIN(at) AS at FROM (
            SELECT MIN(expires_at) AS at FROM requests WHERE status = 'pending'
-           UNION ALL SELECT MIN(decided_at) + ? FROM requests WHERE status = 'accepted' AND settled = 0
+           UNION ALL SELECT MIN(decided_at) + ? FROM requests WHERE status = 'accepted' AND credited_and_published = 0
          )`,
         creditRetryMs,
       )?.at ?? null

@@ -35,6 +35,37 @@ export function shownDistance(meters: number): number {
   return Math.round(meters / SHOWN_DISTANCE_STEP_METERS) * SHOWN_DISTANCE_STEP_METERS;
 }
 
+/** Officers' positions as clients may learn them: the centre of a cell this many metres on a side. */
+export const COARSE_CELL_METERS = 200;
+
+/** Where an officer's coarse grid starts, in metres north and east of the origin: fixed per availability window. */
+export interface GridOffset {
+  north: number;
+  east: number;
+}
+
+/** A fresh, unpredictable offset for a new availability window, each part in [0, COARSE_CELL_METERS). */
+export function randomGridOffset(): GridOffset {
+  const [a, b] = crypto.getRandomValues(new Uint32Array(2));
+  return { north: (a! / 2 ** 32) * COARSE_CELL_METERS, east: (b! / 2 ** 32) * COARSE_CELL_METERS };
+}
+
+/**
+ * The centre of the 200 m cell, on a grid shifted by `offset`, that holds `point`: all a client may
+ * learn of where an officer is (the radius filter, shown distances, order and the nearby alert use
+ * it), so no number of queries pins the officer down more finely than the cell. The offset is fixed
+ * for an availability window and random per window, so cells of one window say nothing of the next.
+ * Rows are bands of latitude; within a row, columns are 200 m at the row's centre latitude.
+ */
+export function coarsePosition(point: LatLng, offset: GridOffset): LatLng {
+  const row = Math.floor((point.lat * METERS_PER_DEGREE_LAT - offset.north) / COARSE_CELL_METERS);
+  const lat = ((row + 0.5) * COARSE_CELL_METERS + offset.north) / METERS_PER_DEGREE_LAT;
+  const metersPerDegreeLng = METERS_PER_DEGREE_LAT * Math.max(Math.cos(lat * RAD), 1e-6);
+  const col = Math.floor((point.lng * metersPerDegreeLng - offset.east) / COARSE_CELL_METERS);
+  const lng = ((col + 0.5) * COARSE_CELL_METERS + offset.east) / metersPerDegreeLng;
+  return { lat: Math.min(90, Math.max(-90, lat)), lng: Math.min(180, Math.max(-180, lng)) };
+}
+
 /** Nearest first; equal distances by id, so answers are stable. */
 export function byDistance(a: Neighbour, b: Neighbour): number {
   return a.distanceMeters - b.distanceMeters || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);

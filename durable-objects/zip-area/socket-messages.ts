@@ -92,7 +92,16 @@ export type ServerMessage =
       distanceMeters: number | null;
       expiresAt: string;
     }
-  | { type: "connected"; requestId: string; citizenId: string; points: number }
+  | {
+      type: "connected";
+      requestId: string;
+      citizenId: string;
+      /** Each party's points for it: 0 with `pointsCapped` when the pair passed POINTS_PAIR_DAILY_CAP today. */
+      points: number;
+      pointsCapped: boolean;
+      /** Says why no points, when capped. */
+      detail?: string;
+    }
   | { type: "declined"; requestId: string }
   | TrophyMessage
   /** The runtime's answer to `{"type":"ping"}`. */
@@ -113,7 +122,17 @@ export interface NearbyOfficer {
 export type CitizenServerMessage =
   | { type: "officers"; officers: NearbyOfficer[] }
   | { type: "officer-nearby"; officerId: string; displayName: string | null; distanceMeters: number }
-  | { type: "connection"; requestId: string; officerId: string; status: "accepted" | "declined" | "expired" }
+  | { type: "connection"; requestId: string; officerId: string; status: "declined" | "expired" }
+  | {
+      type: "connection";
+      requestId: string;
+      officerId: string;
+      status: "accepted";
+      /** As the officer's `connected`: the points each earns, 0 with `pointsCapped` over the pair's daily cap. */
+      points: number;
+      pointsCapped: boolean;
+      detail?: string;
+    }
   | TrophyMessage
   /** The runtime's answer to `{"type":"ping"}`. */
   | { type: "pong" }

@@ -1,9 +1,9 @@
 import { DurableObject } from "cloudflare:workers";
 import { fail, ok, type Result } from "../../shared/errors.ts";
 import type { EstablishedConnectionMessage } from "../../shared/messages.ts";
-import { DAY_MS, toIso } from "../../shared/time.ts";
+import { DAY_MS, toIso, utcDayNumber } from "../../shared/time.ts";
 import { answerClose, safeClose, sendText } from "../sockets.ts";
-import { firstRow, migrate, rows } from "../sql.ts";
+import { firstRow, hasStorage, migrate, rows } from "../sql.ts";
 import type { Trophy } from "../user/trophies.ts";
 import { userStub } from "../user/stub.ts";
 import { displayNamesOf } from "../../shared/display-names.ts";
@@ -15,7 +15,16 @@ import {
   type ConnectionView,
   type RequestRow,
 } from "./connection-requests.ts";
-import { GridIndex, haversineMeters, shownDistance, type LatLng, type Neighbour } from "./geo.ts";
+import {
+  coarsePosition,
+  GridIndex,
+  haversineMeters,
+  randomGridOffset,
+  shownDistance,
+  type GridOffset,
+  type LatLng,
+  type Neighbour,
+} from "./geo.ts";
 import { DEFAULT_RADIUS_METERS, officerMessageSchema, parseClientMessage, type ServerMessage, type SocketErrorCode } from "./socket-messages.ts";
 import { log } from "../../shared/log.ts";
 
@@ -36,10 +45,15 @@ export const CLOSE_REPLACED = 4001;
 export const PING = '{"type":"ping"}';
 export const PONG = '{"type":"pong"}';
 
-/** Headers the Worker sets when it forwards an officer's or a citizen's upgrade; the object is not public. */
+/**
+ * Headers of the upgrade request the Worker builds afresh for a checked officer or citizen; the
+ * object is not public, and the Worker never copies a client's headers into that request.
+ */
 export const OFFICER_ID_HEADER = "x-tally-officer-id";
 export const CITIZEN_ID_HEADER = "x-tally-citizen-id";
 export const ZIP_HEADER = "x-tally-zip";
+/** The URL of that internal upgrade request (the object reads only the headers above). */
+export const ZIP_AREA_SOCKET_URL = "https://zip-area.internal/socket";
 
 const SCHEMA = [
   `CREATE TABLE officers (
@@ -70,6 +84,11 @@ const SCHEMA = [
   "ALTER TABLE officers ADD COLUMN display_name TEXT",
   // 1 once the officer accepted a citizen: out of nearby answers and requests until they connect again.
   "ALTER TABLE officers ADD COLUMN busy INTEGER NOT NULL DEFAULT 0",
+  // It meant "both wallets credited and the connection published"; the name now says so.
+  "ALTER TABLE requests RENAME COLUMN settled TO credited_and_published",
+  // The offset of the officer's coarse grid for this availability window (metres; see coarsePosition).
+  "ALTER TABLE officers ADD COLUMN grid_north REAL",
+  "ALTER TABLE officers ADD COLUMN grid_east REAL",
 ] as const;
 
 /** Identity of a socket, kept in its attachment so it survives hibernation. */
@@ -91,12 +110,20 @@ type OfficerRow = {
   available_until: number;
   display_name: string | null;
   busy: number;
+  grid_north: number | null;
+  grid_east: number | null;
 };
 
 /** `POINTS_PER_CONNECTION`, or the default 10 when it is unset or not a positive integer. */
 export function pointsPerConnection(env: Env): number {
   const points = Number(env.POINTS_PER_CONNECTION);
   return Number.isSafeInteger(points) && points > 0 ? points : 10;
+}
+
+/** `POINTS_PAIR_DAILY_CAP`: connections a UTC day that earn points per officer–citizen pair (default 3). */
+export function pointsPairDailyCap(env: Env): number {
+  const cap = Number(env.POINTS_PAIR_DAILY_CAP);
+  return Number.isSafeInteger(cap) && cap >= 0 ? cap : 3;
 }
 
 /**
@@ -107,12 +134,18 @@ export function pointsPerConnection(env: Env): number {
  * object answers the same.
  */
 export class ZipArea extends DurableObject<Env> {
+  /** Officers' coarse positions (cell centres): every search and everything a citizen is told. */
   private readonly grid = new GridIndex();
+  /** Officers' exact positions: the 200 m connection check and the officer's own view only. */
+  private readonly exact = new Map<string, LatLng>();
+  private readonly offsets = new Map<string, GridOffset>();
   private readonly availableUntil = new Map<string, number>();
   private readonly names = new Map<string, string | null>();
   private readonly busy = new Set<string>();
   private readonly requests: ConnectionRequests;
   private citizens!: CitizenFeed;
+  /** Whether the tables exist; until the first socket opens here, none do (see `ensureStorage`). */
+  private stored = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -122,19 +155,39 @@ export class ZipArea extends DurableObject<Env> {
     // Keep-alives are answered by the runtime without waking a hibernated object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     ctx.blockConcurrencyWhile(async () => {
-      migrate(ctx.storage.sql, "zip-area", SCHEMA);
-      for (const row of rows<OfficerRow>(ctx.storage.sql, "SELECT * FROM officers")) {
-        this.availableUntil.set(row.officer_id, row.available_until);
-        this.names.set(row.officer_id, row.display_name);
-        if (row.busy) this.busy.add(row.officer_id);
-        if (row.lat !== null && row.lng !== null) this.grid.upsert(row.officer_id, { lat: row.lat, lng: row.lng });
-      }
-      this.citizens = new CitizenFeed(ctx, {
-        availableNear: (center, radius, limit) => this.availableNear(center, radius, limit),
-        availableAt: (officerId) => this.availableAt(officerId),
-        displayName: (officerId) => this.names.get(officerId) ?? null,
-      });
+      if (hasStorage(ctx.storage.sql)) this.ensureStorage();
     });
+  }
+
+  /**
+   * Creates the tables and rebuilds the caches from them. Runs in the constructor of an area that
+   * was ever written, else on the first socket: a nearby search over a zip nobody uses (anyone can
+   * name any zip) reads an empty grid and leaves no database behind. Synchronous, so no call interleaves.
+   */
+  private ensureStorage(): void {
+    if (this.stored) return;
+    const sql = this.ctx.storage.sql;
+    migrate(sql, "zip-area", SCHEMA);
+    for (const row of rows<OfficerRow>(sql, "SELECT * FROM officers")) {
+      this.availableUntil.set(row.officer_id, row.available_until);
+      this.names.set(row.officer_id, row.display_name);
+      if (row.busy) this.busy.add(row.officer_id);
+      let offset: GridOffset;
+      if (row.grid_north !== null && row.grid_east !== null) offset = { north: row.grid_north, east: row.grid_east };
+      else {
+        // A window opened before offsets were stored gets one now, kept for the rest of it.
+        offset = randomGridOffset();
+        sql.exec("UPDATE officers SET grid_north = ?, grid_east = ? WHERE officer_id = ?", offset.north, offset.east, row.officer_id);
+      }
+      this.offsets.set(row.officer_id, offset);
+      if (row.lat !== null && row.lng !== null) this.locate(row.officer_id, { lat: row.lat, lng: row.lng });
+    }
+    this.citizens = new CitizenFeed(this.ctx, {
+      availableNear: (center, radius, limit) => this.availableNear(center, radius, limit),
+      availableAt: (officerId) => this.availableAt(officerId),
+      displayName: (officerId) => this.names.get(officerId) ?? null,
+    });
+    this.stored = true;
   }
 
   /** Accepts an officer's presence socket or a citizen's nearby socket (the Worker has checked the token and the upgrade). */
@@ -145,16 +198,20 @@ export class ZipArea extends DurableObject<Env> {
     if (!zip || request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return new Response("expected an officer's or a citizen's WebSocket upgrade", { status: 400 });
     }
+    const callerId = officerId ?? citizenId;
+    if (!callerId) return new Response("expected an officer's or a citizen's id", { status: 400 });
+    if (officerId && citizenId) {
+      // No caller is both: a request claiming two roles was not built by the Worker.
+      return new Response("a socket is an officer's or a citizen's, never both", { status: 400 });
+    }
+    this.ensureStorage();
     if (officerId) {
       // Read before anything changes: the name citizens see is the one stored when the socket opens.
       const [displayName] = await Promise.all([this.officerName(officerId), this.tellUserOfSocket(officerId, zip)]);
       return this.openPresence(officerId, zip, displayName);
     }
-    if (citizenId) {
-      await this.tellUserOfSocket(citizenId, zip);
-      return new Response(null, { status: 101, webSocket: this.citizens.open(citizenId, zip, DEFAULT_RADIUS_METERS) });
-    }
-    return new Response("expected an officer's or a citizen's id", { status: 400 });
+    await this.tellUserOfSocket(callerId, zip);
+    return new Response(null, { status: 101, webSocket: this.citizens.open(callerId, zip, DEFAULT_RADIUS_METERS) });
   }
 
   private async openPresence(officerId: string, zip: string, displayName: string | null): Promise<Response> {
@@ -174,15 +231,22 @@ export class ZipArea extends DurableObject<Env> {
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server, [officerId]);
     server.serializeAttachment(attachment);
+    // A new window, a new grid: cells of the last window tell nothing about this one.
+    const offset = randomGridOffset();
     this.ctx.storage.sql.exec(
-      `INSERT INTO officers (officer_id, socket_id, available_until, display_name, busy) VALUES (?, ?, ?, ?, 0)
+      `INSERT INTO officers (officer_id, socket_id, available_until, display_name, busy, grid_north, grid_east) VALUES (?, ?, ?, ?, 0, ?, ?)
        ON CONFLICT (officer_id) DO UPDATE SET socket_id = excluded.socket_id, available_until = excluded.available_until,
-         display_name = excluded.display_name, busy = 0`,
+         display_name = excluded.display_name, busy = 0, grid_north = excluded.grid_north, grid_east = excluded.grid_east`,
       officerId,
       attachment.socketId,
       attachment.availableUntil,
       displayName,
+      offset.north,
+      offset.east,
     );
+    this.offsets.set(officerId, offset);
+    const last = this.exact.get(officerId);
+    if (last) this.locate(officerId, last);
     this.availableUntil.set(officerId, attachment.availableUntil);
     this.names.set(officerId, displayName);
     this.busy.delete(officerId);
@@ -235,7 +299,8 @@ export class ZipArea extends DurableObject<Env> {
 
   /**
    * Available officers within `radiusMeters` of a point, nearest first, at most `limit`, with the
-   * display names they had when their socket opened. Distances are exact; callers round them for clients.
+   * display names they had when their socket opened. Distances are to the officers' coarse positions
+   * (the centres of their 200 m cells, `coarsePosition`), unrounded; callers round them for clients.
    */
   async nearby(center: LatLng, radiusMeters: number, limit: number): Promise<Array<Neighbour & { displayName: string | null }>> {
     return this.availableNear(center, radiusMeters, limit).map((found) => ({ ...found, displayName: this.names.get(found.id) ?? null }));
@@ -243,6 +308,7 @@ export class ZipArea extends DurableObject<Env> {
 
   /** New trophies of a user: to their presence socket and their citizen socket here, whichever is open. */
   async pushTrophies(userId: string, trophies: Trophy[]): Promise<void> {
+    if (!this.stored) return; // No socket was ever opened here.
     for (const ws of this.ctx.getWebSockets(userId)) {
       for (const trophy of trophies) send(ws, { type: "trophy", ...trophy });
     }
@@ -254,6 +320,8 @@ export class ZipArea extends DurableObject<Env> {
    * same request again answers as the first time; the id with a different payload is a conflict.
    */
   async requestConnection(input: ConnectionRequestInput): Promise<Result<{ requestId: string; status: "pending" }>> {
+    // No socket ever opened here, so no officer is available (and nothing is written).
+    if (!this.stored) return fail("not_found", `officer ${input.officerId} is not available in zip ${input.zip}`);
     const existing = this.requests.stored(input.requestId);
     if (existing) {
       if (!ConnectionRequests.samePayload(existing, input)) return fail("idempotency_conflict", `request id ${input.requestId} was already used with a different payload`);
@@ -283,11 +351,13 @@ export class ZipArea extends DurableObject<Env> {
 
   /** The request as it stands now; a pending one past its 60 s is reported (and stored) as expired. */
   async connection(requestId: string): Promise<Result<ConnectionView>> {
+    if (!this.stored) return fail("not_found", `no connection request ${requestId}`);
     const row = this.requests.find(requestId, Date.now());
     return row ? ok(toView(row)) : fail("not_found", `no connection request ${requestId}`);
   }
 
   override async alarm(): Promise<void> {
+    if (!this.stored) return;
     const sql = this.ctx.storage.sql;
     const now = Date.now();
     for (const officer of rows<Pick<OfficerRow, "officer_id">>(sql, "SELECT officer_id FROM officers WHERE available_until <= ?", now)) {
@@ -329,7 +399,7 @@ export class ZipArea extends DurableObject<Env> {
         return;
       }
       const before = this.availableAt(me.officerId);
-      this.grid.upsert(me.officerId, message);
+      this.locate(me.officerId, { lat: message.lat, lng: message.lng });
       send(ws, this.availableMessage(me));
       this.citizens.officerChanged(me.officerId, before);
     } else if (message.type === "accept") {
@@ -345,8 +415,8 @@ export class ZipArea extends DurableObject<Env> {
     if (!row) return;
     if (row.status === "accepted") {
       // A resent accept: finish what may be unfinished, and answer as the first time.
-      if (!row.settled) await this.creditConnection(row);
-      send(ws, { type: "connected", requestId, citizenId: row.citizen_id, points: row.points_each ?? 0 });
+      if (!row.credited_and_published) await this.creditConnection(row);
+      send(ws, { type: "connected", requestId, citizenId: row.citizen_id, ...pointsOutcome(row.points_each ?? 0, pointsPairDailyCap(this.env)) });
       return;
     }
     if (row.status === "expired") {
@@ -357,9 +427,15 @@ export class ZipArea extends DurableObject<Env> {
       sendError(ws, "already_decided", `request ${requestId} is ${row.status}`, requestId);
       return;
     }
-    const officerAt = this.grid.get(me.officerId);
+    const officerAt = this.exact.get(me.officerId);
     if (!officerAt) {
       sendError(ws, "no_location", "send your location before accepting", requestId);
+      return;
+    }
+    if (!this.isAvailable(me.officerId, now)) {
+      // One citizen per availability window: after an accept the officer is busy, so the other
+      // requests still pending cannot all be accepted too.
+      sendError(ws, "unavailable", "you already connected with a citizen; open the presence socket again to be available", requestId);
       return;
     }
     const distance = haversineMeters(officerAt, this.citizenAt(row));
@@ -374,14 +450,29 @@ export class ZipArea extends DurableObject<Env> {
       });
       return;
     }
-    const points = pointsPerConnection(this.env);
+    // Decided before the accept is stored, on the citizen's object (one writer per pair, whatever the
+    // zip), once per request: a failure here leaves the request pending for the officer to resend.
+    const earns = await userStub(this.env, row.citizen_id).claimPairConnection({
+      ref: `connection:${requestId}`,
+      partnerId: me.officerId,
+      day: utcDayNumber(now),
+      cap: pointsPairDailyCap(this.env),
+    });
+    const current = this.requests.find(requestId, Date.now());
+    if (current?.status !== "pending" || !this.isAvailable(me.officerId, Date.now())) {
+      // Something changed while the claim was on its way (the request expired, another accept won).
+      sendError(ws, "unavailable", `request ${requestId} changed meanwhile; send the accept again`, requestId);
+      return;
+    }
+    const points = earns ? pointsPerConnection(this.env) : 0;
     const accepted = this.requests.accept(row, now, points);
     this.becomeBusy(me.officerId);
-    this.citizens.requestDecided(row.citizen_id, { type: "connection", requestId, officerId: me.officerId, status: "accepted" });
+    const outcome = pointsOutcome(points, pointsPairDailyCap(this.env));
+    this.citizens.requestDecided(row.citizen_id, { type: "connection", requestId, officerId: me.officerId, status: "accepted", ...outcome });
     // The alarm is the safety net should crediting or publishing fail below.
     await this.scheduleAlarm();
     await this.creditConnection(accepted);
-    send(ws, { type: "connected", requestId, citizenId: row.citizen_id, points });
+    send(ws, { type: "connected", requestId, citizenId: row.citizen_id, ...outcome });
   }
 
   private decline(ws: WebSocket, me: OfficerAttachment, requestId: string): void {
@@ -409,7 +500,8 @@ export class ZipArea extends DurableObject<Env> {
   private async creditConnection(row: RequestRow): Promise<void> {
     const points = row.points_each ?? pointsPerConnection(this.env);
     const ref = `connection:${row.request_id}`;
-    const credits = await Promise.all(
+    // A connection over the pair's daily cap earns nothing: no wallet entry, but it is still published.
+    const credits = points === 0 ? [] : await Promise.all(
       [row.citizen_id, row.officer_id].map((userId) =>
         userStub(this.env, userId).credit({ ref, reason: "connection", points }),
       ),
@@ -453,6 +545,8 @@ export class ZipArea extends DurableObject<Env> {
     const before = this.availableAt(officerId);
     this.ctx.storage.sql.exec("DELETE FROM officers WHERE officer_id = ?", officerId);
     this.grid.remove(officerId);
+    this.exact.delete(officerId);
+    this.offsets.delete(officerId);
     this.availableUntil.delete(officerId);
     this.names.delete(officerId);
     this.busy.delete(officerId);
@@ -465,6 +559,14 @@ export class ZipArea extends DurableObject<Env> {
     this.ctx.storage.sql.exec("UPDATE officers SET busy = 1 WHERE officer_id = ?", officerId);
     this.busy.add(officerId);
     this.citizens.officerChanged(officerId, before);
+  }
+
+  /** Stores an officer's exact position, and its cell on this window's grid for everything clients see. */
+  private locate(officerId: string, at: LatLng): void {
+    this.exact.set(officerId, at);
+    let offset = this.offsets.get(officerId);
+    if (!offset) this.offsets.set(officerId, (offset = randomGridOffset()));
+    this.grid.upsert(officerId, coarsePosition(at, offset));
   }
 
   /** Within the 15-minute window and not busy with a citizen. */
@@ -518,7 +620,8 @@ export class ZipArea extends DurableObject<Env> {
   private requestMessage(
     row: Pick<RequestRow, "request_id" | "citizen_id" | "officer_id" | "citizen_lat" | "citizen_lng" | "expires_at" | "created_at">,
   ): ServerMessage {
-    const officerAt = this.grid.get(row.officer_id);
+    // The officer's own socket: exact positions are theirs to see.
+    const officerAt = this.exact.get(row.officer_id);
     return {
       type: "connection-request",
       requestId: row.request_id,
@@ -529,7 +632,7 @@ export class ZipArea extends DurableObject<Env> {
   }
 
   private availableMessage(me: OfficerAttachment): ServerMessage {
-    const at = this.grid.get(me.officerId);
+    const at = this.exact.get(me.officerId);
     return {
       type: "available",
       officerId: me.officerId,
@@ -552,6 +655,19 @@ export class ZipArea extends DurableObject<Env> {
     const current = await this.ctx.storage.getAlarm();
     if (current !== next) await this.ctx.storage.setAlarm(next);
   }
+}
+
+/**
+ * The points of an accepted connection as both sockets say them: `pointsCapped` when the pair had
+ * already earned points for `cap` connections that UTC day, so this one connects but earns nothing.
+ */
+function pointsOutcome(points: number, cap: number): { points: number; pointsCapped: boolean; detail?: string } {
+  if (points > 0) return { points, pointsCapped: false };
+  return {
+    points: 0,
+    pointsCapped: true,
+    detail: `connected; no points: this officer and citizen already earned points for ${cap} connections today (UTC)`,
+  };
 }
 
 function send(ws: WebSocket, message: ServerMessage): void {

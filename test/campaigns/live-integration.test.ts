@@ -1,7 +1,9 @@
-import { exports } from "cloudflare:workers";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { LiveMessage } from "../../shared/campaigns.ts";
 import type { QualifiedPurchaseMessage } from "../../shared/messages.ts";
+import { app } from "../../workers/app.ts";
 import { adminToken, callJson, eventually, tokenFor } from "../support/http.ts";
 import { createCampaign, deliver, topOf } from "./support.ts";
 
@@ -63,6 +65,35 @@ describe("live leaderboard socket", () => {
     live.socket.close(1000);
   });
 
+  it("takes the caller's identity from the token only: a forged x-tally-user-id header gets no position", async () => {
+    const campaign = await createCampaign();
+    const id = campaign.campaignId;
+    await deliver("qualified-purchase-events", [qualified(id, "17", 500)]);
+    const hostile = { upgrade: "websocket", "x-tally-user-id": "17", "x-tally-client-address": "203.0.113.99" };
+    const response = await exports.default.fetch(new Request(`https://tally.test/records/live/${id}`, { headers: hostile }));
+    expect(response.status).toBe(101);
+    const socket = response.webSocket!;
+    const received: LiveMessage[] = [];
+    let wake = () => {};
+    socket.addEventListener("message", (event) => {
+      received.push(JSON.parse(event.data as string) as LiveMessage);
+      wake();
+    });
+    socket.accept();
+    // A position for user 17 would be sent right after the first top; a later top proves it did not come.
+    await deliver("qualified-purchase-events", [qualified(id, "18", 900)]);
+    const deadline = Date.now() + 5000;
+    while (!received.some((m) => m.type === "top" && m.positions.length === 2)) {
+      if (Date.now() > deadline) throw new Error(`no second top; got ${JSON.stringify(received)}`);
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, 100);
+      });
+    }
+    expect(received.filter((m) => m.type === "position")).toEqual([]);
+    socket.close(1000);
+  });
+
   it("refuses a plain request, a bad token and an unknown campaign", async () => {
     const campaign = await createCampaign();
     expect((await callJson("GET", `/records/live/${campaign.campaignId}`)).status).toBe(400);
@@ -74,8 +105,31 @@ describe("live leaderboard socket", () => {
 });
 
 describe("live leaderboard socket limit", () => {
-  const upgrade = (campaignId: string, address: string) =>
-    exports.default.fetch(new Request(`https://tally.test/records/live/${campaignId}`, { headers: { upgrade: "websocket", "cf-connecting-ip": address } }));
+  /** As deployed on Cloudflare (LOCAL_MODE unset), where the edge sets cf-connecting-ip and a client cannot. */
+  const upgrade = async (campaignId: string, address: string) => {
+    const ctx = createExecutionContext();
+    const request = new Request(`https://tally.test/records/live/${campaignId}`, { headers: { upgrade: "websocket", "cf-connecting-ip": address } });
+    const response = await app.fetch(request, { ...env, LOCAL_MODE: undefined }, ctx);
+    await waitOnExecutionContext(ctx);
+    return response;
+  };
+
+  it("off Cloudflare (local mode), a forged cf-connecting-ip buys no extra sockets: every caller is one address", async () => {
+    const campaign = await createCampaign();
+    const forge = (address: string) =>
+      exports.default.fetch(new Request(`https://tally.test/records/live/${campaign.campaignId}`, { headers: { upgrade: "websocket", "cf-connecting-ip": address } }));
+    const sockets: WebSocket[] = [];
+    for (let i = 0; i < 20; i++) {
+      const response = await forge(`203.0.113.${i + 1}`);
+      expect(response.status).toBe(101);
+      response.webSocket!.accept();
+      sockets.push(response.webSocket!);
+    }
+    const refused = await forge("198.51.100.250");
+    expect(refused.status).toBe(429);
+    await refused.body?.cancel();
+    for (const socket of sockets) socket.close(1000, "done");
+  });
 
   it("refuses the 21st open socket from one address with 429, while another address still connects", async () => {
     const campaign = await createCampaign();

@@ -5,7 +5,18 @@ import { CITIZEN_MESSAGES_PER_SECOND, CLOSE_CITIZEN_REPLACED } from "../../durab
 import type { NearbyOfficer } from "../../durable-objects/zip-area/socket-messages.ts";
 import { zipAreaStub } from "../../durable-objects/zip-area/stub.ts";
 import { callJson, tokenFor } from "../support/http.ts";
-import { connectCitizen, connectOfficer, north, pointsOf, requestConnection, uniqueId, uniqueZip, type CitizenSocket } from "./support.ts";
+import {
+  coarseAt,
+  connectCitizen,
+  connectOfficer,
+  north,
+  pointsOf,
+  requestConnection,
+  shownFrom,
+  uniqueId,
+  uniqueZip,
+  type CitizenSocket,
+} from "./support.ts";
 
 const HERE = { lat: 40.7128, lng: -74.006 };
 
@@ -48,27 +59,37 @@ describe("Citizen nearby socket", () => {
     const citizen = await connectCitizen(zip, uniqueId());
     expect((await citizen.locate(HERE)).officers).toEqual([]);
 
+    // Citizens see officers at the centres of their 200 m cells (this window's grid), never closer.
     const officerA = await connectOfficer(zip, a);
-    await officerA.locate(north(HERE, 504).lat, HERE.lng);
+    const aFar = north(HERE, 700);
+    await officerA.locate(aFar.lat, aFar.lng);
+    const farShown = shownFrom(HERE, await coarseAt(zip, a, aFar));
     expect(await listWhere(citizen, (list) => list.length === 1)).toEqual([
-      { officerId: a, displayName: "Officer Alvarez", distanceMeters: 500 },
+      { officerId: a, displayName: "Officer Alvarez", distanceMeters: farShown },
     ]);
 
-    await officerA.locate(north(HERE, 148).lat, HERE.lng);
-    expect(await listWhere(citizen, (list) => list[0]?.distanceMeters === 150)).toEqual([
-      { officerId: a, displayName: "Officer Alvarez", distanceMeters: 150 },
+    // Standing at the citizen's spot, A's cell centre is at most ~141 m away: within 200 m.
+    await officerA.locate(HERE.lat, HERE.lng);
+    const nearShown = shownFrom(HERE, await coarseAt(zip, a, HERE));
+    expect(nearShown).toBeLessThanOrEqual(150);
+    expect(await listWhere(citizen, (list) => list[0]?.distanceMeters === nearShown)).toEqual([
+      { officerId: a, displayName: "Officer Alvarez", distanceMeters: nearShown },
     ]);
-    expect(await citizen.next("officer-nearby")).toEqual({ type: "officer-nearby", officerId: a, displayName: "Officer Alvarez", distanceMeters: 150 });
-    await officerA.locate(north(HERE, 101).lat, HERE.lng);
-    await listWhere(citizen, (list) => list[0]?.distanceMeters === 100);
+    expect(await citizen.next("officer-nearby")).toEqual({ type: "officer-nearby", officerId: a, displayName: "Officer Alvarez", distanceMeters: nearShown });
+    // Away and back: the list follows, the alert is not repeated.
+    await officerA.locate(aFar.lat, aFar.lng);
+    await listWhere(citizen, (list) => list[0]?.distanceMeters === farShown);
+    await officerA.locate(HERE.lat, HERE.lng);
+    await listWhere(citizen, (list) => list[0]?.distanceMeters === nearShown);
 
     const officerB = await connectOfficer(zip, b);
-    const bAt = north(HERE, 300);
+    const bAt = north(HERE, 600);
     await officerB.locate(bAt.lat, bAt.lng);
+    const bShown = shownFrom(HERE, await coarseAt(zip, b, bAt));
     const both = await listWhere(citizen, (list) => list.length === 2);
     expect(both).toEqual([
-      { officerId: a, displayName: "Officer Alvarez", distanceMeters: 100 },
-      { officerId: b, displayName: null, distanceMeters: 300 },
+      { officerId: a, displayName: "Officer Alvarez", distanceMeters: nearShown },
+      { officerId: b, displayName: null, distanceMeters: bShown },
     ]);
 
     // Officer B accepts someone else: B is busy, so out of this citizen's list (and nearby answers).
@@ -123,7 +144,7 @@ describe("Citizen nearby socket", () => {
     await citizen.locate(north(HERE, 60));
     officer.send({ type: "accept", requestId });
     expect(await officer.next("connected")).toMatchObject({ requestId, points: 10 });
-    expect(await citizen.next("connection")).toEqual({ type: "connection", requestId, officerId, status: "accepted" });
+    expect(await citizen.next("connection")).toEqual({ type: "connection", requestId, officerId, status: "accepted", points: 10, pointsCapped: false });
     expect(await pointsOf(citizenId)).toBe(10);
     officer.close();
     citizen.close();
@@ -131,15 +152,21 @@ describe("Citizen nearby socket", () => {
 
   it(`never sends more than ${CITIZEN_MESSAGES_PER_SECOND} messages a second under a burst of 100 officer moves, and ends on the latest list`, async () => {
     const zip = uniqueZip();
-    const officer = await connectOfficer(zip, uniqueId());
+    const officerId = uniqueId();
+    const officer = await connectOfficer(zip, officerId);
     await officer.locate(north(HERE, 300).lat, HERE.lng);
     const citizen = await connectCitizen(zip, uniqueId());
     await citizen.locate(HERE, 5000);
-    for (let i = 1; i <= 100; i++) officer.send({ type: "location", lat: north(HERE, 300 + i * 20).lat, lng: HERE.lng });
-    await listWhere(citizen, (list) => list[0]?.distanceMeters === 2300);
-    // Anything still paced arrives within a second; the last list stays the latest.
-    await new Promise((resolve) => setTimeout(resolve, 1_200));
-    expect(citizen.queued("officers").at(-1)?.officers[0]?.distanceMeters ?? 2300).toBe(2300);
+    // 45 m steps: the officer's 200 m cell changes every four or five, so some 20 different lists are offered.
+    for (let i = 1; i <= 100; i++) officer.send({ type: "location", lat: north(HERE, 300 + i * 45).lat, lng: HERE.lng });
+    const last = shownFrom(HERE, await coarseAt(zip, officerId, north(HERE, 4800)));
+    await listWhere(citizen, (list) => list[0]?.distanceMeters === last);
+    // A round-trip marker instead of a wait: the answer to a later location is queued behind anything
+    // still paced, so once it arrives nothing older can; every list since must be the latest.
+    citizen.send({ type: "location", ...HERE, radius: 4999 });
+    const marker = await citizen.next("officers");
+    expect(marker.officers[0]?.distanceMeters).toBe(last);
+    expect(citizen.queued("officers")).toEqual([]);
 
     const times = citizen.arrivals;
     // Paced and coalesced: more than one second's worth arrived, far fewer than the 100 moves.
@@ -175,15 +202,17 @@ describe("Citizen nearby socket", () => {
 
     const officerId = uniqueId();
     const officer = await connectOfficer(zip, officerId);
-    await officer.locate(north(HERE, 80).lat, HERE.lng);
-    expect(await listWhere(citizen, (list) => list.length === 1)).toEqual([{ officerId, displayName: null, distanceMeters: 80 }]);
+    await officer.locate(HERE.lat, HERE.lng);
+    // The officer's cell centre is at most ~141 m from them: within 200 m of the citizen.
+    const shown = shownFrom(HERE, await coarseAt(zip, officerId, HERE));
+    expect(await listWhere(citizen, (list) => list.length === 1)).toEqual([{ officerId, displayName: null, distanceMeters: shown }]);
     expect(await citizen.next("officer-nearby")).toMatchObject({ officerId });
 
     const again = await connectCitizen(zip, citizenId);
     expect((await citizen.closed).code).toBe(CLOSE_CITIZEN_REPLACED);
     // A new socket is a new episode: the officer within 200 m is announced again.
     expect(ids((await again.locate(HERE)).officers)).toEqual([officerId]);
-    expect(await again.next("officer-nearby")).toMatchObject({ officerId, distanceMeters: 80 });
+    expect(await again.next("officer-nearby")).toMatchObject({ officerId, distanceMeters: shown });
     officer.close();
     again.close();
   });
@@ -200,7 +229,11 @@ describe("Distances shown to clients", () => {
     const { body } = await callJson("GET", `/officers/nearby?zip=${zip}&lat=${at.lat}&lng=${at.lng}`, {
       token: await tokenFor(citizenId, ["citizen"]),
     });
-    expect(body.officers).toEqual([{ officerId, displayName: null, zip, distanceMeters: 120 }]);
+    // To the officer's cell centre, rounded to 10 m.
+    const shown = shownFrom(at, await coarseAt(zip, officerId, HERE));
+    expect(shown % 10).toBe(0);
+    expect(body.officers).toEqual([{ officerId, displayName: null, zip, distanceMeters: shown }]);
+    // The officer sees the citizen's distance from their own exact position, rounded.
     await requestConnection(citizenId, { officerId, zip, ...north(HERE, 126) });
     expect((await officer.next("connection-request")).distanceMeters).toBe(130);
     officer.close();

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { userStub } from "../../durable-objects/user/stub.ts";
 import { adminToken, callJson, eventually, tokenFor } from "../support/http.ts";
-import { connectOfficer, north, pointsOf, requestConnection, uniqueId, uniqueZip } from "./support.ts";
+import { connectCitizen, connectOfficer, north, pointsOf, requestConnection, uniqueId, uniqueZip } from "./support.ts";
 
 const HERE = { lat: 40.7128, lng: -74.006 };
 
@@ -34,7 +34,7 @@ describe("Connection requests", () => {
     expect((await status(requestId, citizenToken)).body.status).toBe("pending");
 
     officer.send({ type: "accept", requestId });
-    expect(await officer.next("connected")).toEqual({ type: "connected", requestId, citizenId, points: 10 });
+    expect(await officer.next("connected")).toEqual({ type: "connected", requestId, citizenId, points: 10, pointsCapped: false });
     // A resent accept answers the same and credits nothing more.
     officer.send({ type: "accept", requestId });
     expect(await officer.next("connected")).toMatchObject({ requestId, points: 10 });
@@ -50,6 +50,8 @@ describe("Connection requests", () => {
       expect(body).toEqual({ requestId, citizenId, officerId, zip, status: "accepted", createdAt: expect.any(String) });
     }
     expect((await status(requestId, await tokenFor(uniqueId(), ["citizen"]))).status).toBe(403);
+    // A service token's sub names a backend, not a user, even when it spells a party's id.
+    for (const party of [citizenId, officerId]) expect((await status(requestId, await tokenFor(party, ["service"]))).status).toBe(403);
 
     // Published on established-connections; its consumer records it for reports.
     const report = await eventually(async () => {
@@ -169,12 +171,14 @@ describe("Connection requests", () => {
     const [citizenId, officerId] = [uniqueId(), uniqueId()];
     const requestId = `cut-short-${uniqueId()}`;
     const stub = env.ZIP_AREA.getByName(zip);
+    // An area where a socket once opened has its tables (a never-used one has none).
+    (await connectCitizen(zip, uniqueId())).close();
     // As if the object stopped right after recording the accept, before crediting or publishing.
     await runInDurableObject(stub, async (_instance, state) => {
       const at = Date.now() - 10_000;
       state.storage.sql.exec(
         `INSERT INTO requests (request_id, zip, citizen_id, officer_id, citizen_lat, citizen_lng, status,
-                               created_at, expires_at, decided_at, points_each, settled)
+                               created_at, expires_at, decided_at, points_each, credited_and_published)
          VALUES (?, ?, ?, ?, 0, 0, 'accepted', ?, ?, ?, 10, 0)`,
         requestId, zip, citizenId, officerId, at, at + 60_000, at,
       );
@@ -187,10 +191,10 @@ describe("Connection requests", () => {
 
     expect(await pointsOf(citizenId)).toBe(10);
     expect(await pointsOf(officerId)).toBe(10);
-    const settled = await runInDurableObject(stub, (_instance, state) =>
-      state.storage.sql.exec("SELECT settled FROM requests WHERE request_id = ?", requestId).one().settled,
+    const finished = await runInDurableObject(stub, (_instance, state) =>
+      state.storage.sql.exec("SELECT credited_and_published FROM requests WHERE request_id = ?", requestId).one().credited_and_published,
     );
-    expect(settled).toBe(1);
+    expect(finished).toBe(1);
     await eventually(async () => {
       const { body } = await callJson("GET", "/reports/connections?groupBy=zip", { token: await adminToken() });
       return body.rows.find((row: { zip: string }) => row.zip === zip)?.connections === 1 ? true : undefined;
@@ -245,5 +249,73 @@ describe("Connection requests", () => {
     expect((await callJson("GET", "/connections/abc")).status).toBe(401);
     expect(await pointsOf(citizenId)).toBe(0);
     officer.close();
+  });
+});
+
+describe("Farming limits", () => {
+  it("accept re-checks that the officer is free: of several pending requests only the first accepted connects", async () => {
+    const { zip, officerId, officer, near } = await scene();
+    const citizens = [uniqueId(), uniqueId(), uniqueId()];
+    const requestIds: string[] = [];
+    for (const citizenId of citizens) {
+      requestIds.push(await requestConnection(citizenId, { officerId, zip, ...near }));
+      await officer.next("connection-request");
+    }
+    officer.send({ type: "accept", requestId: requestIds[0]! });
+    expect(await officer.next("connected")).toMatchObject({ requestId: requestIds[0], points: 10 });
+    for (const requestId of requestIds.slice(1)) {
+      officer.send({ type: "accept", requestId });
+      expect(await officer.next("error")).toMatchObject({ code: "unavailable", requestId });
+    }
+    expect(await Promise.all(citizens.map(pointsOf))).toEqual([10, 0, 0]);
+    expect(await pointsOf(officerId)).toBe(10);
+    for (const requestId of requestIds.slice(1)) {
+      expect((await status(requestId, await adminToken())).body.status).toBe("pending");
+    }
+    officer.close();
+  });
+
+  it("POINTS_PAIR_DAILY_CAP: a pair's 4th connection of a UTC day connects and says so, but earns no points", async () => {
+    const cap = Number(env.POINTS_PAIR_DAILY_CAP);
+    expect(cap).toBe(3);
+    // A run that straddles UTC midnight splits the connections over two days: run it again.
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      const day = new Date().toISOString().slice(0, 10);
+      const [zip, officerId, citizenId] = [uniqueZip(), uniqueId(), uniqueId()];
+      const citizen = await connectCitizen(zip, citizenId);
+      const outcomes: Array<{ points: number; pointsCapped: boolean; detail?: string }> = [];
+      const told: Array<{ points?: number; pointsCapped?: boolean }> = [];
+      for (let n = 0; n <= cap; n += 1) {
+        // Each accept makes the officer busy; a new presence socket makes them available again.
+        const officer = await connectOfficer(zip, officerId);
+        await officer.locate(HERE.lat, HERE.lng);
+        const requestId = await requestConnection(citizenId, { officerId, zip, ...north(HERE, 50) });
+        await officer.next("connection-request");
+        officer.send({ type: "accept", requestId });
+        outcomes.push(await officer.next("connected"));
+        const message = await citizen.next("connection");
+        told.push(message.status === "accepted" ? { points: message.points, pointsCapped: message.pointsCapped } : {});
+        officer.close();
+      }
+      if (new Date().toISOString().slice(0, 10) !== day) continue;
+      expect(outcomes.map((o) => [o.points, o.pointsCapped])).toEqual([[10, false], [10, false], [10, false], [0, true]]);
+      expect(outcomes[cap]!.detail).toContain("no points");
+      expect(told).toEqual([
+        { points: 10, pointsCapped: false },
+        { points: 10, pointsCapped: false },
+        { points: 10, pointsCapped: false },
+        { points: 0, pointsCapped: true },
+      ]);
+      expect(await pointsOf(citizenId)).toBe(30);
+      expect(await pointsOf(officerId)).toBe(30);
+      // Still a connection for reports.
+      await eventually(async () => {
+        const { body } = await callJson("GET", "/reports/connections?groupBy=zip", { token: await adminToken() });
+        return body.rows.find((row: { zip: string }) => row.zip === zip)?.connections === cap + 1 ? true : undefined;
+      });
+      citizen.close();
+      return;
+    }
+    throw new Error("every attempt straddled UTC midnight");
   });
 });

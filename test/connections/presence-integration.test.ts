@@ -5,7 +5,8 @@ import type { OfficerAttachment } from "../../durable-objects/zip-area/zip-area.
 import { AVAILABLE_FOR_MS, CLOSE_AVAILABILITY_ENDED, CLOSE_REPLACED, PING } from "../../durable-objects/zip-area/zip-area.ts";
 import { zipAreaStub } from "../../durable-objects/zip-area/stub.ts";
 import { callJson, eventually, tokenFor } from "../support/http.ts";
-import { connectOfficer, north, pointsOf, requestConnection, uniqueId, uniqueZip } from "./support.ts";
+import { haversineMeters, shownDistance } from "../../durable-objects/zip-area/geo.ts";
+import { coarseAt, connectOfficer, north, pointsOf, requestConnection, uniqueId, uniqueZip } from "./support.ts";
 
 const HERE = { lat: 40.7128, lng: -74.006 };
 
@@ -152,7 +153,7 @@ describe("GET /officers/nearby", () => {
       { id: uniqueId(), zip: zipA, at: north(HERE, 100) },
       { id: uniqueId(), zip: zipB, at: east(HERE, 50) },
       { id: uniqueId(), zip: zipA, at: north(HERE, 1500) },
-      { id: uniqueId(), zip: zipB, at: east(HERE, -900) },
+      { id: uniqueId(), zip: zipB, at: east(HERE, -700) },
       { id: uniqueId(), zip: uniqueZip(), at: north(HERE, 10) },
     ];
     const sockets = [];
@@ -161,21 +162,35 @@ describe("GET /officers/nearby", () => {
       await socket.locate(officer.at.lat, officer.at.lng);
       sockets.push(socket);
     }
-    const [a, b, far, d] = placed.map((officer) => officer.id);
+    // Each officer as clients see them: at their cell's centre on this window's grid.
+    const seen = await Promise.all(
+      placed.map(async (officer) => ({ ...officer, distance: haversineMeters(HERE, await coarseAt(officer.zip, officer.id, officer.at)) })),
+    );
+    const expected = (radius: number, zips: string[]) =>
+      seen.filter((o) => zips.includes(o.zip) && o.distance <= radius).sort((x, y) => x.distance - y.distance).map((o) => o.id);
+    const ids = (answer: { body: { officers: Array<{ officerId: string }> } }) => answer.body.officers.map((o) => o.officerId);
 
     const standard = await nearby(`zip=${zipA},${zipB}&lat=${HERE.lat}&lng=${HERE.lng}`);
     expect(standard.status).toBe(200);
-    expect(standard.body.officers.map((o: { officerId: string }) => o.officerId)).toEqual([b, a, d]);
+    expect(ids(standard)).toEqual(expected(1000, [zipA, zipB]));
+    expect(ids(standard)).toHaveLength(3);
     const [first] = standard.body.officers;
-    expect(first.zip).toBe(zipB);
-    expect(first.distanceMeters).toBeCloseTo(50, 0);
+    const nearest = seen.find((o) => o.id === first.officerId)!;
+    expect(first.zip).toBe(nearest.zip);
+    expect(first.distanceMeters).toBe(shownDistance(nearest.distance));
 
     const wide = await nearby(`zip=${zipA},${zipB}&lat=${HERE.lat}&lng=${HERE.lng}&radius=2000`);
-    expect(wide.body.officers.map((o: { officerId: string }) => o.officerId)).toEqual([b, a, d, far]);
-    const narrow = await nearby(`zip=${zipA},${zipB}&lat=${HERE.lat}&lng=${HERE.lng}&radius=60`);
-    expect(narrow.body.officers.map((o: { officerId: string }) => o.officerId)).toEqual([b]);
+    expect(ids(wide)).toEqual(expected(2000, [zipA, zipB]));
+    expect(ids(wide)).toHaveLength(4);
+    // A radius between the nearest two cell centres finds the nearest only.
+    const [d0, d1] = seen.filter((o) => o.zip !== placed[4]!.zip).map((o) => o.distance).sort((x, y) => x - y);
+    const between = Math.max(1, Math.floor((d0! + d1!) / 2));
+    const narrow = await nearby(`zip=${zipA},${zipB}&lat=${HERE.lat}&lng=${HERE.lng}&radius=${between}`);
+    expect(ids(narrow)).toEqual(expected(between, [zipA, zipB]));
+    expect(ids(narrow)).toHaveLength(1);
     const oneZip = await nearby(`zip=${zipA}&lat=${HERE.lat}&lng=${HERE.lng}&radius=10000`);
-    expect(oneZip.body.officers.map((o: { officerId: string }) => o.officerId)).toEqual([a, far]);
+    expect(ids(oneZip)).toEqual(expected(10000, [zipA]));
+    expect(ids(oneZip)).toHaveLength(2);
     const empty = await nearby(`zip=${uniqueZip()}&lat=${HERE.lat}&lng=${HERE.lng}`);
     expect(empty.body).toEqual({ officers: [] });
     for (const socket of sockets) socket.close();

@@ -1,5 +1,8 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { userStub } from "../../durable-objects/user/stub.ts";
+import { coarsePosition, haversineMeters, shownDistance, type GridOffset, type LatLng } from "../../durable-objects/zip-area/geo.ts";
+import { zipAreaStub } from "../../durable-objects/zip-area/stub.ts";
 import type {
   CitizenMessage,
   CitizenServerMessage,
@@ -155,4 +158,24 @@ export function uniqueId(): string {
 
 export function uniqueZip(): string {
   return `Z${uniqueId()}`;
+}
+
+/** The grid offset of an officer's current availability window, as the zip area stored it. */
+export async function gridOffsetOf(zip: string, officerId: string): Promise<GridOffset> {
+  const row = await runInDurableObject(zipAreaStub(env, zip), (_instance, state) =>
+    state.storage.sql
+      .exec<{ grid_north: number; grid_east: number }>("SELECT grid_north, grid_east FROM officers WHERE officer_id = ?", officerId)
+      .one(),
+  );
+  return { north: row.grid_north, east: row.grid_east };
+}
+
+/** Where clients may see an officer standing at `at` in this window: the centre of their 200 m cell. */
+export async function coarseAt(zip: string, officerId: string, at: LatLng): Promise<LatLng> {
+  return coarsePosition(at, await gridOffsetOf(zip, officerId));
+}
+
+/** The distance a citizen at `from` is shown to an officer whose coarse position is `coarse` (rounded to 10 m). */
+export function shownFrom(from: LatLng, coarse: LatLng): number {
+  return shownDistance(haversineMeters(from, coarse));
 }

@@ -22,6 +22,9 @@ function connection(n: number, citizenId: string, officerId: string, zip: string
   };
 }
 
+/** A public profile shows when a trophy was earned to the UTC day only. */
+const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
 async function profileOf(userId: string) {
   const { status, body } = await callJson("GET", `/users/${userId}/profile`);
   expect(status).toBe(200);
@@ -39,14 +42,14 @@ describe("Trophies", () => {
     expectAllAcked(await deliver(upTo(1), 2, QUEUE), 1);
     let profile = await profileOf(citizenId);
     expect(profile.connections).toBe(1);
-    expect(profile.trophies).toEqual([{ trophyId: "first-connection", name: "First connection", earnedAt: new Date(base + HOUR).toISOString() }]);
+    expect(profile.trophies).toEqual([{ trophyId: "first-connection", name: "First connection", earnedAt: dayOf(base + HOUR) }]);
 
     // Redelivered messages mixed with new ones: 1..9 again with 10..12, then 5..49, then everything twice.
     expectAllAcked(await deliver(all.slice(0, 12), 2, QUEUE), 12);
     profile = await profileOf(citizenId);
     expect(profile.connections).toBe(12);
     expect(profile.trophies.map((t) => t.trophyId)).toEqual(["first-connection", "ten-connections"]);
-    expect(profile.trophies[1]!.earnedAt).toBe(new Date(base + 10 * HOUR).toISOString());
+    expect(profile.trophies[1]!.earnedAt).toBe(dayOf(base + 10 * HOUR));
 
     expectAllAcked(await deliver(all.slice(4, 49), 3, QUEUE), 45);
     expect((await profileOf(citizenId)).trophies).toHaveLength(2);
@@ -56,9 +59,9 @@ describe("Trophies", () => {
       const { connections, trophies } = await profileOf(userId);
       expect(connections).toBe(50);
       expect(trophies.map((t) => [t.trophyId, t.earnedAt])).toEqual([
-        ["first-connection", new Date(base + HOUR).toISOString()],
-        ["ten-connections", new Date(base + 10 * HOUR).toISOString()],
-        ["fifty-connections", new Date(base + 50 * HOUR).toISOString()],
+        ["first-connection", dayOf(base + HOUR)],
+        ["ten-connections", dayOf(base + 10 * HOUR)],
+        ["fifty-connections", dayOf(base + 50 * HOUR)],
       ]);
     }
     // Reports count each connection once too.
@@ -72,8 +75,12 @@ describe("Trophies", () => {
     const officer = await connectOfficer(zip, officerId);
     expectAllAcked(await deliver([connection(1, citizenId, officerId, zip, Date.now() - HOUR)], 1, QUEUE), 1);
     const expected = { type: "trophy", trophyId: "first-connection", name: "First connection", earnedAt: expect.any(String) };
-    expect(await citizen.next("trophy")).toEqual(expected);
+    const pushed = await citizen.next("trophy");
+    expect(pushed).toEqual(expected);
     expect(await officer.next("trophy")).toEqual(expected);
+    // The owner's own socket keeps the full time; the public profile shows the day.
+    expect(pushed.earnedAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    expect((await profileOf(citizenId)).trophies[0]!.earnedAt).toBe(pushed.earnedAt.slice(0, 10));
     // A redelivery earns nothing new, so nothing more is pushed.
     expectAllAcked(await deliver([connection(1, citizenId, officerId, zip, Date.now() - HOUR)], 2, QUEUE), 1);
     await expect(citizen.next("trophy", 300)).rejects.toThrow();

@@ -117,6 +117,7 @@ describe("rate limits per token sub", () => {
       NEARBY: env.RATE_NEARBY_PER_MINUTE,
       CONNECTIONS: env.RATE_CONNECTIONS_PER_MINUTE,
       REWARDS: env.RATE_REWARDS_PER_MINUTE,
+      PUBLIC_PROFILES: env.RATE_PUBLIC_PROFILES_PER_MINUTE,
     });
   });
 });

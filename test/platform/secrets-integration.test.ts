@@ -45,15 +45,20 @@ describe("missing or public secrets", () => {
     expect((await callWith({ VOUCHER_SECRET: undefined }, "https://tally.test/vouchers/abc.def")).status).toBe(503);
   });
 
-  it("the example secrets of .dev.vars.example work on localhost only", async () => {
+  it("the example secrets of .dev.vars.example work in local mode only, whatever Host the client sends", async () => {
     for (const [name, value] of Object.entries(EXAMPLE_SECRETS)) expect(devVarsExample).toContain(`${name}="${value}"`);
-    const vars = { JWT_SECRET: EXAMPLE_SECRETS.JWT_SECRET, VOUCHER_SECRET: EXAMPLE_SECRETS.VOUCHER_SECRET };
+    expect(devVarsExample).toContain('LOCAL_MODE="true"');
+    const deployed = { JWT_SECRET: EXAMPLE_SECRETS.JWT_SECRET, VOUCHER_SECRET: EXAMPLE_SECRETS.VOUCHER_SECRET, LOCAL_MODE: undefined };
+    const local = { ...deployed, LOCAL_MODE: "true" };
     const token = await sign({ sub: "1", roles: ["admin"], exp: inAnHour() }, EXAMPLE_SECRETS.JWT_SECRET, "HS256");
-    const remote = await callWith(vars, "https://tally.example.com/admin/dead-letters", { token });
+    const remote = await callWith(deployed, "https://tally.example.com/admin/dead-letters", { token });
     expect(remote.status).toBe(503);
     expect(remote.body.detail).toMatch(/JWT_SECRET is the public example value/);
-    expect((await callWith(vars, "https://tally.example.com/vouchers/abc.def")).status).toBe(503);
-    expect((await callWith(vars, "http://localhost:8787/admin/dead-letters", { token })).status).toBe(200);
-    expect((await callWith(vars, "http://127.0.0.1:8787/vouchers/abc.def")).status).toBe(200);
+    expect((await callWith(deployed, "https://tally.example.com/vouchers/abc.def")).status).toBe(503);
+    // A deployed Worker reached with a forged Host (or under a name that resolves to 127.0.0.1) still refuses them.
+    expect((await callWith(deployed, "http://localhost:8787/admin/dead-letters", { token })).status).toBe(503);
+    expect((await callWith(deployed, "http://127.0.0.1:8787/vouchers/abc.def", { headers: { host: "localhost" } })).status).toBe(503);
+    expect((await callWith(local, "http://localhost:8787/admin/dead-letters", { token })).status).toBe(200);
+    expect((await callWith(local, "https://tally.example.com/vouchers/abc.def")).status).toBe(200);
   });
 });

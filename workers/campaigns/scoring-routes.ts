@@ -9,6 +9,7 @@ import { requireRole } from "../http/auth.ts";
 import { waitUntilOf } from "../http/env.ts";
 import { requireSelfOrAdmin } from "../http/guards.ts";
 import { admitEventId } from "../http/idempotency.ts";
+import { clientAddress } from "../http/rate-limit.ts";
 import { ApiError, problemResponse, unwrap } from "../http/problem.ts";
 import { bearer, createRouter, jsonBody, jsonResponse, preserializedJson, problemResponses, problemSchema, upgradeResponse } from "../http/router.ts";
 import { sendCoalesced } from "../queue-kit.ts";
@@ -161,14 +162,10 @@ recordRoutes.openapi(
         errors: [{ path: "header.upgrade", message: "must be websocket" }],
       });
     }
-    const headers = new Headers(c.req.raw.headers);
-    headers.delete(USER_ID_HEADER);
-    headers.delete(CLIENT_ADDRESS_HEADER);
+    // A request built afresh: the board learns the caller only from what is set here.
+    const headers = new Headers({ upgrade: "websocket", [CLIENT_ADDRESS_HEADER]: clientAddress(c) });
     const principal = c.get("principal");
     if (principal) headers.set(USER_ID_HEADER, principal.sub);
-    // Set by Cloudflare's edge on every request, so a client cannot pick its own address.
-    const address = c.req.header("cf-connecting-ip");
-    if (address) headers.set(CLIENT_ADDRESS_HEADER, address);
     const response = await boardStub(c.env, campaignId).fetch(new Request(c.req.raw.url, { headers }));
     if (response.status === 404) throw new ApiError("not_found", `no campaign ${campaignId}`);
     if (response.status === 429) {

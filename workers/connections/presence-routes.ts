@@ -2,12 +2,13 @@ import { createRoute } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { z } from "zod";
 import { byDistance, shownDistance, type Neighbour } from "../../durable-objects/zip-area/geo.ts";
-import { CITIZEN_ID_HEADER, OFFICER_ID_HEADER, ZIP_HEADER } from "../../durable-objects/zip-area/zip-area.ts";
+import { CITIZEN_ID_HEADER, OFFICER_ID_HEADER, ZIP_AREA_SOCKET_URL, ZIP_HEADER } from "../../durable-objects/zip-area/zip-area.ts";
 import { zipAreaStub } from "../../durable-objects/zip-area/stub.ts";
 import { idParamSchema } from "../../shared/ids.ts";
 import { principalOf, requireRole } from "../http/auth.ts";
 import type { AppEnv } from "../http/env.ts";
 import { ApiError } from "../http/problem.ts";
+import { rateLimitPublic } from "../http/rate-limit.ts";
 import { bearer, createRouter, jsonResponse, problemResponses, rateLimitedResponses, upgradeResponse } from "../http/router.ts";
 import { officerProfileSchema, publicProfileOf } from "../users/public-profiles.ts";
 import { nearbyQuerySchema, nearbyResponseSchema, zipSchema } from "./schemas.ts";
@@ -21,17 +22,17 @@ export const officerRoutes = createRouter();
 /** Citizens' nearby sockets, mounted at `/nearby`. */
 export const nearbyRoutes = createRouter();
 
-/** Forwards a checked socket upgrade to the zip's `ZipArea`, naming the caller in `idHeader`. */
+/** Forwards a checked socket upgrade to the zip's `ZipArea`, naming the caller (and nothing else) in `idHeader`. */
 async function forwardUpgrade(c: Context<AppEnv>, zip: string, idHeader: string): Promise<Response> {
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
     throw new ApiError("validation_failed", "this endpoint is a WebSocket; send Upgrade: websocket", {
       errors: [{ path: "header.upgrade", message: "must be websocket" }],
     });
   }
-  const headers = new Headers(c.req.raw.headers);
-  headers.set(idHeader, principalOf(c).sub);
-  headers.set(ZIP_HEADER, zip);
-  return upgradeResponse(c, await zipAreaStub(c.env, zip).fetch(new Request(c.req.url, { headers })));
+  // A request built afresh: nothing the client sent (an `x-tally-*` header, a cookie) reaches the
+  // object, which learns the caller only from the identity set here after the token was checked.
+  const headers = new Headers({ upgrade: "websocket", [idHeader]: principalOf(c).sub, [ZIP_HEADER]: zip });
+  return upgradeResponse(c, await zipAreaStub(c.env, zip).fetch(new Request(ZIP_AREA_SOCKET_URL, { headers })));
 }
 
 presenceRoutes.openapi(
@@ -134,12 +135,16 @@ officerRoutes.openapi(
     tags: ["connections"],
     summary: "An officer's public profile: display name, precinct, connections and trophies",
     description:
-      "Public; no points, no locations. An id nobody has used answers with nulls, 0 connections and no trophies.",
+      "Public; no points, no locations. An id nobody has used answers with nulls, 0 connections and no trophies. " +
+      "Trophies show the UTC day they were earned. At most `RATE_PUBLIC_PROFILES_PER_MINUTE` reads a minute per " +
+      "caller (token sub, else client address), shared with `GET /users/{userId}/profile`.",
     security: [],
+    middleware: [rateLimitPublic("PUBLIC_PROFILES_RATE_LIMIT", "RATE_PUBLIC_PROFILES_PER_MINUTE")],
     request: { params: z.object({ officerId: idParamSchema }) },
     responses: {
       200: jsonResponse(z.object({ officer: officerProfileSchema }), "The officer's public profile"),
       ...problemResponses,
+      ...rateLimitedResponses,
     },
   }),
   async (c) => {

@@ -5,7 +5,7 @@ import { zipAreaStub } from "../../durable-objects/zip-area/stub.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import { sameTerms } from "../../shared/same-terms.ts";
 import { toIso } from "../../shared/time.ts";
-import { principalOf, requireRole } from "../http/auth.ts";
+import { isUser, principalOf, requireRole } from "../http/auth.ts";
 import { requireSignedIn } from "../http/guards.ts";
 import { ApiError, unwrap } from "../http/problem.ts";
 import { bearer, createRouter, jsonBody, jsonResponse, problemResponses, rateLimitedResponses } from "../http/router.ts";
@@ -106,7 +106,7 @@ connectionRoutes.openapi(
       .from(schema.connectionRequests)
       .where(eq(schema.connectionRequests.requestId, requestId));
     if (!entry) throw new ApiError("not_found", `no connection request ${requestId}`);
-    if (me.sub !== entry.citizenId && me.sub !== entry.officerId && !me.roles.includes("admin")) {
+    if (!isUser(me, entry.citizenId) && !isUser(me, entry.officerId) && !me.roles.includes("admin")) {
       throw new ApiError("forbidden", "only the citizen, the officer or an admin may read this request");
     }
     const view = unwrap(await zipAreaStub(c.env, entry.zip).connection(requestId));

@@ -160,14 +160,14 @@ async function verifyToken(token: string, c: Context<AppEnv>): Promise<Principal
   // secretFor still refuses a secret this host may not use, as a first verification would.
   const secret = (c.env as { JWT_SECRET?: string }).JWT_SECRET;
   const known = secret ? alreadyVerified(token, secret) : undefined;
-  if (known && secretFor(c.env, c.req.url, "JWT_SECRET")) return known;
+  if (known && secretFor(c.env, "JWT_SECRET")) return known;
   let alg: string | undefined;
   try {
     alg = decodeProtectedHeader(token).alg;
   } catch {
     throw unauthorized("token is malformed");
   }
-  if (alg === "HS256") return verifyHs256(token, secretFor(c.env, c.req.url, "JWT_SECRET"));
+  if (alg === "HS256") return verifyHs256(token, secretFor(c.env, "JWT_SECRET"));
   if (alg !== undefined && OIDC_ALGORITHMS.includes(alg)) {
     const oidc = oidcConfig(c.env);
     if (!oidc) throw unauthorized(`${alg} tokens are accepted only when an OIDC issuer is configured`);
@@ -221,13 +221,21 @@ export function assertRole(c: Context<AppEnv>, ...roles: Role[]): Principal {
 }
 
 /**
+ * Whether the caller is the user `userId` itself: the token's `sub` names that user and the token
+ * is a user's. A service-only token's `sub` is free text (a backend's name), so one that happens
+ * to spell a user id is not that user. Every check of "the caller's own data" goes through here.
+ */
+export function isUser(principal: Principal, userId: string): boolean {
+  return principal.sub === userId && !isServiceOnly(principal.roles);
+}
+
+/**
  * The user themself or an admin; anyone else is 403. A service token's `sub` names a system, not a
  * user, so it is never "the user" even when that name happens to be digits.
  */
 export function assertSelfOrAdmin(c: Context<AppEnv>, userId: string): Principal {
   const principal = principalOf(c);
-  const isThatUser = principal.sub === userId && !isServiceOnly(principal.roles);
-  if (!isThatUser && !principal.roles.includes("admin")) {
+  if (!isUser(principal, userId) && !principal.roles.includes("admin")) {
     throw new ApiError("forbidden", "only the user or an admin may read this");
   }
   return principal;

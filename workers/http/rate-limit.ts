@@ -1,9 +1,25 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "./env.ts";
 import { ApiError, problemResponse } from "./problem.ts";
+import { isLocalMode } from "./secrets.ts";
 
-type LimiterBinding = "NEARBY_RATE_LIMIT" | "CONNECTIONS_RATE_LIMIT" | "REWARDS_RATE_LIMIT";
-type LimitVar = "RATE_NEARBY_PER_MINUTE" | "RATE_CONNECTIONS_PER_MINUTE" | "RATE_REWARDS_PER_MINUTE";
+/** The one address every caller shares in local mode, where no edge vouches for `cf-connecting-ip`. */
+export const LOCAL_CLIENT_ADDRESS = "local";
+
+/**
+ * The caller's address for per-address limits. On Cloudflare, the edge sets `cf-connecting-ip` on
+ * every request and replaces any value a client sent, so it is the caller's. Off Cloudflare (local
+ * mode, `LOCAL_MODE="true"`) nothing replaces it, so a client could claim a fresh address per
+ * request: there every caller counts as one address, `LOCAL_CLIENT_ADDRESS`, and a forged header buys
+ * nothing.
+ */
+export function clientAddress(c: Context<AppEnv>): string {
+  if (isLocalMode(c.env)) return LOCAL_CLIENT_ADDRESS;
+  return c.req.header("cf-connecting-ip") ?? "unknown";
+}
+
+type LimiterBinding = "NEARBY_RATE_LIMIT" | "CONNECTIONS_RATE_LIMIT" | "REWARDS_RATE_LIMIT" | "PUBLIC_PROFILES_RATE_LIMIT";
+type LimitVar = "RATE_NEARBY_PER_MINUTE" | "RATE_CONNECTIONS_PER_MINUTE" | "RATE_REWARDS_PER_MINUTE" | "RATE_PUBLIC_PROFILES_PER_MINUTE";
 
 /**
  * The binding counts in windows of one minute; a caller refused now is let through again within a
@@ -26,10 +42,30 @@ export function rateLimit(method: string, binding: LimiterBinding, perMinute: Li
     const principal = c.get("principal");
     if (c.req.method !== method || !principal) return next();
     const { success } = await c.env[binding].limit({ key: principal.sub });
-    if (!success) {
-      const detail = `at most ${c.env[perMinute]} ${method} ${c.req.path} requests a minute per caller; retry later`;
-      return problemResponse(c, new ApiError("rate_limited", detail), { "retry-after": String(RETRY_AFTER_SECONDS) });
-    }
+    if (!success) return refuse(c, perMinute);
     return next();
   };
+}
+
+/**
+ * Route middleware for public reads (no token needed): at most the binding's number per minute per
+ * caller — the token's `sub` when one is sent, else the client's address (`clientAddress`) — so
+ * nobody walks every id of a public endpoint at full speed. 429 problem+json with `Retry-After`.
+ *
+ * @example
+ * createRoute({ ..., security: [], middleware: [rateLimitPublic("PUBLIC_PROFILES_RATE_LIMIT", "RATE_PUBLIC_PROFILES_PER_MINUTE")] });
+ */
+export function rateLimitPublic(binding: LimiterBinding, perMinute: LimitVar): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const principal = c.get("principal");
+    const key = principal ? `sub:${principal.sub}` : `address:${clientAddress(c)}`;
+    const { success } = await c.env[binding].limit({ key });
+    if (!success) return refuse(c, perMinute);
+    await next();
+  };
+}
+
+function refuse(c: Context<AppEnv>, perMinute: LimitVar): Response {
+  const detail = `at most ${c.env[perMinute]} ${c.req.method} ${c.req.path} requests a minute per caller; retry later`;
+  return problemResponse(c, new ApiError("rate_limited", detail), { "retry-after": String(RETRY_AFTER_SECONDS) });
 }

@@ -3,7 +3,8 @@ import { z } from "zod";
 import { displayNameSchema } from "../../shared/campaigns.ts";
 import { idJsonSchema, idParamSchema } from "../../shared/ids.ts";
 import { requireSelfOrAdmin } from "../http/guards.ts";
-import { bearer, createRouter, jsonBody, jsonResponse, problemResponses } from "../http/router.ts";
+import { rateLimitPublic } from "../http/rate-limit.ts";
+import { bearer, createRouter, jsonBody, jsonResponse, problemResponses, rateLimitedResponses } from "../http/router.ts";
 import { setDisplayNames } from "./display-names.ts";
 import { publicProfileOf, publicProfileSchema } from "./public-profiles.ts";
 
@@ -44,12 +45,15 @@ profileRoutes.openapi(
     summary: "A user's public profile: display name, connections and trophies (no points, no locations)",
     description:
       "Public. An id nobody has used answers like a new user (displayName null, 0 connections, no trophies) rather " +
-      "than 404, so the endpoint does not reveal which ids are in use.",
+      "than 404, so the endpoint does not reveal which ids are in use. Trophies show the UTC day they were earned. " +
+      "At most `RATE_PUBLIC_PROFILES_PER_MINUTE` reads a minute per caller (token sub, else client address).",
     security: [],
+    middleware: [rateLimitPublic("PUBLIC_PROFILES_RATE_LIMIT", "RATE_PUBLIC_PROFILES_PER_MINUTE")],
     request: { params: z.object({ userId: idParamSchema }) },
     responses: {
       200: jsonResponse(z.object({ profile: publicProfileSchema }), "The public profile"),
       ...problemResponses,
+      ...rateLimitedResponses,
     },
   }),
   async (c) => {

@@ -14,7 +14,10 @@ export const trophySchema = z
   .object({
     trophyId: z.enum(TROPHY_IDS),
     name: z.string().meta({ example: "First connection" }),
-    earnedAt: z.string().meta({ example: "2026-11-22T10:15:00.000Z" }),
+    earnedAt: z.iso.date().meta({
+      description: "The UTC day it was earned (YYYY-MM-DD): public profiles never show the time, which would tie the two parties of a connection together",
+      example: "2026-11-22",
+    }),
   })
   .meta({ id: "Trophy" });
 
@@ -46,6 +49,15 @@ export interface PublicProfile {
 }
 
 /**
+ * A trophy as the public sees it: earned on a UTC day. The exact time of a trophy earned by a
+ * connection is the connection's, the same to the millisecond on both parties' profiles, so it
+ * would tell anyone who met whom; the owner's own socket message keeps the full time.
+ */
+export function publicTrophy(trophy: Trophy): Trophy {
+  return { ...trophy, earnedAt: trophy.earnedAt.slice(0, 10) };
+}
+
+/**
  * A user's public profile. An id nobody used answers like a user with nothing yet (no name, 0
  * connections, no trophies): users exist implicitly by their tokens, so "unknown" cannot be told
  * apart from "new", and a 404 would only tell a caller which ids are in use.
@@ -63,6 +75,6 @@ export async function publicProfileOf(env: Env, userId: string): Promise<PublicP
     displayName: row?.displayName ?? null,
     precinct: row?.precinct ?? null,
     connections: trophyCase.connections,
-    trophies: trophyCase.trophies,
+    trophies: trophyCase.trophies.map(publicTrophy),
   };
 }

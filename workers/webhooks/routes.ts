@@ -98,7 +98,7 @@ webhookRoutes.openapi(
     const body = c.req.valid("json");
     const urlProblem = webhookUrlProblem(body.url, allowsLocalWebhooks(c.env));
     if (urlProblem) throw new ApiError("validation_failed", `url ${urlProblem}`, { errors: [{ path: "url", message: urlProblem }] });
-    const key = secretFor(c.env, c.req.url, "WEBHOOK_ENCRYPTION_KEY");
+    const key = secretFor(c.env, "WEBHOOK_ENCRYPTION_KEY");
     const events = WEBHOOK_EVENT_TYPES.filter((type) => body.events.includes(type));
     const replay = (stored: Webhook) => {
       if (stored.deletedAt !== null) {
@@ -158,7 +158,7 @@ webhookRoutes.openapi(
   }),
   async (c) => {
     const { webhookId } = c.req.valid("param");
-    const key = secretFor(c.env, c.req.url, "WEBHOOK_ENCRYPTION_KEY");
+    const key = secretFor(c.env, "WEBHOOK_ENCRYPTION_KEY");
     // A concurrent rotation wins the compare-and-set; read again and rotate after it.
     for (let tries = 0; tries < 3; tries++) {
       const hook = await findWebhook(c.env.DB, webhookId);

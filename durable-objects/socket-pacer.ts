@@ -5,13 +5,13 @@
  * limit. Plain TypeScript with the clock and timer injected, so it is unit-tested on its own.
  */
 
-export interface OutboxClock {
+export interface PacerClock {
   now(): number;
   setTimeout(run: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
 }
 
-const SYSTEM_CLOCK: OutboxClock = {
+const SYSTEM_CLOCK: PacerClock = {
   now: () => Date.now(),
   setTimeout: (run, ms) => setTimeout(run, ms),
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
@@ -29,16 +29,16 @@ interface Pending {
   text: string;
 }
 
-export class PacedOutbox {
+export class SocketPacer {
   private readonly sentAt: number[] = [];
   private pending: Pending[] = [];
   private timer: unknown;
 
-  /** `send` answers false when the socket is gone; the outbox then drops everything. */
+  /** `send` answers false when the socket is gone; the pacer then drops everything. */
   constructor(
     private readonly send: (text: string) => boolean,
     private readonly perSecond: number,
-    private readonly clock: OutboxClock = SYSTEM_CLOCK,
+    private readonly clock: PacerClock = SYSTEM_CLOCK,
   ) {}
 
   /** Sends now if the limit allows, else replaces this slot's unsent message (keeping its place in line). */

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { PacedOutbox, type OutboxClock } from "../../durable-objects/paced-outbox.ts";
+import { SocketPacer, type PacerClock } from "../../durable-objects/socket-pacer.ts";
 
 /** A clock the test moves by hand; timers fire when it passes their time. */
-class ManualClock implements OutboxClock {
+class ManualClock implements PacerClock {
   private at = 0;
   private timers: Array<{ due: number; run: () => void }> = [];
 
@@ -33,16 +33,16 @@ class ManualClock implements OutboxClock {
   }
 }
 
-function outbox(perSecond = 5) {
+function pacer(perSecond = 5) {
   const clock = new ManualClock();
   const sent: Array<{ at: number; text: string }> = [];
-  const box = new PacedOutbox((text) => (sent.push({ at: clock.now(), text }), true), perSecond, clock);
+  const box = new SocketPacer((text) => (sent.push({ at: clock.now(), text }), true), perSecond, clock);
   return { clock, sent, box };
 }
 
-describe("PacedOutbox", () => {
+describe("SocketPacer", () => {
   it("sends at once under the limit, then holds the rest until the oldest send is a second old", () => {
-    const { clock, sent, box } = outbox();
+    const { clock, sent, box } = pacer();
     for (let i = 0; i < 7; i++) box.enqueue(`event ${i}`);
     expect(sent.map((s) => s.text)).toEqual(["event 0", "event 1", "event 2", "event 3", "event 4"]);
     clock.advance(999);
@@ -53,7 +53,7 @@ describe("PacedOutbox", () => {
   });
 
   it("keeps only the latest message of a slot, in the slot's place in line, and never drops queued events", () => {
-    const { clock, sent, box } = outbox(1);
+    const { clock, sent, box } = pacer(1);
     box.offerLatest("officers", "list 1");
     box.offerLatest("officers", "list 2");
     box.enqueue("connection accepted");
@@ -65,7 +65,7 @@ describe("PacedOutbox", () => {
   });
 
   it("never lets more than perSecond messages into any one-second window", () => {
-    const { clock, sent, box } = outbox(5);
+    const { clock, sent, box } = pacer(5);
     for (let i = 0; i < 200; i++) {
       box.offerLatest("officers", `list ${i}`);
       if (i % 17 === 0) box.enqueue(`event ${i}`);
@@ -78,10 +78,10 @@ describe("PacedOutbox", () => {
   });
 
   it("drops what waits once the socket is gone", () => {
-    const { clock, box } = outbox(1);
+    const { clock, box } = pacer(1);
     let open = true;
     const sent: string[] = [];
-    const closing = new PacedOutbox((text) => open && (sent.push(text), true), 1, clock);
+    const closing = new SocketPacer((text) => open && (sent.push(text), true), 1, clock);
     closing.enqueue("a");
     closing.enqueue("b");
     open = false;
