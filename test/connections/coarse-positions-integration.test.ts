@@ -8,7 +8,6 @@ const METERS_PER_DEGREE = 111_194.9;
 const COS = Math.cos((HERE.lat * Math.PI) / 180);
 
 /** Local plane around HERE, in metres (east, north): exact enough over a few kilometres. */
-const toPoint = (at: LatLng) => ({ x: (at.lng - HERE.lng) * METERS_PER_DEGREE * COS, y: (at.lat - HERE.lat) * METERS_PER_DEGREE });
 const toLatLng = (p: { x: number; y: number }): LatLng => ({ lat: HERE.lat + p.y / METERS_PER_DEGREE, lng: HERE.lng + p.x / (METERS_PER_DEGREE * COS) });
 
 /** The point whose distances to three known points are d1, d2, d3 (the circles' radical centre). */
