@@ -2,6 +2,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { IDEMPOTENCY_SHARDS, idempotencyShardStub } from "../../durable-objects/idempotency-shard/idempotency-shard.ts";
 import { PROFILE_SHARDS, profileShardOf } from "../../durable-objects/profile-store/profile-store.ts";
+import { fnv1a32, shardKeyUnits, shardOf } from "../../shared/shard-hash.ts";
 
 /**
  * Shard numbers computed by the code that stored today's data (idempotency: FNV-1a over UTF-16 code
@@ -36,5 +37,21 @@ describe("stable shard hash", () => {
 
   it.each(PINNED)("a cookie %j keeps its profile shard", (cookie, _idempotencyShard, shard) => {
     expect(profileShardOf(cookie)).toBe(shard);
+  });
+});
+
+describe("shardOf", () => {
+  it("hashes the units of the encoding the caller names", () => {
+    // One code unit 0xE9 versus the two bytes 0xC3 0xA9: the same text, other shards.
+    expect(shardKeyUnits("é", "utf-16")).toEqual(new Uint16Array([0xe9]));
+    expect(shardKeyUnits("é", "utf-8")).toEqual(new Uint8Array([0xc3, 0xa9]));
+    expect(shardOf("café", 256, "utf-16")).toBe(124);
+    expect(shardOf("café", 64, "utf-8")).toBe(9);
+  });
+
+  it("is FNV-1a: the published test vectors", () => {
+    expect(fnv1a32(new Uint8Array())).toBe(0x811c9dc5);
+    expect(fnv1a32(new TextEncoder().encode("a"))).toBe(0xe40c292c);
+    expect(fnv1a32(new TextEncoder().encode("foobar"))).toBe(0xbf9cf968);
   });
 });
