@@ -3,6 +3,7 @@
  * batch's messages of one kind, and sending many messages. Consumers import this module and
  * `workers/queues.ts` imports the consumers, so nothing here may import a consumer.
  */
+import { backoffDelay } from "../shared/backoff.ts";
 import type { QueueMessage } from "../shared/messages.ts";
 
 /** Queues take at most 100 messages and 256 KB per `sendBatch`; the byte budget leaves a margin. */
@@ -11,7 +12,7 @@ const SEND_BATCH_BYTES = 200_000;
 
 /** Exponential backoff for a message that failed `attempts` times: 2, 4, 8 … at most 5 minutes. */
 export function retryDelaySeconds(attempts: number): number {
-  return Math.min(2 ** Math.max(1, attempts), 300);
+  return backoffDelay(attempts, { first: 2, most: 300 });
 }
 
 /**
