@@ -3,7 +3,7 @@
  * batch's messages of one kind, and sending many messages. Consumers import this module and
  * `workers/queues.ts` imports the consumers, so nothing here may import a consumer.
  */
-import { backoffDelay } from "../shared/backoff.ts";
+import { type Backoff, backoffDelay } from "../shared/backoff.ts";
 import type { QueueMessage } from "../shared/messages.ts";
 
 /** Queues take at most 100 messages and 256 KB per `sendBatch`; the byte budget leaves a margin. */
@@ -104,7 +104,7 @@ const pendingSends = new Map<Queue, { bodies: QueueMessage[]; sendsAt: number; o
  * How often a request waiting on a shared batch looks whether it is done: after 1 ms, then twice as
  * long each time up to 8 ms, so a send that takes long costs a few timers rather than one per ms.
  */
-const COALESCED_POLL_MS = { first: 1, most: 8 };
+const COALESCED_POLL_MS: Backoff = { first: 1, most: 8 };
 /** How long it waits at most: should the sending request die with the batch unsettled, it fails (the client resends) rather than hang. */
 const COALESCED_WAIT_MS = 30_000;
 
@@ -151,9 +151,9 @@ export async function sendCoalesced(queue: Queue, body: QueueMessage, waitUntil:
   // Asleep until the batch goes, then polling while the send is under way.
   const untilSent = batch.sendsAt - Date.now();
   if (untilSent > 0) await new Promise((resolve) => setTimeout(resolve, untilSent));
-  for (let poll = COALESCED_POLL_MS.first; !batch.outcome; poll = Math.min(poll * 2, COALESCED_POLL_MS.most)) {
+  for (let polls = 1; !batch.outcome; polls++) {
     if (Date.now() > giveUpAt) throw new Error(`a batch on a queue did not settle within ${COALESCED_WAIT_MS} ms`);
-    await new Promise((resolve) => setTimeout(resolve, poll));
+    await new Promise((resolve) => setTimeout(resolve, backoffDelay(polls, COALESCED_POLL_MS)));
   }
   if ("error" in batch.outcome) throw batch.outcome.error;
 }
