@@ -1,6 +1,7 @@
 import { profileShardOf, profileShardStub } from "../../durable-objects/profile-store/profile-store.ts";
 import { tagAggregatesStub, shardStartOf, type ShardTag } from "../../durable-objects/tag-aggregates/tag-aggregates.ts";
 import type { ProfileTag } from "../../durable-objects/user/profile.ts";
+import { toHex } from "../../shared/hmac.ts";
 import type { UserTagMessage } from "../../shared/messages.ts";
 import type { UserTag, UserTagInput } from "./schemas.ts";
 
@@ -31,9 +32,7 @@ export async function tagIdOf(time: number, tag: UserTag): Promise<string> {
     String(info.product_id), info.brand_id, info.category_id, info.price,
   ]);
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonical));
-  let hex = "";
-  for (const byte of new Uint8Array(digest, 0, 16)) hex += byte.toString(16).padStart(2, "0");
-  return hex;
+  return toHex(new Uint8Array(digest, 0, 16));
 }
 
 /** Normalizes a validated tag and derives its id: the message that carries it to storage, stamped `acceptedAt`. */
