@@ -120,12 +120,7 @@ export async function consumeIncentiveEvents(batch: MessageBatch<QueueMessage>, 
     return;
   }
 
-  const byUser = new Map<string, typeof events>();
-  for (const event of events) {
-    const group = byUser.get(event.body.userId);
-    if (group) group.push(event);
-    else byUser.set(event.body.userId, [event]);
-  }
+  const byUser = Map.groupBy(events, (event) => event.body.userId);
   await Promise.all(
     [...byUser].map(([userId, group]) =>
       ackOrRetryGroup(

@@ -387,8 +387,7 @@ employerIncentiveRoutes.openapi(
     const { employerIncentiveId, limit, cursor } = c.req.valid("query");
     const { items, nextCursor } = await progressPage(c.env.DB, employerId, employerIncentiveId, limit, cursor);
     // Rows come by user: one object call per user on the page, answers kept in page order.
-    const byUser = new Map<string, typeof items>();
-    for (const item of items) byUser.set(item.userId, [...(byUser.get(item.userId) ?? []), item]);
+    const byUser = Map.groupBy(items, (item) => item.userId);
     const perUser = await Promise.all(
       [...byUser].map(async ([userId, own]): Promise<ProgressJson[]> => {
         const answers = await userStub(c.env, userId).incentiveProgress(employerId, own.map((item) => item.candidate));

@@ -318,7 +318,7 @@ export function candidateKey(employerId: string, event: string): string {
  */
 export async function loadCandidates(d1: D1Database, employerIds: readonly string[]): Promise<Map<string, AwardCandidate[]>> {
   const db = database(d1);
-  const byKey = new Map<string, AwardCandidate[]>();
+  const rows: { employer_incentives: EmployerIncentiveRow; incentives: IncentiveRow }[] = [];
   const distinct = [...new Set(employerIds)].map(Number);
   // One more parameter beside the ids: `active = true`.
   for (const part of d1Chunks(distinct, 1, 1)) {
@@ -330,15 +330,10 @@ export async function loadCandidates(d1: D1Database, employerIds: readonly strin
         and(inArray(employerIncentives.employerId, part), eq(incentives.active, true), isNull(employerIncentives.detachedAt)),
       )
       .orderBy(asc(employerIncentives.employerIncentiveId));
-    for (const { employer_incentives: link, incentives: incentive } of found) {
-      const key = candidateKey(String(link.employerId), incentive.event);
-      const candidate = toCandidate(link, incentive);
-      const list = byKey.get(key);
-      if (list) list.push(candidate);
-      else byKey.set(key, [candidate]);
-    }
+    rows.push(...found);
   }
-  return byKey;
+  const byKey = Map.groupBy(rows, ({ employer_incentives: link, incentives: incentive }) => candidateKey(String(link.employerId), incentive.event));
+  return new Map([...byKey].map(([key, group]) => [key, group.map((row) => toCandidate(row.employer_incentives, row.incentives))]));
 }
 
 /** The award id: one per user and employer incentive, so every retry names the same award. */

@@ -53,17 +53,6 @@ export async function acceptTag(input: UserTagInput, acceptedAt = Date.now()): P
   };
 }
 
-function groupBy<K, V>(items: readonly V[], key: (item: V) => K): Map<K, V[]> {
-  const groups = new Map<K, V[]>();
-  for (const item of items) {
-    const k = key(item);
-    const group = groups.get(k);
-    if (group) group.push(item);
-    else groups.set(k, [item]);
-  }
-  return groups;
-}
-
 /**
  * Makes tags durable: one call per hour shard (its `TagAggregates` object) and one per profile
  * shard (the `ProfileStore` of its cookies), all in parallel. Both sides ignore tag ids they
@@ -71,8 +60,8 @@ function groupBy<K, V>(items: readonly V[], key: (item: V) => K): Map<K, V[]> {
  * aggregate write failed (to be retried); the rest are stored.
  */
 export async function ingestTags(env: Env, tags: readonly UserTagMessage[]): Promise<Set<string>> {
-  const shardGroups = [...groupBy(tags, (t) => shardStartOf(t.time))];
-  const profileGroups = [...groupBy(tags, (t) => profileShardOf(t.cookie))];
+  const shardGroups = [...Map.groupBy(tags, (t) => shardStartOf(t.time))];
+  const profileGroups = [...Map.groupBy(tags, (t) => profileShardOf(t.cookie))];
   const writes: Promise<number>[] = [
     ...shardGroups.map(([shardStart, group]) => {
       const shardTags: ShardTag[] = group.map((t) => ({
