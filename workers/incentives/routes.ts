@@ -1,6 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { userStub } from "../../durable-objects/user/user.ts";
+import { cursorSchema } from "../../shared/cursor.ts";
 import { idJsonSchema, idParamSchema } from "../../shared/ids.ts";
 import type { IncentiveEventMessage } from "../../shared/messages.ts";
 import { DAY_MS } from "../../shared/time.ts";
@@ -12,6 +13,7 @@ import { ApiError } from "../http/problem.ts";
 import { bearer, createRouter, jsonBody, jsonResponse, problemResponses } from "../http/router.ts";
 import { sendCoalesced } from "../queue-kit.ts";
 import {
+  awardPositionSchema,
   awardSchema,
   employerIncentiveLinkSchema,
   employerIncentiveSchema,
@@ -21,6 +23,7 @@ import {
   incentiveSchema,
   newIncentiveSchema,
   type ProgressJson,
+  progressPositionSchema,
   progressSchema,
   streakSchema,
 } from "./schemas.ts";
@@ -56,7 +59,8 @@ export const INCENTIVE_EVENT_ID_RETENTION_MS = 30 * DAY_MS;
 const limitQuery = z.coerce.number().int().min(1).max(1000).default(100);
 /** A progress page asks one User object per user on it: at most 100 rows. */
 const progressLimitQuery = z.coerce.number().int().min(1).max(100).default(100);
-const cursorQuery = z.string().max(500).optional();
+const awardsCursor = cursorSchema(awardPositionSchema).optional();
+const progressCursor = cursorSchema(progressPositionSchema).optional();
 
 // Authorization runs as route middleware, before validation (see ../http/guards.ts).
 const adminOnly = requireRole("admin");
@@ -324,7 +328,7 @@ userIncentiveRoutes.openapi(
     summary: "The user's incentive awards, newest first",
     security: bearer,
     middleware: [selfOrAdmin],
-    request: { params: z.object({ userId: idParamSchema }), query: z.object({ limit: limitQuery, cursor: cursorQuery }) },
+    request: { params: z.object({ userId: idParamSchema }), query: z.object({ limit: limitQuery, cursor: awardsCursor }) },
     responses: {
       200: jsonResponse(z.object({ awards: z.array(awardSchema), nextCursor: z.string().nullable() }), "Newest first, one page"),
       ...problemResponses,
@@ -346,7 +350,7 @@ employerIncentiveRoutes.openapi(
     summary: "Awards made under the employer's incentives, newest first",
     security: bearer,
     middleware: [employerOrAdmin],
-    request: { params: z.object({ employerId: idParamSchema }), query: z.object({ limit: limitQuery, cursor: cursorQuery }) },
+    request: { params: z.object({ employerId: idParamSchema }), query: z.object({ limit: limitQuery, cursor: awardsCursor }) },
     responses: {
       200: jsonResponse(z.object({ awards: z.array(awardSchema), nextCursor: z.string().nullable() }), "Newest first, one page"),
       ...problemResponses,
@@ -375,7 +379,7 @@ employerIncentiveRoutes.openapi(
     middleware: [employerOrAdmin],
     request: {
       params: z.object({ employerId: idParamSchema }),
-      query: z.object({ employerIncentiveId: idParamSchema.optional(), limit: progressLimitQuery, cursor: cursorQuery }),
+      query: z.object({ employerIncentiveId: idParamSchema.optional(), limit: progressLimitQuery, cursor: progressCursor }),
     },
     responses: {
       200: jsonResponse(z.object({ progress: z.array(progressSchema), nextCursor: z.string().nullable() }), "One page"),

@@ -4,13 +4,14 @@
  */
 import { and, asc, desc, eq, gt, inArray, isNull, lt, or } from "drizzle-orm";
 import type { AwardCandidate, AwardRule, StoredAward } from "../../durable-objects/user/streak-rules.ts";
+import { encodeCursor } from "../../shared/cursor.ts";
 import { d1Chunks, runInOneBatch } from "../../shared/db/chunks.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import type { IncentiveAwardMessage } from "../../shared/messages.ts";
 import { sameTerms } from "../../shared/same-terms.ts";
 import { toIso, utcDayNumber } from "../../shared/time.ts";
 import { ApiError } from "../http/problem.ts";
-import type { AwardJson, EmployerIncentiveJson, IncentiveJson, IncentivePatch, Rule } from "./schemas.ts";
+import type { AwardJson, AwardPosition, EmployerIncentiveJson, IncentiveJson, IncentivePatch, ProgressPosition, Rule } from "./schemas.ts";
 
 const { incentives, employerIncentives, incentiveAwards } = schema;
 
@@ -398,40 +399,15 @@ export async function markFulfilled(d1: D1Database, awards: readonly IncentiveAw
   return fulfilled;
 }
 
-/**
- * A page cursor: the last row's position in the list's order, a number then a string (an award's
- * `awardedAt` and id, a progress row's user id and employer incentive id), so paging is stable
- * while rows arrive.
- */
-export function pageCursor(position: readonly [number, string]): string {
-  return btoa(JSON.stringify(position));
-}
-
-/** The position a `pageCursor` wrote; anything else is 400 naming `query.cursor`. */
-export function readPageCursor(cursor: string): [number, string] {
-  try {
-    const parsed = JSON.parse(atob(cursor)) as unknown;
-    if (Array.isArray(parsed) && Number.isSafeInteger(parsed[0]) && typeof parsed[1] === "string") return [parsed[0] as number, parsed[1]];
-  } catch {
-    // Falls through to the 400 below.
-  }
-  throw unknownCursor();
-}
-
-function unknownCursor(): ApiError {
-  return new ApiError("validation_failed", "cursor is not one this server gave out", { errors: [{ path: "query.cursor", message: "unknown cursor" }] });
-}
-
-/** Awards newest first, `limit` a page, from after `cursor`; `nextCursor` is null on the last page. */
+/** Awards newest first, `limit` a page, from after `after`; `nextCursor` is null on the last page. */
 export async function listAwards(
   d1: D1Database,
   filter: { userId: string } | { employerId: string },
   limit: number,
-  cursor?: string,
+  after?: AwardPosition,
 ): Promise<{ awards: AwardJson[]; nextCursor: string | null }> {
   const where =
     "userId" in filter ? eq(incentiveAwards.userId, Number(filter.userId)) : eq(incentiveAwards.employerId, Number(filter.employerId));
-  const after = cursor === undefined ? undefined : readPageCursor(cursor);
   const found = await database(d1)
     .select()
     .from(incentiveAwards)
@@ -447,7 +423,7 @@ export async function listAwards(
     .limit(limit + 1);
   const page = found.slice(0, limit);
   const last = page[page.length - 1];
-  return { awards: page.map(toAwardJson), nextCursor: found.length > limit && last ? pageCursor([last.awardedAt, last.awardId]) : null };
+  return { awards: page.map(toAwardJson), nextCursor: found.length > limit && last ? encodeCursor([last.awardedAt, last.awardId] satisfies AwardPosition) : null };
 }
 
 /** One progress row to compute: a user with history for the event of an attached incentive. */
@@ -466,11 +442,9 @@ export async function progressPage(
   employerId: string,
   employerIncentiveId: string | undefined,
   limit: number,
-  cursor?: string,
+  after?: ProgressPosition,
 ): Promise<{ items: ProgressItem[]; nextCursor: string | null }> {
   const { incentiveHistory } = schema;
-  const after = cursor === undefined ? undefined : readPageCursor(cursor);
-  if (after !== undefined && !/^\d{1,16}$/.test(after[1])) throw unknownCursor();
   const found = await database(d1)
     .select()
     .from(employerIncentives)
@@ -501,7 +475,7 @@ export async function progressPage(
     })),
     nextCursor:
       found.length > limit && last
-        ? pageCursor([last.incentive_history.userId, String(last.employer_incentives.employerIncentiveId)])
+        ? encodeCursor([last.incentive_history.userId, String(last.employer_incentives.employerIncentiveId)] satisfies ProgressPosition)
         : null,
   };
 }
