@@ -4,7 +4,8 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { boardStub, type CampaignBoard } from "../../durable-objects/campaign-board/campaign-board.ts";
 import type { QualifiedPurchaseMessage } from "../../shared/messages.ts";
 import { adminToken, callJson, eventually, tokenFor } from "../support/http.ts";
-import { createCampaign, deliver, topOf } from "./support.ts";
+import { createCampaign, topOf } from "./support.ts";
+import { deliver } from "../support/queues.ts";
 
 const board = (campaignId: string) => boardStub(env, campaignId);
 

@@ -5,7 +5,8 @@ import { CITIZEN_MESSAGES_PER_SECOND, CLOSE_CITIZEN_REPLACED } from "../../durab
 import type { NearbyOfficer } from "../../durable-objects/zip-area/socket-messages.ts";
 import { zipAreaStub } from "../../durable-objects/zip-area/zip-area.ts";
 import { callJson, tokenFor } from "../support/http.ts";
-import { connectCitizen, connectOfficer, north, pointsOf, requestConnection, uniqueId, uniqueZip, type CitizenSocket } from "./support.ts";
+import { connectCitizen, connectOfficer, north, pointsOf, requestConnection, uniqueZip, type CitizenSocket } from "./support.ts";
+import { uniqueId } from "../support/ids.ts";
 
 const HERE = { lat: 40.7128, lng: -74.006 };
 

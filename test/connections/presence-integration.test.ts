@@ -4,7 +4,8 @@ import { describe, expect, it } from "vitest";
 import type { OfficerAttachment } from "../../durable-objects/zip-area/zip-area.ts";
 import { AVAILABLE_FOR_MS, CLOSE_AVAILABILITY_ENDED, CLOSE_REPLACED, PING, zipAreaStub } from "../../durable-objects/zip-area/zip-area.ts";
 import { callJson, eventually, tokenFor } from "../support/http.ts";
-import { connectOfficer, north, pointsOf, requestConnection, uniqueId, uniqueZip } from "./support.ts";
+import { connectOfficer, north, pointsOf, requestConnection, uniqueZip } from "./support.ts";
+import { uniqueId } from "../support/ids.ts";
 
 const HERE = { lat: 40.7128, lng: -74.006 };
 

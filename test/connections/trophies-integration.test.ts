@@ -2,9 +2,11 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { userStub } from "../../durable-objects/user/user.ts";
 import type { EstablishedConnectionMessage } from "../../shared/messages.ts";
-import { deliver, expectAllAcked } from "../incentives/helpers.ts";
+import { expectAllAcked } from "../incentives/helpers.ts";
+import { deliver } from "../support/queues.ts";
 import { adminToken, callJson, tokenFor } from "../support/http.ts";
-import { connectCitizen, connectOfficer, uniqueId, uniqueZip } from "./support.ts";
+import { connectCitizen, connectOfficer, uniqueZip } from "./support.ts";
+import { uniqueId } from "../support/ids.ts";
 
 const QUEUE = "established-connections";
 const HOUR = 3_600_000;
@@ -35,22 +37,22 @@ describe("Trophies", () => {
     const all = Array.from({ length: 50 }, (_, i) => connection(i + 1, citizenId, officerId, zip, base));
     const upTo = (n: number) => all.slice(0, n);
 
-    expectAllAcked(await deliver(upTo(1), 1, QUEUE), 1);
-    expectAllAcked(await deliver(upTo(1), 2, QUEUE), 1);
+    expectAllAcked(await deliver(QUEUE, upTo(1)), 1);
+    expectAllAcked(await deliver(QUEUE, upTo(1), { attempts: 2 }), 1);
     let profile = await profileOf(citizenId);
     expect(profile.connections).toBe(1);
     expect(profile.trophies).toEqual([{ trophyId: "first-connection", name: "First connection", earnedAt: new Date(base + HOUR).toISOString() }]);
 
     // Redelivered messages mixed with new ones: 1..9 again with 10..12, then 5..49, then everything twice.
-    expectAllAcked(await deliver(all.slice(0, 12), 2, QUEUE), 12);
+    expectAllAcked(await deliver(QUEUE, all.slice(0, 12), { attempts: 2 }), 12);
     profile = await profileOf(citizenId);
     expect(profile.connections).toBe(12);
     expect(profile.trophies.map((t) => t.trophyId)).toEqual(["first-connection", "ten-connections"]);
     expect(profile.trophies[1]!.earnedAt).toBe(new Date(base + 10 * HOUR).toISOString());
 
-    expectAllAcked(await deliver(all.slice(4, 49), 3, QUEUE), 45);
+    expectAllAcked(await deliver(QUEUE, all.slice(4, 49), { attempts: 3 }), 45);
     expect((await profileOf(citizenId)).trophies).toHaveLength(2);
-    expectAllAcked(await deliver([...all, ...all], 4, QUEUE), 100);
+    expectAllAcked(await deliver(QUEUE, [...all, ...all], { attempts: 4 }), 100);
 
     for (const userId of [citizenId, officerId]) {
       const { connections, trophies } = await profileOf(userId);
@@ -70,12 +72,12 @@ describe("Trophies", () => {
     const [citizenId, officerId, zip] = [uniqueId(), uniqueId(), uniqueZip()];
     const citizen = await connectCitizen(zip, citizenId);
     const officer = await connectOfficer(zip, officerId);
-    expectAllAcked(await deliver([connection(1, citizenId, officerId, zip, Date.now() - HOUR)], 1, QUEUE), 1);
+    expectAllAcked(await deliver(QUEUE, [connection(1, citizenId, officerId, zip, Date.now() - HOUR)]), 1);
     const expected = { type: "trophy", trophyId: "first-connection", name: "First connection", earnedAt: expect.any(String) };
     expect(await citizen.next("trophy")).toEqual(expected);
     expect(await officer.next("trophy")).toEqual(expected);
     // A redelivery earns nothing new, so nothing more is pushed.
-    expectAllAcked(await deliver([connection(1, citizenId, officerId, zip, Date.now() - HOUR)], 2, QUEUE), 1);
+    expectAllAcked(await deliver(QUEUE, [connection(1, citizenId, officerId, zip, Date.now() - HOUR)], { attempts: 2 }), 1);
     await expect(citizen.next("trophy", 300)).rejects.toThrow();
     citizen.close();
     officer.close();
@@ -111,7 +113,7 @@ describe("Public profiles", () => {
     const [citizenId, officerId, zip] = [uniqueId(), uniqueId(), uniqueZip()];
     const named = await callJson("PUT", `/users/${citizenId}/profile`, { token: await tokenFor(citizenId, ["citizen"]), body: { displayName: "Casey" } });
     expect(named.status).toBe(200);
-    expectAllAcked(await deliver([connection(1, citizenId, officerId, zip, Date.now() - HOUR)], 1, QUEUE), 1);
+    expectAllAcked(await deliver(QUEUE, [connection(1, citizenId, officerId, zip, Date.now() - HOUR)]), 1);
     const { status, body } = await callJson("GET", `/users/${citizenId}/profile`);
     expect(status).toBe(200);
     expect(body).toEqual({
@@ -130,7 +132,7 @@ describe("Public profiles", () => {
     await env.DB.prepare("INSERT INTO user_profiles (user_id, display_name, precinct, updated_at) VALUES (?, ?, ?, ?)")
       .bind(Number(officerId), "Officer Brooks", "Precinct 14", Date.now())
       .run();
-    expectAllAcked(await deliver([connection(1, citizenId, officerId, zip, Date.now() - HOUR)], 1, QUEUE), 1);
+    expectAllAcked(await deliver(QUEUE, [connection(1, citizenId, officerId, zip, Date.now() - HOUR)]), 1);
     const { status, body } = await callJson("GET", `/officers/${officerId}`);
     expect(status).toBe(200);
     expect(body).toEqual({

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import type { IncentiveEvaluateMessage } from "../../shared/messages.ts";
 import { utcDaysAhead } from "../support/clock.ts";
 import { adminToken, call, callJson, eventually, tokenFor } from "../support/http.ts";
-import { attach, awardsOf, createIncentive, deliver, eventMessage, expectAllAcked } from "./helpers.ts";
+import { attach, awardsOf, createIncentive, eventMessage, expectAllAcked } from "./helpers.ts";
+import { deliver } from "../support/queues.ts";
 
 let seq = 0;
 /** A fresh id per call, so tests sharing the file's storage never meet. */
@@ -43,24 +44,24 @@ describe("count rules", () => {
       eventMessage(`d2-${dense}`, dense, employerId, event, dayAgo(1, "18:00:00.000")),
       eventMessage(`d3-${dense}`, dense, employerId, event, dayAgo(0, "00:30:00.000")),
     ];
-    expectAllAcked(await deliver(denseEvents.slice(0, 2)), 2);
+    expectAllAcked(await deliver("incentive-events", denseEvents.slice(0, 2)), 2);
     expect(await awardsOf(dense)).toEqual([]);
-    expectAllAcked(await deliver([denseEvents[2]!]), 1);
+    expectAllAcked(await deliver("incentive-events", [denseEvents[2]!]), 1);
     const awarded = await awardsOf(dense);
     expect(awarded).toMatchObject([{ userId: dense, employerIncentiveId: link, incentiveId }]);
 
     // Three events on three days: no window of two days holds all three.
-    expectAllAcked(await deliver(loggedOn(spread, employerId, event, [6, 5, 4])), 3);
+    expectAllAcked(await deliver("incentive-events", loggedOn(spread, employerId, event, [6, 5, 4])), 3);
     expect(await awardsOf(spread)).toEqual([]);
 
     // One event delivered three times is one event.
     const once = eventMessage(`r1-${repeated}`, repeated, employerId, event, dayAgo(2));
-    expectAllAcked(await deliver([once, once]), 2);
-    expectAllAcked(await deliver([once], 2), 1);
+    expectAllAcked(await deliver("incentive-events", [once, once]), 2);
+    expectAllAcked(await deliver("incentive-events", [once], { attempts: 2 }), 1);
     expect(await awardsOf(repeated)).toEqual([]);
 
     // Redelivered events award nothing again.
-    expectAllAcked(await deliver(denseEvents, 3), 3);
+    expectAllAcked(await deliver("incentive-events", denseEvents, { attempts: 3 }), 3);
     expect(await awardsOf(dense)).toEqual(awarded);
   });
 });
@@ -82,7 +83,7 @@ describe("rule changes", () => {
     ];
     const otherThree = fresh(680_000);
     messages.push(...loggedOn(otherThree, otherEmployerId, event, [4, 3, 2]));
-    expectAllAcked(await deliver(messages), messages.length);
+    expectAllAcked(await deliver("incentive-events", messages), messages.length);
     const before = await employerAwards(employerId);
     expect(before.map((a) => a.userId)).toEqual([users.five]);
 
@@ -104,11 +105,11 @@ describe("rule changes", () => {
 
     // Redelivered evaluations, events and a repeated PATCH award nobody twice; a stricter rule revokes nothing.
     const evaluate: IncentiveEvaluateMessage = { kind: "incentive-evaluate", employerId, event, afterUserId: null };
-    expectAllAcked(await deliver([evaluate, evaluate], 2), 2);
-    expectAllAcked(await deliver(messages, 2), messages.length);
+    expectAllAcked(await deliver("incentive-events", [evaluate, evaluate], { attempts: 2 }), 2);
+    expectAllAcked(await deliver("incentive-events", messages, { attempts: 2 }), messages.length);
     expect((await callJson("PATCH", `/incentives/${incentiveId}`, { token: admin, body: { rule: { kind: "streak", event, days: 3 } } })).status).toBe(200);
     expect((await callJson("PATCH", `/incentives/${incentiveId}`, { token: admin, body: { rule: { kind: "streak", event, days: 8 } } })).status).toBe(200);
-    expectAllAcked(await deliver([evaluate]), 1);
+    expectAllAcked(await deliver("incentive-events", [evaluate]), 1);
     const final = await employerAwards(employerId);
     expect(final).toHaveLength(3);
     expect(final.map((a) => a.awardId).sort()).toEqual(after.awards.map((a) => a.awardId).sort());
@@ -177,7 +178,7 @@ describe("employer progress", () => {
     // User i logged on the i days ending yesterday (1…5 days).
     const users = Array.from({ length: 5 }, (_, i) => String(base + i));
     const messages = users.flatMap((userId, i) => loggedOn(userId, employerId, event, Array.from({ length: i + 1 }, (_, d) => d + 1)));
-    expectAllAcked(await deliver(messages), messages.length);
+    expectAllAcked(await deliver("incentive-events", messages), messages.length);
 
     const boss = await employerToken(employerId);
     const pageThrough = async (query: string, limit: number) => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { AdCampaignLifecycleMessage, QualifiedPurchaseMessage } from "../../shared/messages.ts";
-import { deliver, createCampaign, topOf } from "../campaigns/support.ts";
+import { createCampaign, topOf } from "../campaigns/support.ts";
 import { adminToken, callJson, eventually, tokenFor } from "../support/http.ts";
+import { deliver } from "../support/queues.ts";
 
 describe("dead letters", () => {
   it("keeps a message whose retries ran out, lists it for an admin and re-drives it", async () => {

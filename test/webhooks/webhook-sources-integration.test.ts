@@ -4,11 +4,13 @@ import { describe, expect, it } from "vitest";
 import { boardStub } from "../../durable-objects/campaign-board/campaign-board.ts";
 import type { EstablishedConnectionMessage, QualifiedPurchaseMessage } from "../../shared/messages.ts";
 import { createCampaign as createAdCampaign, sendEvent } from "../ads/helpers.ts";
-import { createCampaign, deliver as deliverToQueue } from "../campaigns/support.ts";
-import { connectOfficer, north, requestConnection, uniqueId, uniqueZip } from "../connections/support.ts";
-import { attach, createIncentive, deliver as deliverIncentiveEvents, eventMessage, expectAllAcked } from "../incentives/helpers.ts";
+import { createCampaign } from "../campaigns/support.ts";
+import { connectOfficer, north, requestConnection, uniqueZip } from "../connections/support.ts";
+import { attach, createIncentive, eventMessage, expectAllAcked } from "../incentives/helpers.ts";
 import { adminToken, callJson, eventually, tokenFor } from "../support/http.ts";
 import { type Received, registeredReceiver, type TestReceiver } from "./support.ts";
+import { uniqueId } from "../support/ids.ts";
+import { deliver } from "../support/queues.ts";
 
 const HERE = { lat: 40.7128, lng: -74.006 };
 
@@ -103,9 +105,9 @@ describe("webhook events from their sources", () => {
       pointsEach: 10,
       establishedAt: Date.now() - 5_000,
     };
-    expectAllAcked(await deliverToQueue("established-connections", [message]), 1);
+    expectAllAcked(await deliver("established-connections", [message]), 1);
     const first = await receivedEvent(receiver, "connection.established", (data) => data.requestId === message.requestId);
-    expectAllAcked(await deliverToQueue("established-connections", [message], { attempts: 2 }), 1);
+    expectAllAcked(await deliver("established-connections", [message], { attempts: 2 }), 1);
     // Whatever reaches the receiver for this connection is the one event, byte for byte.
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     const all = receiver.ofType("connection.established").filter((delivery) => delivery.event.data.requestId === message.requestId);
@@ -124,7 +126,7 @@ describe("webhook events from their sources", () => {
       amount: { minor, currency: "EUR" },
       timestamp: Date.now() - 1000,
     });
-    await deliverToQueue("qualified-purchase-events", [purchase("501", 700), purchase("502", 300)]);
+    await deliver("qualified-purchase-events", [purchase("501", 700), purchase("502", 300)]);
     await callJson("POST", `/campaigns/${id}/end`, { token: await adminToken() });
     const settled = await eventually(async () => {
       await runDurableObjectAlarm(boardStub(env, id));
@@ -160,7 +162,7 @@ describe("webhook events from their sources", () => {
     const employerIncentiveId = await attach("330", "1", incentiveId, "Baby blanket");
     const userId = uniqueId();
     const yesterday = new Date(Date.now() - 86_400_000).toISOString();
-    expectAllAcked(await deliverIncentiveEvents([eventMessage(`hook-birth-${userId}`, userId, "330", "hook-birth-reported", yesterday)]), 1);
+    expectAllAcked(await deliver("incentive-events", [eventMessage(`hook-birth-${userId}`, userId, "330", "hook-birth-reported", yesterday)]), 1);
     const awarded = await receivedEvent(receiver, "incentive.awarded", (data) => data.userId === userId);
     expect(awarded.event).toEqual({
       id: `incentive.awarded:${awarded.event.data.awardId}`,
@@ -189,7 +191,7 @@ describe("webhook events from their sources", () => {
       pointsEach: 10,
       establishedAt: Date.now(),
     };
-    expectAllAcked(await deliverToQueue("established-connections", [message]), 1);
+    expectAllAcked(await deliver("established-connections", [message]), 1);
     await receivedEvent(connections, "connection.established", (data) => data.requestId === message.requestId);
     expect(settledOnly.received).toEqual([]);
   });
