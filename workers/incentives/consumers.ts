@@ -4,7 +4,9 @@ import type { IncentiveAwardMessage, IncentiveEvaluateMessage, IncentiveEventMes
 import { ackOrRetryGroup, fieldsOfKind, messagesOfKind, retryLater, sendAll } from "../queue-kit.ts";
 import { incentiveAwarded } from "../webhooks/events.ts";
 import { publishEvent } from "../webhooks/publish.ts";
-import { candidateKey, HISTORY_PAGE, historyPage, indexHistory, loadCandidates, markFulfilled, storeAwards, toAwardMessage } from "./store.ts";
+import { markFulfilled, storeAwards, toAwardMessage } from "./awards.ts";
+import { candidateKey, loadCandidates } from "./catalogue.ts";
+import { HISTORY_PAGE, historyPage, indexHistory } from "./history.ts";
 
 function isIncentiveEvent(body: unknown): body is IncentiveEventMessage {
   const b = fieldsOfKind(body, "incentive-event");

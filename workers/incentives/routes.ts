@@ -28,16 +28,9 @@ import {
   streakSchema,
 } from "./schemas.ts";
 import { queueHistoryEvaluation } from "./consumers.ts";
-import {
-  createIncentive,
-  linkIncentive,
-  detachIncentive,
-  listAwards,
-  listEmployerIncentives,
-  listIncentives,
-  progressPage,
-  updateIncentive,
-} from "./store.ts";
+import { listAwards } from "./awards.ts";
+import { createIncentive, detachIncentive, linkIncentive, listEmployerIncentives, listIncentives, updateIncentive } from "./catalogue.ts";
+import { progressPage } from "./progress.ts";
 
 /** The incentive catalogue and the events that earn them, mounted at `/incentives`. */
 export const incentiveRoutes = createRouter();
