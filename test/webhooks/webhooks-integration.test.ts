@@ -1,35 +1,16 @@
-import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it, vi } from "vitest";
-import type { QueueMessage, WebhookDeliveryMessage } from "../../shared/messages.ts";
+import { describe, expect, it } from "vitest";
+import type { WebhookDeliveryMessage } from "../../shared/messages.ts";
 import { verifyWebhookSignature } from "../../shared/webhook-signature.ts";
-import worker from "../../workers/index.ts";
 import { nextRetrySeconds } from "../../workers/webhooks/deliveries.ts";
 import { MAX_WEBHOOKS } from "../../workers/webhooks/routes.ts";
 import { adminToken, callJson, eventually, tokenFor } from "../support/http.ts";
+import { deliver } from "../support/queues.ts";
 import { deliveriesOf, hmacHex, registeredReceiver } from "./support.ts";
 
 const HOUR_MS = 3_600_000;
 
 let seq = 0;
-
-/**
- * Hands delivery messages to the consumer as the platform would, `attempts` being the platform's
- * count. `getQueueResult` does not report a retry's delay, so each message's `retry` is watched
- * (and still called) to read the delay the consumer asked for.
- */
-async function deliver(bodies: WebhookDeliveryMessage[], attempts: number) {
-  const batch = createMessageBatch<QueueMessage>(
-    "webhook-deliveries",
-    bodies.map((body) => ({ id: `delivery-${++seq}`, timestamp: new Date(), attempts, body })),
-  );
-  const retries = batch.messages.map((message) => vi.spyOn(message, "retry"));
-  const ctx = createExecutionContext();
-  await worker.queue(batch, env, ctx);
-  const result = await getQueueResult(batch, ctx);
-  const delays = new Map(batch.messages.map((message, i) => [message.id, retries[i]!.mock.calls.at(-1)?.[0]?.delaySeconds]));
-  return { ...result, retryMessages: result.retryMessages.map(({ msgId }) => ({ msgId, delaySeconds: delays.get(msgId) })) };
-}
 
 function deliveryOf(webhookId: string, queuedAt = Date.now()): WebhookDeliveryMessage {
   const requestId = `hook-req-${++seq}`;
@@ -119,7 +100,7 @@ describe("webhook deliveries", () => {
   it("signs each delivery so that the shared verifier and an independent HMAC both accept it, and nothing else does", async () => {
     const { receiver, webhookId, secret } = await registeredReceiver(["connection.established"]);
     const message = deliveryOf(webhookId);
-    const result = await deliver([message], 1);
+    const result = await deliver("webhook-deliveries", [message], { attempts: 1 });
     expect(result.explicitAcks).toHaveLength(1);
 
     expect(receiver.received).toHaveLength(1);
@@ -143,12 +124,12 @@ describe("webhook deliveries", () => {
     receiver.failNext(2);
     const message = deliveryOf(webhookId);
 
-    const first = await deliver([message], 1);
+    const first = await deliver("webhook-deliveries", [message], { attempts: 1 });
     expect(first.explicitAcks).toEqual([]);
     expect(first.retryMessages).toEqual([{ msgId: expect.any(String), delaySeconds: 30 }]);
-    const second = await deliver([message], 2);
+    const second = await deliver("webhook-deliveries", [message], { attempts: 2 });
     expect(second.retryMessages).toEqual([{ msgId: expect.any(String), delaySeconds: 60 }]);
-    const third = await deliver([message], 3);
+    const third = await deliver("webhook-deliveries", [message], { attempts: 3 });
     expect(third.retryMessages).toEqual([]);
     expect(third.explicitAcks).toHaveLength(1);
 
@@ -167,7 +148,7 @@ describe("webhook deliveries", () => {
     })));
 
     // Delivered: the same message again (its source published twice) is not sent again.
-    expect((await deliver([message], 1)).explicitAcks).toHaveLength(1);
+    expect((await deliver("webhook-deliveries", [message], { attempts: 1 })).explicitAcks).toHaveLength(1);
     expect(receiver.received).toHaveLength(3);
 
     // The log pages newest first.
@@ -188,13 +169,13 @@ describe("webhook deliveries", () => {
     const { receiver, webhookId } = await registeredReceiver(["connection.established"]);
     receiver.failNext(2);
     const nearTheEnd = deliveryOf(webhookId, Date.now() - 24 * HOUR_MS + 10_000);
-    const last = await deliver([nearTheEnd], 12);
+    const last = await deliver("webhook-deliveries", [nearTheEnd], { attempts: 12 });
     // The retry lands at the end of the window, not 12 h later.
     expect(last.retryMessages).toEqual([{ msgId: expect.any(String), delaySeconds: expect.any(Number) }]);
     expect(last.retryMessages[0]!.delaySeconds).toBeLessThanOrEqual(10);
 
     const tooLate = deliveryOf(webhookId, Date.now() - 24 * HOUR_MS - 60_000);
-    const gaveUp = await deliver([tooLate], 13);
+    const gaveUp = await deliver("webhook-deliveries", [tooLate], { attempts: 13 });
     expect(gaveUp.retryMessages).toEqual([]);
     expect(gaveUp.explicitAcks).toHaveLength(1);
     const log = await deliveriesOf(webhookId);
@@ -207,13 +188,13 @@ describe("webhook deliveries", () => {
     const message = deliveryOf(webhookId);
     const realHandle = receiver.handle.bind(receiver);
     receiver.handle = () => Promise.reject(new TypeError("connection refused"));
-    const failed = await deliver([message], 1);
+    const failed = await deliver("webhook-deliveries", [message], { attempts: 1 });
     expect(failed.retryMessages).toEqual([{ msgId: expect.any(String), delaySeconds: 30 }]);
     expect((await deliveriesOf(webhookId))[0]).toMatchObject({ attempt: 1, status: null, error: expect.stringContaining("connection refused") });
     receiver.handle = realHandle;
 
     expect((await callJson("DELETE", `/admin/webhooks/${webhookId}`, { token: await adminToken() })).status).toBe(200);
-    const dropped = await deliver([message], 2);
+    const dropped = await deliver("webhook-deliveries", [message], { attempts: 2 });
     expect(dropped.explicitAcks).toHaveLength(1);
     expect(receiver.received).toHaveLength(0);
   });
