@@ -2,18 +2,16 @@ import { describe, expect, it } from "vitest";
 import { adminToken, callJson, serviceToken, tokenFor } from "../support/http.ts";
 import { utcDaysAhead } from "../support/clock.ts";
 import { attach, awardsOf, createIncentive, eventMessage, expectAllAcked } from "./helpers.ts";
+import { uniqueId } from "../support/ids.ts";
 import { deliver } from "../support/queues.ts";
-
-let seq = 0;
-const fresh = () => String(880_000 + Math.floor(Math.random() * 10_000) * 10 + (seq++ % 10));
 
 describe("detaching an employer incentive", () => {
   it("stops new awards from it and keeps the awards made", async () => {
-    const employerId = fresh();
+    const employerId = uniqueId();
     const event = `birth-${employerId}`;
     const incentiveId = await createIncentive({ kind: "once", event });
     const link = await attach(employerId, "1", incentiveId, "Blanket");
-    const [early, late] = [fresh(), fresh()];
+    const [early, late] = [uniqueId(), uniqueId()];
     const when = new Date(Date.now() - 3_600_000).toISOString();
     expectAllAcked(await deliver("incentive-events", [eventMessage(`e-${early}`, early, employerId, event, when)]), 1);
     expect(await awardsOf(early)).toHaveLength(1);
@@ -37,11 +35,11 @@ describe("detaching an employer incentive", () => {
 
 describe("award lists", () => {
   it("page with limit and cursor, newest first, each award once, nextCursor null on the last page", async () => {
-    const employerId = fresh();
+    const employerId = uniqueId();
     const event = `birth-${employerId}`;
     const incentiveId = await createIncentive({ kind: "once", event });
     await attach(employerId, "1", incentiveId, "Blanket");
-    const users = Array.from({ length: 7 }, () => fresh());
+    const users = Array.from({ length: 7 }, () => uniqueId());
     const when = new Date(Date.now() - 3_600_000).toISOString();
     for (const user of users) expectAllAcked(await deliver("incentive-events", [eventMessage(`e-${user}`, user, employerId, event, when)]), 1);
     const token = await adminToken();
