@@ -11,7 +11,12 @@ export function hmacSha256Key(secret: string, usages: readonly ("sign" | "verify
   return crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [...usages]);
 }
 
-/** Lower-case hex of some bytes. */
+/**
+ * Lower-case hex of some bytes: webhook secrets and signatures, and user tag ids (a digest's first
+ * 16 bytes, on the ingest path, hence a plain loop).
+ */
 export function toHex(bytes: ArrayBuffer | Uint8Array): string {
-  return [...new Uint8Array(bytes)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+  let hex = "";
+  for (const byte of bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes)) hex += byte.toString(16).padStart(2, "0");
+  return hex;
 }

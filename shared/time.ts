@@ -50,23 +50,64 @@ export interface TimeRange {
   to: number;
 }
 
+/** How one API reads `time_range=<from>_<to>`: the form of an end, and what else a range must be. */
+export interface TimeRangeRules {
+  /** One end as epoch ms; NaN when it is malformed. */
+  parseEnd: (text: string) => number;
+  /** The 400 message when the text is not two well-formed ends joined by `_`. */
+  malformed: string;
+  /**
+   * Further rules of a well-formed range, in order, each answering its 400 message or undefined;
+   * they are checked before the order of the ends.
+   */
+  checks?: readonly ((range: TimeRange) => string | undefined)[];
+  /** Whether a range with `to` equal to `from` (empty) is accepted; otherwise it is 422 like `to` before `from`. */
+  allowEmpty: boolean;
+  /** The 422 message of a range that ends before it starts (well-formed but impossible). */
+  backwards: string;
+  /** The parameter's OpenAPI description and example. */
+  meta: { description: string; example: string };
+}
+
+/**
+ * The one `time_range` parser: `<from>_<to>` into a TimeRange. Malformed text or a failed check is
+ * 400 naming the parameter; a range that ends before it starts is 422.
+ */
+export function timeRangeSchema(rules: TimeRangeRules) {
+  return z
+    .string()
+    .meta(rules.meta)
+    .transform((text, ctx): TimeRange => {
+      const parts = text.split("_");
+      const from = parts.length === 2 ? rules.parseEnd(parts[0]!) : Number.NaN;
+      const to = parts.length === 2 ? rules.parseEnd(parts[1]!) : Number.NaN;
+      if (Number.isNaN(from) || Number.isNaN(to)) {
+        ctx.addIssue({ code: "custom", message: rules.malformed });
+        return z.NEVER;
+      }
+      for (const check of rules.checks ?? []) {
+        const message = check({ from, to });
+        if (message !== undefined) {
+          ctx.addIssue({ code: "custom", message });
+          return z.NEVER;
+        }
+      }
+      if (rules.allowEmpty ? to < from : to <= from) {
+        ctx.addIssue(unprocessableIssue([], rules.backwards));
+        return z.NEVER;
+      }
+      return { from, to };
+    });
+}
+
 /**
  * `<from>_<to>`, each ISO 8601 UTC with the `Z` optional (`2026-11-01T00:00:00Z_2026-12-01T00:00:00Z`).
  * Malformed is 400; a range that does not end after it starts is 422.
  */
-export const isoTimeRangeSchema = z
-  .string()
-  .meta({ description: "`<from>_<to>`, ISO 8601 UTC (`Z` optional); `to` is exclusive", example: "2026-11-01T00:00:00Z_2026-12-01T00:00:00Z" })
-  .transform((text, ctx): TimeRange => {
-    const parts = text.split("_");
-    const [from, to] = parts.map((part) => parseIsoUtc(part.endsWith("Z") ? part : `${part}Z`));
-    if (parts.length !== 2 || from === undefined || to === undefined || Number.isNaN(from) || Number.isNaN(to)) {
-      ctx.addIssue({ code: "custom", message: "must be <from>_<to>, each ISO 8601 UTC such as 2026-11-01T00:00:00Z" });
-      return z.NEVER;
-    }
-    if (to <= from) {
-      ctx.addIssue(unprocessableIssue([], "the range must end after it starts"));
-      return z.NEVER;
-    }
-    return { from, to };
-  });
+export const isoTimeRangeSchema = timeRangeSchema({
+  parseEnd: (end) => parseIsoUtc(end.endsWith("Z") ? end : `${end}Z`),
+  malformed: "must be <from>_<to>, each ISO 8601 UTC such as 2026-11-01T00:00:00Z",
+  allowEmpty: false,
+  backwards: "the range must end after it starts",
+  meta: { description: "`<from>_<to>`, ISO 8601 UTC (`Z` optional); `to` is exclusive", example: "2026-11-01T00:00:00Z_2026-12-01T00:00:00Z" },
+});

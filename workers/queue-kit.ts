@@ -4,6 +4,7 @@
  * `workers/queues.ts` imports the consumers, so nothing here may import a consumer.
  */
 import type { z } from "zod";
+import { type Backoff, backoffDelay } from "../shared/backoff.ts";
 import { log, type LogFields, type LogSystem } from "../shared/log.ts";
 import type { QueueMessage } from "../shared/messages.ts";
 
@@ -40,7 +41,7 @@ export function requestFields(queue: string, messages: readonly Message<unknown>
 
 /** Exponential backoff for a message that failed `attempts` times: 2, 4, 8 … at most 5 minutes. */
 export function retryDelaySeconds(attempts: number): number {
-  return Math.min(2 ** Math.max(1, attempts), 300);
+  return backoffDelay(attempts, { first: 2, most: 300 });
 }
 
 /**
@@ -110,7 +111,7 @@ const pendingSends = new Map<Queue, { bodies: QueueMessage[]; sendsAt: number; o
  * How often a request waiting on a shared batch looks whether it is done: after 1 ms, then twice as
  * long each time up to 8 ms, so a send that takes long costs a few timers rather than one per ms.
  */
-const COALESCED_POLL_MS = { first: 1, most: 8 };
+const COALESCED_POLL_MS: Backoff = { first: 1, most: 8 };
 /** How long it waits at most: should the sending request die with the batch unsettled, it fails (the client resends) rather than hang. */
 const COALESCED_WAIT_MS = 30_000;
 
@@ -157,9 +158,9 @@ export async function sendCoalesced(queue: Queue, body: QueueMessage, waitUntil:
   // Asleep until the batch goes, then polling while the send is under way.
   const untilSent = batch.sendsAt - Date.now();
   if (untilSent > 0) await new Promise((resolve) => setTimeout(resolve, untilSent));
-  for (let poll = COALESCED_POLL_MS.first; !batch.outcome; poll = Math.min(poll * 2, COALESCED_POLL_MS.most)) {
+  for (let polls = 1; !batch.outcome; polls++) {
     if (Date.now() > giveUpAt) throw new Error(`a batch on a queue did not settle within ${COALESCED_WAIT_MS} ms`);
-    await new Promise((resolve) => setTimeout(resolve, poll));
+    await new Promise((resolve) => setTimeout(resolve, backoffDelay(polls, COALESCED_POLL_MS)));
   }
   if ("error" in batch.outcome) throw batch.outcome.error;
 }

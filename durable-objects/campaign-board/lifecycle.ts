@@ -3,6 +3,7 @@
  * settle) are due at a moment and when the board must wake up next. `CampaignBoard` runs the
  * steps; keeping the decision here lets it be tested without the runtime.
  */
+import { backoffDelay } from "../../shared/backoff.ts";
 import { effectiveEndAt, type CampaignTerms } from "../../shared/campaigns.ts";
 
 /** What the board has done so far, stored in its meta table. */
@@ -71,7 +72,7 @@ export function withDefaults(stored: Partial<Lifecycle> | undefined): Lifecycle 
 
 /** Wait before the next attempt after `failedAttempts` failed runs in a row: 1 s, 2 s, 4 s, … at most 10 min. */
 export function retryDelayMs(failedAttempts: number): number {
-  return Math.min(MAX_RETRY_DELAY_MS, 1000 * 2 ** Math.max(0, failedAttempts - 1));
+  return backoffDelay(failedAttempts, { first: 1000, most: MAX_RETRY_DELAY_MS });
 }
 
 /** `SETTLE_DELAY_SECONDS` as milliseconds, or the default when it is unset or not a non-negative number. */

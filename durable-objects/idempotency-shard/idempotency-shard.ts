@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { shardOf } from "../../shared/shard-hash.ts";
 import { DAY_MS } from "../../shared/time.ts";
 import { firstRow, migrate } from "../sql.ts";
 
@@ -82,12 +83,17 @@ function equalBytes(a: ArrayBuffer, b: ArrayBuffer): boolean {
 }
 
 /**
- * The shard that holds `eventId` of `scope`: FNV-1a of the id picks one of IDEMPOTENCY_SHARDS.
- * Cheap and stable. The hash is not keyed, so a client could choose ids that all land on one
- * shard; that shard then serves what one object can (~1,000/s) and the others are unaffected.
+ * The shard of `eventId` (any scope): its UTF-16 code units hashed by `shardOf`, the encoding the
+ * stored ids were spread with.
+ */
+export function idempotencyShardOf(eventId: string): number {
+  return shardOf(eventId, IDEMPOTENCY_SHARDS, "utf-16");
+}
+
+/**
+ * The object that holds `eventId` of `scope`: one of IDEMPOTENCY_SHARDS per scope. Cheap and
+ * stable; ids a client chose to share a shard load only that shard (~1,000/s), not the others.
  */
 export function idempotencyShardStub(env: Env, scope: string, eventId: string): DurableObjectStub<IdempotencyShard> {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < eventId.length; i++) hash = Math.imul(hash ^ eventId.charCodeAt(i), 0x01000193);
-  return env.IDEMPOTENCY_SHARD.getByName(`${scope}:${(hash >>> 0) % IDEMPOTENCY_SHARDS}`);
+  return env.IDEMPOTENCY_SHARD.getByName(`${scope}:${idempotencyShardOf(eventId)}`);
 }

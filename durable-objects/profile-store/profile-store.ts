@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { PROFILE_SCHEMA, TagProfiles, type ProfileLists, type ProfileTag } from "./tag-profiles.ts";
+import { shardOf } from "../../shared/shard-hash.ts";
 import { migrate, rows } from "../sql.ts";
 
 /**
@@ -10,14 +11,9 @@ import { migrate, rows } from "../sql.ts";
  */
 export const PROFILE_SHARDS = 64;
 
-/** FNV-1a over the cookie's UTF-8 bytes: stable across releases and runtimes, unlike any built-in. */
+/** The shard of `cookie`: its UTF-8 bytes hashed by `shardOf`, the encoding the stored profiles were spread with. */
 export function profileShardOf(cookie: string): number {
-  let hash = 0x811c9dc5;
-  for (const byte of new TextEncoder().encode(cookie)) {
-    hash ^= byte;
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return (hash >>> 0) % PROFILE_SHARDS;
+  return shardOf(cookie, PROFILE_SHARDS, "utf-8");
 }
 
 /**

@@ -1,5 +1,6 @@
 /** The webhooks and their delivery log in D1. */
 import { and, desc, eq, gte, inArray, isNull, lt, lte } from "drizzle-orm";
+import { encodeCursor } from "../cursor.ts";
 import { d1Chunks, runInOneBatch } from "../db/chunks.ts";
 import { database, schema } from "../db/client.ts";
 import { toIso } from "../time.ts";
@@ -155,18 +156,21 @@ export async function recordAttempts(d1: D1Database, attempts: readonly Delivery
   await runInOneBatch(db, d1Chunks(attempts, DELIVERY_COLUMNS).map((part) => db.insert(webhookDeliveries).values(part)));
 }
 
-/** A webhook's attempts newest first, `limit` a page, after the cursor (the last id of the previous page). */
+/** Where a page of deliveries ends: the last attempt's id (newest first). */
+export type DeliveryPosition = [deliveryId: number];
+
+/** A webhook's attempts newest first, `limit` a page, after `after` (where the previous page ended). */
 export async function listDeliveries(
   d1: D1Database,
   webhookId: string,
   limit: number,
-  cursor: string | undefined,
+  after: DeliveryPosition | undefined,
 ): Promise<{ deliveries: (Omit<DeliveryAttempt, "webhookId" | "at"> & { deliveryId: string; at: string })[]; nextCursor: string | null }> {
   const t = webhookDeliveries;
   const found = await database(d1)
     .select()
     .from(t)
-    .where(and(eq(t.webhookId, webhookId), cursor === undefined ? undefined : lt(t.deliveryId, Number(cursor))))
+    .where(and(eq(t.webhookId, webhookId), after === undefined ? undefined : lt(t.deliveryId, after[0])))
     .orderBy(desc(t.deliveryId))
     .limit(limit + 1);
   const page = found.slice(0, limit);
@@ -183,6 +187,6 @@ export async function listDeliveries(
       gaveUp: row.gaveUp,
       at: toIso(row.at),
     })),
-    nextCursor: found.length > limit && last ? String(last.deliveryId) : null,
+    nextCursor: found.length > limit && last ? encodeCursor([last.deliveryId] satisfies DeliveryPosition) : null,
   };
 }

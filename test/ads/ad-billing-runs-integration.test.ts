@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { AdBillingDayMessage, QueueMessage } from "../../shared/messages.ts";
 import { DAY_MS } from "../../shared/time.ts";
 import worker from "../../workers/index.ts";
-import { deliver } from "../campaigns/support.ts";
+import { deliver } from "../support/queues.ts";
 import { utcDaysAhead } from "../support/clock.ts";
 import { adminToken, callJson } from "../support/http.ts";
 import { createCampaign, sendEvent } from "./helpers.ts";

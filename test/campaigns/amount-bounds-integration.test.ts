@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { MAX_AMOUNT_MINOR } from "../../shared/money.ts";
 import { adminToken, callJson, serviceToken } from "../support/http.ts";
-import { createCampaign, deliver, topOf } from "./support.ts";
+import { createCampaign, topOf } from "./support.ts";
+import { deliver } from "../support/queues.ts";
 
 const purchase = (value: string, currency = "EUR") => ({
   userId: "42",

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { QualifiedPurchaseMessage } from "../../shared/messages.ts";
 import { adminToken, callJson, tokenFor } from "../support/http.ts";
-import { createCampaign, deliver, topOf } from "./support.ts";
+import { createCampaign, topOf } from "./support.ts";
+import { deliver } from "../support/queues.ts";
 
 function qualified(campaignId: string, userId: string, minor: number, timestamp: number): QualifiedPurchaseMessage {
   return { kind: "qualified-purchase", purchaseId: crypto.randomUUID(), campaignId, userId, amount: { minor, currency: "EUR" }, timestamp };

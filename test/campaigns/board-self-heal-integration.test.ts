@@ -7,7 +7,9 @@ import { database, schema } from "../../shared/db/client.ts";
 import type { QualifiedPurchaseMessage } from "../../shared/messages.ts";
 import { app } from "../../workers/app.ts";
 import { adminToken, callJson, tokenFor } from "../support/http.ts";
-import { deliver, freshId, topOf } from "./support.ts";
+import { topOf } from "./support.ts";
+import { deliver } from "../support/queues.ts";
+import { uniqueId } from "../support/ids.ts";
 
 const HOUR = 3_600_000;
 
@@ -45,7 +47,7 @@ async function tablesOf(campaignId: string): Promise<string[]> {
 
 describe("a campaign whose board was never configured", () => {
   it("still scores purchases and answers its leaderboard: the board takes its terms from D1", async () => {
-    const itemId = freshId();
+    const itemId = uniqueId();
     const now = Date.now();
     const ctx = createExecutionContext();
     const request = new Request("https://tally.test/campaigns", {
@@ -85,7 +87,7 @@ describe("a campaign whose board was never configured", () => {
 
 describe("reading an unknown campaign", () => {
   it("answers 404 and leaves no stored board behind", async () => {
-    const campaignId = freshId();
+    const campaignId = uniqueId();
     const top = await callJson("GET", `/records/top/1/${campaignId}`);
     expect(top.status).toBe(404);
     const position = await callJson("GET", `/records/position/${campaignId}/5`, { token: await tokenFor("5") });
@@ -94,13 +96,13 @@ describe("reading an unknown campaign", () => {
   });
 
   it("while a known campaign's board does keep its tables", async () => {
-    const campaignId = freshId();
+    const campaignId = uniqueId();
     const now = Date.now();
     const created = await callJson("POST", "/campaigns", {
       token: await adminToken(),
       body: {
         campaignId,
-        itemId: freshId(),
+        itemId: uniqueId(),
         prize: { value: "1.00", currency: "EUR" },
         startDateTime: new Date(now - HOUR).toISOString(),
         endDateTime: new Date(now + HOUR).toISOString(),
@@ -113,14 +115,14 @@ describe("reading an unknown campaign", () => {
 
 describe("asking for the winner of a campaign whose board was never configured", () => {
   it("sets the board up, so the campaign settles even without purchases", async () => {
-    const campaignId = freshId();
+    const campaignId = uniqueId();
     const now = Date.now();
     const request = new Request("https://tally.test/campaigns", {
       method: "POST",
       headers: { authorization: `Bearer ${await adminToken()}`, "content-type": "application/json" },
       body: JSON.stringify({
         campaignId,
-        itemId: freshId(),
+        itemId: uniqueId(),
         prize: { value: "5.00", currency: "EUR" },
         startDateTime: new Date(now - 2 * HOUR).toISOString(),
         endDateTime: new Date(now - HOUR).toISOString(),

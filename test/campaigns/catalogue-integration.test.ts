@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { utcDaysAhead } from "../support/clock.ts";
 import { adminToken, callJson, tokenFor } from "../support/http.ts";
-import { createCampaign, freshId } from "./support.ts";
+import { createCampaign } from "./support.ts";
+import { uniqueId } from "../support/ids.ts";
 
 // A month ahead, whatever today is: the campaign is "scheduled".
 const START = new Date(utcDaysAhead(30)).toISOString();
@@ -29,7 +30,7 @@ describe("POST /campaigns", () => {
   });
 
   it("accepts ids as numbers and writes them back as strings", async () => {
-    const campaignId = Number(freshId());
+    const campaignId = Number(uniqueId());
     const { status, body } = await callJson("POST", "/campaigns", {
       token: await adminToken(),
       body: { ...valid(), campaignId, itemId: 77, prize: { value: 1000, currency: "JPY" } },
@@ -40,7 +41,7 @@ describe("POST /campaigns", () => {
 
   it("returns the first answer when the same id is sent again, and 409 for other terms", async () => {
     const token = await adminToken();
-    const campaignId = freshId();
+    const campaignId = uniqueId();
     const first = await callJson("POST", "/campaigns", { token, body: { ...valid(), campaignId } });
     const again = await callJson("POST", "/campaigns", { token, body: { ...valid(), campaignId } });
     expect(again.status).toBe(201);
@@ -98,7 +99,7 @@ describe("GET /campaigns", () => {
   });
 
   it("lists the campaigns active at a moment in the seed's shape", async () => {
-    const itemId = freshId();
+    const itemId = uniqueId();
     const running = await createCampaign({ itemId });
     const later = await createCampaign({ itemId, start: Date.now() + 86_400_000, end: Date.now() + 2 * 86_400_000 });
     const now = await callJson("GET", "/campaigns/active");

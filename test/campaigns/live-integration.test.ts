@@ -5,7 +5,8 @@ import type { LiveMessage } from "../../shared/campaigns.ts";
 import type { QualifiedPurchaseMessage } from "../../shared/messages.ts";
 import { app } from "../../workers/app.ts";
 import { adminToken, callJson, eventually, tokenFor } from "../support/http.ts";
-import { createCampaign, deliver, topOf } from "./support.ts";
+import { createCampaign, topOf } from "./support.ts";
+import { deliver } from "../support/queues.ts";
 
 function qualified(campaignId: string, userId: string, minor: number): QualifiedPurchaseMessage {
   return { kind: "qualified-purchase", purchaseId: crypto.randomUUID(), campaignId, userId, amount: { minor, currency: "EUR" }, timestamp: Date.now() - 1000 };

@@ -3,7 +3,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { boardStub } from "../../durable-objects/campaign-board/stub.ts";
 import { adminToken, callJson } from "../support/http.ts";
-import { createCampaign, freshId } from "./support.ts";
+import { createCampaign } from "./support.ts";
+import { uniqueId } from "../support/ids.ts";
 
 const HOUR = 3_600_000;
 const alarmOf = (campaignId: string) => runInDurableObject(boardStub(env, campaignId), (_i, state) => state.storage.getAlarm());
@@ -12,7 +13,7 @@ describe("PATCH /campaigns/{id}", () => {
   it("changes item and start while scheduled, and re-arms the board's alarm for the new start", async () => {
     const campaign = await createCampaign({ start: Date.now() + HOUR, end: Date.now() + 3 * HOUR });
     const id = campaign.campaignId;
-    const itemId = freshId();
+    const itemId = uniqueId();
     const start = new Date(Date.now() + 2 * HOUR).toISOString();
     const { status, body } = await callJson("PATCH", `/campaigns/${id}`, { token: await adminToken(), body: { itemId, startDateTime: start } });
     expect(status).toBe(200);

@@ -3,7 +3,9 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { PurchaseMessage, QualifiedPurchaseMessage } from "../../shared/messages.ts";
 import { adminToken, callJson, eventually, serviceToken, tokenFor } from "../support/http.ts";
-import { createCampaign, deliver, freshId, topOf } from "./support.ts";
+import { createCampaign, topOf } from "./support.ts";
+import { deliver } from "../support/queues.ts";
+import { uniqueId } from "../support/ids.ts";
 
 const now = Date.now();
 const at = (offsetMs: number) => now - 600_000 + offsetMs;
@@ -28,7 +30,7 @@ describe("POST /purchases", () => {
   });
 
   it("answers a resent id with the first answer, and 409 when the payload differs", async () => {
-    const purchaseId = `p-${freshId()}`;
+    const purchaseId = `p-${uniqueId()}`;
     const first = await callJson("POST", "/purchases", { token: await serviceToken(), body: purchase({ purchaseId }) });
     const again = await callJson("POST", "/purchases", { token: await serviceToken(), body: purchase({ purchaseId }) });
     expect(again.status).toBe(202);
@@ -68,7 +70,7 @@ describe("POST /purchases", () => {
 
 describe("qualification", () => {
   it("qualifies by item and event time, for every matching campaign", async () => {
-    const itemId = freshId();
+    const itemId = uniqueId();
     // Windows ahead of now, so no board settles while the test runs.
     const base = Date.now() + 60_000;
     const t = (offset: number) => base + offset;

@@ -5,7 +5,8 @@ import type { CampaignBoard } from "../../durable-objects/campaign-board/campaig
 import { boardStub } from "../../durable-objects/campaign-board/stub.ts";
 import type { QualifiedPurchaseMessage } from "../../shared/messages.ts";
 import { adminToken, callJson, eventually, tokenFor } from "../support/http.ts";
-import { createCampaign, deliver, topOf } from "./support.ts";
+import { createCampaign, topOf } from "./support.ts";
+import { deliver } from "../support/queues.ts";
 
 const board = (campaignId: string) => boardStub(env, campaignId);
 

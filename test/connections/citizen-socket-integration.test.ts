@@ -13,10 +13,10 @@ import {
   pointsOf,
   requestConnection,
   shownFrom,
-  uniqueId,
   uniqueZip,
   type CitizenSocket,
 } from "./support.ts";
+import { uniqueId } from "../support/ids.ts";
 
 const HERE = { lat: 40.7128, lng: -74.006 };
 

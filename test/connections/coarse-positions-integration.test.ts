@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { COARSE_CELL_METERS, coarsePosition, haversineMeters, type LatLng } from "../../durable-objects/zip-area/geo.ts";
 import { callJson, tokenFor } from "../support/http.ts";
-import { connectOfficer, gridOffsetOf, uniqueId, uniqueZip } from "./support.ts";
+import { uniqueId } from "../support/ids.ts";
+import { connectOfficer, gridOffsetOf, uniqueZip } from "./support.ts";
 
 const HERE = { lat: 40.7128, lng: -74.006 };
 const METERS_PER_DEGREE = 111_194.9;

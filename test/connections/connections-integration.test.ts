@@ -3,7 +3,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { userStub } from "../../durable-objects/user/stub.ts";
 import { adminToken, callJson, eventually, tokenFor } from "../support/http.ts";
-import { connectCitizen, connectOfficer, north, pointsOf, requestConnection, uniqueId, uniqueZip } from "./support.ts";
+import { connectCitizen, connectOfficer, north, pointsOf, requestConnection, uniqueZip } from "./support.ts";
+import { uniqueId } from "../support/ids.ts";
 
 const HERE = { lat: 40.7128, lng: -74.006 };
 

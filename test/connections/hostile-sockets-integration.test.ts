@@ -8,7 +8,8 @@ import {
 } from "../../durable-objects/zip-area/zip-area.ts";
 import { zipAreaStub } from "../../durable-objects/zip-area/stub.ts";
 import { tokenFor } from "../support/http.ts";
-import { CitizenSocket, connectCitizen, connectOfficer, OfficerSocket, uniqueId, uniqueZip } from "./support.ts";
+import { uniqueId } from "../support/ids.ts";
+import { CitizenSocket, connectCitizen, connectOfficer, OfficerSocket, uniqueZip } from "./support.ts";
 
 const HERE = { lat: 40.7128, lng: -74.006 };
 

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { adminToken, call } from "../support/http.ts";
-import { uniqueId } from "./support.ts";
+import { uniqueId } from "../support/ids.ts";
 
 const NDJSON = { "content-type": "application/x-ndjson" };
 

@@ -5,9 +5,11 @@ import type { QualifiedPurchaseMessage } from "../../shared/messages.ts";
 import { MAX_IMPORT_BODY_BYTES } from "../../workers/http/content.ts";
 import { app } from "../../workers/app.ts";
 import { displayNamesOf } from "../../shared/display-names.ts";
-import { createCampaign, deliver, topOf } from "../campaigns/support.ts";
+import { createCampaign, topOf } from "../campaigns/support.ts";
 import { adminToken, callJson, eventually, tokenFor } from "../support/http.ts";
-import { connectOfficer, fund, uniqueId, uniqueZip } from "./support.ts";
+import { connectOfficer, fund, uniqueZip } from "./support.ts";
+import { deliver } from "../support/queues.ts";
+import { uniqueId } from "../support/ids.ts";
 
 const CSV = { "content-type": "text/csv" };
 const NDJSON = { "content-type": "application/x-ndjson" };
@@ -234,7 +236,7 @@ describe("Imports", () => {
 
   it("names 20,000 users from one file, leaderboard rows included, in a handful of D1 statements", { timeout: 60_000 }, async () => {
     const campaign = await createCampaign();
-    // A range of ids no other test of this file uses (uniqueId counts up from 1,000).
+    // A range of ids no other test of this file uses (uniqueId ids stay below 10,000,000).
     const first = 10_000_000 + Number(uniqueId()) * 100_000;
     const ranked = String(first + 19_999);
     const purchase: QualifiedPurchaseMessage = {

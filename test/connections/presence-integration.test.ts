@@ -6,7 +6,8 @@ import { AVAILABLE_FOR_MS, CLOSE_AVAILABILITY_ENDED, CLOSE_REPLACED, PING } from
 import { zipAreaStub } from "../../durable-objects/zip-area/stub.ts";
 import { callJson, eventually, tokenFor } from "../support/http.ts";
 import { haversineMeters, shownDistance } from "../../durable-objects/zip-area/geo.ts";
-import { coarseAt, connectOfficer, north, pointsOf, requestConnection, uniqueId, uniqueZip } from "./support.ts";
+import { coarseAt, connectOfficer, north, pointsOf, requestConnection, uniqueZip } from "./support.ts";
+import { uniqueId } from "../support/ids.ts";
 
 const HERE = { lat: 40.7128, lng: -74.006 };
 

@@ -5,7 +5,8 @@ import { userStub } from "../../durable-objects/user/stub.ts";
 import { zipAreaStub } from "../../durable-objects/zip-area/stub.ts";
 import { app } from "../../workers/app.ts";
 import { call, callJson, tokenFor } from "../support/http.ts";
-import { uniqueId, uniqueZip } from "./support.ts";
+import { uniqueId } from "../support/ids.ts";
+import { uniqueZip } from "./support.ts";
 
 /** The tables an object's SQLite holds (the constructor runs first, as for any call). */
 async function tablesOf(stub: DurableObjectStub): Promise<string[]> {

@@ -1,9 +1,7 @@
-import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { EstablishedConnectionMessage, QueueMessage } from "../../shared/messages.ts";
-import { queue } from "../../workers/queues.ts";
+import type { EstablishedConnectionMessage } from "../../shared/messages.ts";
 import { adminToken, callJson, tokenFor } from "../support/http.ts";
+import { deliver } from "../support/queues.ts";
 
 const DAY = 86_400_000;
 const NOV_20 = Date.parse("2026-11-20T10:00:00.000Z");
@@ -11,16 +9,6 @@ const JUN_15 = Date.parse("2026-06-15T10:00:00.000Z");
 
 function established(requestId: string, zip: string, at: number): EstablishedConnectionMessage {
   return { kind: "established-connection", requestId, citizenId: "1", officerId: "2", zip, pointsEach: 10, establishedAt: at };
-}
-
-async function deliver(bodies: QueueMessage[]) {
-  const batch = createMessageBatch<QueueMessage>(
-    "established-connections",
-    bodies.map((body, i) => ({ id: `m-${i}-${Math.random()}`, timestamp: new Date(), attempts: 1, body })),
-  );
-  const ctx = createExecutionContext();
-  await queue(batch, env, ctx);
-  return getQueueResult(batch, ctx);
 }
 
 async function report(query: string) {
@@ -38,11 +26,11 @@ describe("Established connections consumer and report", () => {
       established("rep-d", "10001", NOV_20 + 2 * DAY),
       established("rep-e", "10003", NOV_20 - 20 * DAY),
     ];
-    const result = await deliver(messages);
+    const result = await deliver("established-connections", messages);
     expect(result.explicitAcks).toHaveLength(5);
     expect(result.retryMessages).toEqual([]);
     // A redelivered batch changes nothing.
-    await deliver([messages[0]!, messages[2]!]);
+    await deliver("established-connections", [messages[0]!, messages[2]!]);
 
     const byZip = await report("groupBy=zip&time_range=2026-11-20T00:00:00Z_2026-11-23T00:00:00Z");
     expect(byZip.status).toBe(200);
@@ -72,7 +60,7 @@ describe("Established connections consumer and report", () => {
   it("retries a message that is not an established connection instead of recording it", async () => {
     const stray = { kind: "purchase", purchaseId: "p", userId: "1", itemId: "1", amount: { minor: 1, currency: "EUR" }, timestamp: 0 } as const;
     // Its own zip and day, away from the other tests' reports.
-    const result = await deliver([stray, established("rep-x", "20001", JUN_15)]);
+    const result = await deliver("established-connections", [stray, established("rep-x", "20001", JUN_15)]);
     expect(result.retryMessages).toHaveLength(1);
     expect(result.explicitAcks).toHaveLength(1);
     const recorded = await report("groupBy=zip&time_range=2026-06-15T00:00:00Z_2026-06-16T00:00:00Z");

@@ -4,7 +4,8 @@ import { describe, expect, it } from "vitest";
 import { userStub } from "../../durable-objects/user/stub.ts";
 import { app } from "../../workers/app.ts";
 import { adminToken, callJson, tokenFor } from "../support/http.ts";
-import { pointsOf, uniqueId } from "./support.ts";
+import { pointsOf } from "./support.ts";
+import { uniqueId } from "../support/ids.ts";
 
 /** The real D1 binding, with the first `batch` call failing as a D1 outage would. */
 function batchFailsOnce(d1: D1Database): D1Database {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { signVoucher } from "../../workers/connections/voucher.ts";
 import { adminToken, callJson, tokenFor } from "../support/http.ts";
-import { fund, pointsOf, uniqueId } from "./support.ts";
+import { fund, pointsOf } from "./support.ts";
+import { uniqueId } from "../support/ids.ts";
 
 async function newOffer(body: Record<string, unknown>) {
   const { status, body: answer } = await callJson("POST", "/offers", { token: await adminToken(), body });

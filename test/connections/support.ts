@@ -10,6 +10,7 @@ import type {
   ServerMessage,
 } from "../../durable-objects/zip-area/socket-messages.ts";
 import { callJson, tokenFor } from "../support/http.ts";
+import { uniqueId } from "../support/ids.ts";
 
 type Of<M, T> = Extract<M, { type: T }>;
 
@@ -147,13 +148,6 @@ export async function fund(userId: string, points: number): Promise<void> {
 /** A point `meters` north of another (1° of latitude is about 111.2 km). */
 export function north(point: { lat: number; lng: number }, meters: number): { lat: number; lng: number } {
   return { lat: point.lat + meters / 111_195, lng: point.lng };
-}
-
-/** Fresh ids per test (storage is per file), so tests in one file never share a user or a zip. */
-let counter = 1000;
-export function uniqueId(): string {
-  counter += 1;
-  return String(counter);
 }
 
 export function uniqueZip(): string {

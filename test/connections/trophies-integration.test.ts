@@ -2,9 +2,11 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { userStub } from "../../durable-objects/user/stub.ts";
 import type { EstablishedConnectionMessage } from "../../shared/messages.ts";
-import { deliver, expectAllAcked } from "../incentives/helpers.ts";
+import { expectAllAcked } from "../incentives/helpers.ts";
+import { deliver } from "../support/queues.ts";
 import { adminToken, callJson, tokenFor } from "../support/http.ts";
-import { connectCitizen, connectOfficer, uniqueId, uniqueZip } from "./support.ts";
+import { connectCitizen, connectOfficer, uniqueZip } from "./support.ts";
+import { uniqueId } from "../support/ids.ts";
 
 const QUEUE = "established-connections";
 const HOUR = 3_600_000;
@@ -38,22 +40,22 @@ describe("Trophies", () => {
     const all = Array.from({ length: 50 }, (_, i) => connection(i + 1, citizenId, officerId, zip, base));
     const upTo = (n: number) => all.slice(0, n);
 
-    expectAllAcked(await deliver(upTo(1), 1, QUEUE), 1);
-    expectAllAcked(await deliver(upTo(1), 2, QUEUE), 1);
+    expectAllAcked(await deliver(QUEUE, upTo(1)), 1);
+    expectAllAcked(await deliver(QUEUE, upTo(1), { attempts: 2 }), 1);
     let profile = await profileOf(citizenId);
     expect(profile.connections).toBe(1);
     expect(profile.trophies).toEqual([{ trophyId: "first-connection", name: "First connection", earnedAt: dayOf(base + HOUR) }]);
 
     // Redelivered messages mixed with new ones: 1..9 again with 10..12, then 5..49, then everything twice.
-    expectAllAcked(await deliver(all.slice(0, 12), 2, QUEUE), 12);
+    expectAllAcked(await deliver(QUEUE, all.slice(0, 12), { attempts: 2 }), 12);
     profile = await profileOf(citizenId);
     expect(profile.connections).toBe(12);
     expect(profile.trophies.map((t) => t.trophyId)).toEqual(["first-connection", "ten-connections"]);
     expect(profile.trophies[1]!.earnedAt).toBe(dayOf(base + 10 * HOUR));
 
-    expectAllAcked(await deliver(all.slice(4, 49), 3, QUEUE), 45);
+    expectAllAcked(await deliver(QUEUE, all.slice(4, 49), { attempts: 3 }), 45);
     expect((await profileOf(citizenId)).trophies).toHaveLength(2);
-    expectAllAcked(await deliver([...all, ...all], 4, QUEUE), 100);
+    expectAllAcked(await deliver(QUEUE, [...all, ...all], { attempts: 4 }), 100);
 
     for (const userId of [citizenId, officerId]) {
       const { connections, trophies } = await profileOf(userId);
@@ -73,7 +75,7 @@ describe("Trophies", () => {
     const [citizenId, officerId, zip] = [uniqueId(), uniqueId(), uniqueZip()];
     const citizen = await connectCitizen(zip, citizenId);
     const officer = await connectOfficer(zip, officerId);
-    expectAllAcked(await deliver([connection(1, citizenId, officerId, zip, Date.now() - HOUR)], 1, QUEUE), 1);
+    expectAllAcked(await deliver(QUEUE, [connection(1, citizenId, officerId, zip, Date.now() - HOUR)]), 1);
     const expected = { type: "trophy", trophyId: "first-connection", name: "First connection", earnedAt: expect.any(String) };
     const pushed = await citizen.next("trophy");
     expect(pushed).toEqual(expected);
@@ -82,7 +84,7 @@ describe("Trophies", () => {
     expect(pushed.earnedAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
     expect((await profileOf(citizenId)).trophies[0]!.earnedAt).toBe(pushed.earnedAt.slice(0, 10));
     // A redelivery earns nothing new, so nothing more is pushed.
-    expectAllAcked(await deliver([connection(1, citizenId, officerId, zip, Date.now() - HOUR)], 2, QUEUE), 1);
+    expectAllAcked(await deliver(QUEUE, [connection(1, citizenId, officerId, zip, Date.now() - HOUR)], { attempts: 2 }), 1);
     await expect(citizen.next("trophy", 300)).rejects.toThrow();
     citizen.close();
     officer.close();
@@ -118,7 +120,7 @@ describe("Public profiles", () => {
     const [citizenId, officerId, zip] = [uniqueId(), uniqueId(), uniqueZip()];
     const named = await callJson("PUT", `/users/${citizenId}/profile`, { token: await tokenFor(citizenId, ["citizen"]), body: { displayName: "Casey" } });
     expect(named.status).toBe(200);
-    expectAllAcked(await deliver([connection(1, citizenId, officerId, zip, Date.now() - HOUR)], 1, QUEUE), 1);
+    expectAllAcked(await deliver(QUEUE, [connection(1, citizenId, officerId, zip, Date.now() - HOUR)]), 1);
     const { status, body } = await callJson("GET", `/users/${citizenId}/profile`);
     expect(status).toBe(200);
     expect(body).toEqual({
@@ -137,7 +139,7 @@ describe("Public profiles", () => {
     await env.DB.prepare("INSERT INTO user_profiles (user_id, display_name, precinct, updated_at) VALUES (?, ?, ?, ?)")
       .bind(Number(officerId), "Officer Brooks", "Precinct 14", Date.now())
       .run();
-    expectAllAcked(await deliver([connection(1, citizenId, officerId, zip, Date.now() - HOUR)], 1, QUEUE), 1);
+    expectAllAcked(await deliver(QUEUE, [connection(1, citizenId, officerId, zip, Date.now() - HOUR)]), 1);
     const { status, body } = await callJson("GET", `/officers/${officerId}`);
     expect(status).toBe(200);
     expect(body).toEqual({

@@ -4,7 +4,8 @@ import { DAY_MS, toIso, utcDate } from "../../shared/time.ts";
 import { signVoucher } from "../../workers/connections/voucher.ts";
 import { utcDaysAhead } from "../support/clock.ts";
 import { adminToken, callJson, tokenFor } from "../support/http.ts";
-import { fund, uniqueId } from "./support.ts";
+import { fund } from "./support.ts";
+import { uniqueId } from "../support/ids.ts";
 
 const TTL_DAYS = Number(env.VOUCHER_TTL_DAYS);
 

@@ -5,16 +5,8 @@ import type { User } from "../../durable-objects/user/user.ts";
 import { userStub } from "../../durable-objects/user/stub.ts";
 import type { IncentiveAwardMessage, QueueMessage } from "../../shared/messages.ts";
 import { adminToken, call, callJson, eventually, serviceToken, tokenFor } from "../support/http.ts";
-import {
-  attach,
-  awardsOf,
-  consecutiveDays,
-  createIncentive,
-  deliver,
-  eventMessage,
-  expectAllAcked,
-  streaksOf,
-} from "./helpers.ts";
+import { attach, awardsOf, consecutiveDays, createIncentive, eventMessage, expectAllAcked, streaksOf } from "./helpers.ts";
+import { deliver } from "../support/queues.ts";
 
 // Employers: 100 runs the program; 200 attached nothing. Users get their own ids per test.
 const EMPLOYER = "100";
@@ -32,7 +24,7 @@ beforeAll(async () => {
 
 async function logDays(userId: string, days: string[], prefix: string, offset = 0) {
   const messages = days.map((iso, i) => eventMessage(`${prefix}-${i}`, userId, EMPLOYER, "data-logged", iso, offset));
-  expectAllAcked(await deliver(messages), messages.length);
+  expectAllAcked(await deliver("incentive-events", messages), messages.length);
 }
 
 describe("incentive awards", () => {
@@ -112,8 +104,8 @@ describe("incentive awards", () => {
     const user = "1007";
     const first = eventMessage("birth-1", user, EMPLOYER, "birth-reported", "2026-05-01T10:00:00.000Z");
     const second = eventMessage("birth-2", user, EMPLOYER, "birth-reported", "2026-05-03T10:00:00.000Z");
-    expectAllAcked(await deliver([first, second]), 2);
-    expectAllAcked(await deliver([second]), 1);
+    expectAllAcked(await deliver("incentive-events", [first, second]), 2);
+    expectAllAcked(await deliver("incentive-events", [second]), 1);
     const awards = await awardsOf(user);
     expect(awards.map((a) => [a.employerIncentiveId, a.reward])).toEqual([[birthBonus, { description: "Baby blanket" }]]);
   });
@@ -126,7 +118,7 @@ describe("incentive awards", () => {
       ...days.map((iso, i) => eventMessage(`alice-${i}`, alice, EMPLOYER, "data-logged", iso)),
       ...days.slice(0, 2).map((iso, i) => eventMessage(`bob-${i}`, bob, EMPLOYER, "data-logged", iso)),
     ];
-    expectAllAcked(await deliver(messages), messages.length);
+    expectAllAcked(await deliver("incentive-events", messages), messages.length);
     expect(await awardsOf(alice)).toHaveLength(1);
     expect(await awardsOf(bob)).toEqual([]);
     expect(await streaksOf(bob)).toEqual([
@@ -139,7 +131,7 @@ describe("incentive awards", () => {
     const messages = consecutiveDays("2026-07-01", 5).map((iso, i) =>
       eventMessage(`other-${i}`, user, OTHER_EMPLOYER, "data-logged", iso),
     );
-    expectAllAcked(await deliver(messages), 5);
+    expectAllAcked(await deliver("incentive-events", messages), 5);
     await logDays(user, consecutiveDays("2026-07-01", 1), "mine");
     expect(await awardsOf(user)).toEqual([]);
     expect(await streaksOf(user)).toEqual([
@@ -154,12 +146,12 @@ describe("incentive awards", () => {
       ...consecutiveDays("2026-08-01", 5).map((iso, i) => eventMessage(`redeliver-${i}`, user, EMPLOYER, "data-logged", iso)),
       eventMessage("redeliver-birth", user, EMPLOYER, "birth-reported", "2026-08-02T10:00:00.000Z"),
     ];
-    expectAllAcked(await deliver(messages), 6);
+    expectAllAcked(await deliver("incentive-events", messages), 6);
     const before = await awardsOf(user);
     expect(before.map((a) => a.employerIncentiveId).sort()).toEqual([fiveDayStreak, birthBonus].sort());
 
-    expectAllAcked(await deliver(messages, 2), 6);
-    expectAllAcked(await deliver([...messages].reverse(), 3), 6);
+    expectAllAcked(await deliver("incentive-events", messages, { attempts: 2 }), 6);
+    expectAllAcked(await deliver("incentive-events", [...messages].reverse(), { attempts: 3 }), 6);
     const after = await awardsOf(user);
     expect(after.map(({ fulfilledAt: _, ...award }) => award)).toEqual(before.map(({ fulfilledAt: _, ...award }) => award));
     await runInDurableObject(userStub(env, user), async (instance: User) => {
@@ -183,7 +175,7 @@ describe("incentive awards", () => {
     expect(made?.employerIncentiveId).toBe(birthBonus);
     expect(await awardsOf(user)).toEqual([]);
 
-    expectAllAcked(await deliver([message], 2), 1);
+    expectAllAcked(await deliver("incentive-events", [message], { attempts: 2 }), 1);
     const awards = await awardsOf(user);
     expect(awards).toHaveLength(1);
     expect(awards[0]).toMatchObject({ employerIncentiveId: birthBonus, incentiveId: birthIncentive, awardedAt: new Date(made!.awardedAt).toISOString() });
@@ -194,7 +186,7 @@ describe("incentive awards", () => {
     await logDays(user, consecutiveDays("2026-10-01", 4), "race");
     const fifth = consecutiveDays("2026-10-05", 1)[0]!;
     const results = await Promise.all(
-      ["race-a", "race-b", "race-c"].map((id) => deliver([eventMessage(id, user, EMPLOYER, "data-logged", fifth)])),
+      ["race-a", "race-b", "race-c"].map((id) => deliver("incentive-events", [eventMessage(id, user, EMPLOYER, "data-logged", fifth)])),
     );
     for (const result of results) expectAllAcked(result, 1);
     expect(await awardsOf(user)).toHaveLength(1);
@@ -206,7 +198,7 @@ describe("incentive awards", () => {
     const wellness = await attach(employer, "1", incentive, "Water bottle");
     const fitness = await attach(employer, "2", incentive, "Gym voucher");
     const user = "1014";
-    expectAllAcked(await deliver([eventMessage("steps-1", user, employer, "steps-logged", "2026-01-01T10:00:00.000Z")]), 1);
+    expectAllAcked(await deliver("incentive-events", [eventMessage("steps-1", user, employer, "steps-logged", "2026-01-01T10:00:00.000Z")]), 1);
     expect((await awardsOf(user)).map((a) => a.employerIncentiveId).sort()).toEqual([wellness, fitness].sort());
   });
 
@@ -216,16 +208,16 @@ describe("incentive awards", () => {
     const admin = await adminToken();
     expect((await call("PATCH", `/incentives/${incentive}`, { token: admin, body: { active: false } })).status).toBe(200);
     const user = "1017";
-    expectAllAcked(await deliver([eventMessage("quiz-1", user, EMPLOYER, "quiz-done", "2026-01-01T10:00:00.000Z")]), 1);
+    expectAllAcked(await deliver("incentive-events", [eventMessage("quiz-1", user, EMPLOYER, "quiz-done", "2026-01-01T10:00:00.000Z")]), 1);
     expect(await awardsOf(user)).toEqual([]);
     expect((await call("PATCH", `/incentives/${incentive}`, { token: admin, body: { active: true } })).status).toBe(200);
-    expectAllAcked(await deliver([eventMessage("quiz-2", user, EMPLOYER, "quiz-done", "2026-01-02T10:00:00.000Z")]), 1);
+    expectAllAcked(await deliver("incentive-events", [eventMessage("quiz-2", user, EMPLOYER, "quiz-done", "2026-01-02T10:00:00.000Z")]), 1);
     expect((await awardsOf(user)).map((a) => a.employerIncentiveId)).toEqual([link]);
   });
 
   it("lists awards per employer to that employer", async () => {
-    expectAllAcked(await deliver([eventMessage("list-birth", "1016", EMPLOYER, "birth-reported", "2026-01-01T10:00:00.000Z")]), 1);
-    expectAllAcked(await deliver([eventMessage("list-other", "1016", "300", "steps-logged", "2026-01-01T10:00:00.000Z")]), 1);
+    expectAllAcked(await deliver("incentive-events", [eventMessage("list-birth", "1016", EMPLOYER, "birth-reported", "2026-01-01T10:00:00.000Z")]), 1);
+    expectAllAcked(await deliver("incentive-events", [eventMessage("list-other", "1016", "300", "steps-logged", "2026-01-01T10:00:00.000Z")]), 1);
     const { status, body } = await callJson("GET", `/employers/${EMPLOYER}/awards`, {
       token: await tokenFor("500", ["employer"], { employerId: EMPLOYER }),
     });
@@ -238,7 +230,7 @@ describe("incentive awards", () => {
 
   it("publishes each award on incentive-awards, where fulfilment marks it once", async () => {
     const user = "1015";
-    expectAllAcked(await deliver([eventMessage("fulfil-birth", user, EMPLOYER, "birth-reported", "2026-11-01T10:00:00.000Z")]), 1);
+    expectAllAcked(await deliver("incentive-events", [eventMessage("fulfil-birth", user, EMPLOYER, "birth-reported", "2026-11-01T10:00:00.000Z")]), 1);
     const fulfilled = await eventually(async () => {
       const [award] = await awardsOf(user);
       return award?.fulfilledAt ? award : undefined;
@@ -250,10 +242,10 @@ describe("incentive awards", () => {
 describe("incentive consumers", () => {
   it("sends a message of the wrong shape towards the dead letters instead of acking it", async () => {
     const malformed = { kind: "incentive-event", eventId: 5, userId: "1" } as unknown as QueueMessage;
-    const result = await deliver([malformed, eventMessage("fine-1", "1200", EMPLOYER, "data-logged", "2026-01-01T10:00:00.000Z")]);
+    const result = await deliver("incentive-events", [malformed, eventMessage("fine-1", "1200", EMPLOYER, "data-logged", "2026-01-01T10:00:00.000Z")]);
     expect(result.retryMessages).toHaveLength(1);
     expect(result.explicitAcks).toHaveLength(1);
-    const awardResult = await deliver([malformed], 1, "incentive-awards");
+    const awardResult = await deliver("incentive-awards", [malformed]);
     expect(awardResult.retryMessages).toHaveLength(1);
   });
 
@@ -270,10 +262,10 @@ describe("incentive consumers", () => {
       awardedAt: Date.parse("2026-01-01T10:00:00.000Z"),
       eventId: "fulfil-direct",
     };
-    expectAllAcked(await deliver([award], 1, "incentive-awards"), 1);
+    expectAllAcked(await deliver("incentive-awards", [award]), 1);
     const [first] = await awardsOf(user);
     expect(first).toMatchObject({ awardId: award.awardId, awardedAt: "2026-01-01T10:00:00.000Z", fulfilledAt: expect.any(String) });
-    expectAllAcked(await deliver([award, award], 2, "incentive-awards"), 2);
+    expectAllAcked(await deliver("incentive-awards", [award, award], { attempts: 2 }), 2);
     expect(await awardsOf(user)).toEqual([first]);
   });
 });

@@ -1,20 +1,19 @@
 import { describe, expect, it } from "vitest";
 import { adminToken, callJson, serviceToken, tokenFor } from "../support/http.ts";
 import { utcDaysAhead } from "../support/clock.ts";
-import { attach, awardsOf, createIncentive, deliver, eventMessage, expectAllAcked } from "./helpers.ts";
-
-let seq = 0;
-const fresh = () => String(880_000 + Math.floor(Math.random() * 10_000) * 10 + (seq++ % 10));
+import { attach, awardsOf, createIncentive, eventMessage, expectAllAcked } from "./helpers.ts";
+import { uniqueId } from "../support/ids.ts";
+import { deliver } from "../support/queues.ts";
 
 describe("detaching an employer incentive", () => {
   it("stops new awards from it and keeps the awards made", async () => {
-    const employerId = fresh();
+    const employerId = uniqueId();
     const event = `birth-${employerId}`;
     const incentiveId = await createIncentive({ kind: "once", event });
     const link = await attach(employerId, "1", incentiveId, "Blanket");
-    const [early, late] = [fresh(), fresh()];
+    const [early, late] = [uniqueId(), uniqueId()];
     const when = new Date(Date.now() - 3_600_000).toISOString();
-    expectAllAcked(await deliver([eventMessage(`e-${early}`, early, employerId, event, when)]), 1);
+    expectAllAcked(await deliver("incentive-events", [eventMessage(`e-${early}`, early, employerId, event, when)]), 1);
     expect(await awardsOf(early)).toHaveLength(1);
 
     const employer = await tokenFor(`9${employerId}`, ["employer"], { employerId });
@@ -26,7 +25,7 @@ describe("detaching an employer incentive", () => {
     // Detaching again answers the same link, first detachedAt kept.
     expect((await callJson("DELETE", path, { token: employer })).body).toEqual(detached.body);
 
-    expectAllAcked(await deliver([eventMessage(`e-${late}`, late, employerId, event, when)]), 1);
+    expectAllAcked(await deliver("incentive-events", [eventMessage(`e-${late}`, late, employerId, event, when)]), 1);
     expect(await awardsOf(late)).toEqual([]);
     expect(await awardsOf(early)).toHaveLength(1);
     expect((await callJson("DELETE", `/employers/${employerId}/programs/2/incentives/${link}`, { token: employer })).status).toBe(404);
@@ -36,13 +35,13 @@ describe("detaching an employer incentive", () => {
 
 describe("award lists", () => {
   it("page with limit and cursor, newest first, each award once, nextCursor null on the last page", async () => {
-    const employerId = fresh();
+    const employerId = uniqueId();
     const event = `birth-${employerId}`;
     const incentiveId = await createIncentive({ kind: "once", event });
     await attach(employerId, "1", incentiveId, "Blanket");
-    const users = Array.from({ length: 7 }, () => fresh());
+    const users = Array.from({ length: 7 }, () => uniqueId());
     const when = new Date(Date.now() - 3_600_000).toISOString();
-    for (const user of users) expectAllAcked(await deliver([eventMessage(`e-${user}`, user, employerId, event, when)]), 1);
+    for (const user of users) expectAllAcked(await deliver("incentive-events", [eventMessage(`e-${user}`, user, employerId, event, when)]), 1);
     const token = await adminToken();
     const seen: string[] = [];
     let cursor: string | null = null;

@@ -1,8 +1,6 @@
-import { createExecutionContext, createMessageBatch, getQueueResult, type QueueResult } from "cloudflare:test";
-import { env } from "cloudflare:workers";
+import type { QueueResult } from "cloudflare:test";
 import { expect } from "vitest";
-import type { IncentiveEventMessage, QueueMessage } from "../../shared/messages.ts";
-import worker from "../../workers/index.ts";
+import type { IncentiveEventMessage } from "../../shared/messages.ts";
 import { adminToken, callJson, tokenFor } from "../support/http.ts";
 
 export interface Rule {
@@ -43,19 +41,6 @@ export function eventMessage(
   utcOffsetMinutes = 0,
 ): IncentiveEventMessage {
   return { kind: "incentive-event", eventId, userId, employerId, event, timestamp: Date.parse(isoTimestamp), utcOffsetMinutes };
-}
-
-let delivery = 0;
-
-/** Hands messages to a queue's consumer (`incentive-events` by default) as the platform would; returns the ack/retry outcome. */
-export async function deliver(messages: QueueMessage[], attempts = 1, queue = "incentive-events"): Promise<QueueResult> {
-  const batch = createMessageBatch<QueueMessage>(
-    queue,
-    messages.map((body) => ({ id: `delivery-${++delivery}`, timestamp: new Date(), attempts, body })),
-  );
-  const ctx = createExecutionContext();
-  await worker.queue(batch, env, ctx);
-  return getQueueResult(batch, ctx);
 }
 
 /** Every message of the batch was acked, none retried. */

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import type { IncentiveEvaluateMessage } from "../../shared/messages.ts";
 import { utcDaysAhead } from "../support/clock.ts";
 import { adminToken, callJson, eventually, tokenFor } from "../support/http.ts";
-import { createIncentive, deliver, eventMessage, expectAllAcked } from "./helpers.ts";
+import { createIncentive, eventMessage, expectAllAcked } from "./helpers.ts";
+import { deliver } from "../support/queues.ts";
 
 async function attachFrom(employerId: string, programId: string, incentiveId: string, countFrom: "history" | "attach"): Promise<string> {
   const { status, body } = await callJson("POST", `/employers/${employerId}/programs/${programId}/incentives`, {
@@ -26,7 +27,7 @@ describe("retroactive awards on attach", () => {
     const messages = users.flatMap((userId) =>
       [-10, -9, -8, -7, -6].map((day) => eventMessage(`${userId}-${day}`, userId, employerId, event, new Date(utcDaysAhead(day, "09:00:00.000")).toISOString())),
     );
-    for (let i = 0; i < messages.length; i += 100) expectAllAcked(await deliver(messages.slice(i, i + 100)), Math.min(100, messages.length - i));
+    for (let i = 0; i < messages.length; i += 100) expectAllAcked(await deliver("incentive-events", messages.slice(i, i + 100)), Math.min(100, messages.length - i));
     expect(await employerAwards(employerId)).toEqual([]);
 
     const incentiveId = await createIncentive({ kind: "streak", event, days: 5 });
@@ -43,8 +44,8 @@ describe("retroactive awards on attach", () => {
 
     // Redelivered evaluation and events award nothing twice, and the attach-mode link still nothing.
     const again: IncentiveEvaluateMessage = { kind: "incentive-evaluate", employerId, event, afterUserId: null };
-    expectAllAcked(await deliver([again, again]), 2);
-    expectAllAcked(await deliver(messages.slice(0, 100), 2), 100);
+    expectAllAcked(await deliver("incentive-events", [again, again]), 2);
+    expectAllAcked(await deliver("incentive-events", messages.slice(0, 100), { attempts: 2 }), 100);
     const after = await employerAwards(employerId);
     expect(after).toHaveLength(40);
     expect(after.some((a) => a.employerIncentiveId === fromAttach)).toBe(false);

@@ -2,11 +2,9 @@ import { describe, expect, it } from "vitest";
 import type { IncentiveEvaluateMessage } from "../../shared/messages.ts";
 import { utcDaysAhead } from "../support/clock.ts";
 import { adminToken, call, callJson, eventually, tokenFor } from "../support/http.ts";
-import { attach, awardsOf, createIncentive, deliver, eventMessage, expectAllAcked } from "./helpers.ts";
-
-let seq = 0;
-/** A fresh id per call, so tests sharing the file's storage never meet. */
-const fresh = (base: number) => String(base + Math.floor(Math.random() * 10_000) * 10 + (seq++ % 10));
+import { attach, awardsOf, createIncentive, eventMessage, expectAllAcked } from "./helpers.ts";
+import { uniqueId } from "../support/ids.ts";
+import { deliver } from "../support/queues.ts";
 
 /** 09:00 UTC `daysAgo` days before today, as the consumer gets it. */
 const dayAgo = (daysAgo: number, time = "09:00:00.000") => new Date(utcDaysAhead(-daysAgo, time)).toISOString();
@@ -29,13 +27,13 @@ function loggedOn(userId: string, employerId: string, event: string, daysAgo: nu
 
 describe("count rules", () => {
   it("award at the times-th event within withinDays local days, not when spread wider, once under redelivery", async () => {
-    const employerId = fresh(610_000);
+    const employerId = uniqueId();
     const event = `steps-logged-${employerId}`;
     const incentiveId = await createIncentive({ kind: "count", event, times: 3, withinDays: 2 });
     const listed = await callJson("GET", `/incentives?event=${event}`);
     expect(listed.body.incentives[0].rule).toEqual({ kind: "count", event, times: 3, withinDays: 2 });
     const link = await attach(employerId, "1", incentiveId, "Step counter");
-    const [dense, spread, repeated] = [fresh(620_000), fresh(630_000), fresh(640_000)];
+    const [dense, spread, repeated] = [uniqueId(), uniqueId(), uniqueId()];
 
     // Two events yesterday, then one today: the third falls within two local days.
     const denseEvents = [
@@ -43,36 +41,37 @@ describe("count rules", () => {
       eventMessage(`d2-${dense}`, dense, employerId, event, dayAgo(1, "18:00:00.000")),
       eventMessage(`d3-${dense}`, dense, employerId, event, dayAgo(0, "00:30:00.000")),
     ];
-    expectAllAcked(await deliver(denseEvents.slice(0, 2)), 2);
+    expectAllAcked(await deliver("incentive-events", denseEvents.slice(0, 2)), 2);
     expect(await awardsOf(dense)).toEqual([]);
-    expectAllAcked(await deliver([denseEvents[2]!]), 1);
+    expectAllAcked(await deliver("incentive-events", [denseEvents[2]!]), 1);
     const awarded = await awardsOf(dense);
     expect(awarded).toMatchObject([{ userId: dense, employerIncentiveId: link, incentiveId }]);
 
     // Three events on three days: no window of two days holds all three.
-    expectAllAcked(await deliver(loggedOn(spread, employerId, event, [6, 5, 4])), 3);
+    expectAllAcked(await deliver("incentive-events", loggedOn(spread, employerId, event, [6, 5, 4])), 3);
     expect(await awardsOf(spread)).toEqual([]);
 
     // One event delivered three times is one event.
     const once = eventMessage(`r1-${repeated}`, repeated, employerId, event, dayAgo(2));
-    expectAllAcked(await deliver([once, once]), 2);
-    expectAllAcked(await deliver([once], 2), 1);
+    expectAllAcked(await deliver("incentive-events", [once, once]), 2);
+    expectAllAcked(await deliver("incentive-events", [once], { attempts: 2 }), 1);
     expect(await awardsOf(repeated)).toEqual([]);
 
-    // Redelivered events award nothing again.
-    expectAllAcked(await deliver(denseEvents, 3), 3);
-    expect(await awardsOf(dense)).toEqual(awarded);
+    // Redelivered events award nothing again (the award's fulfilment may land meanwhile).
+    expectAllAcked(await deliver("incentive-events", denseEvents, { attempts: 3 }), 3);
+    const withoutFulfilment = (awards: Array<Record<string, unknown>>) => awards.map(({ fulfilledAt: _, ...award }) => award);
+    expect(withoutFulfilment(await awardsOf(dense))).toEqual(withoutFulfilment(awarded));
   });
 });
 
 describe("rule changes", () => {
   it("re-evaluate history within 60 s when a streak drops from 5 to 3 days, keep earlier awards, award each once under redelivery", async () => {
-    const [employerId, otherEmployerId] = [fresh(650_000), fresh(660_000)];
+    const [employerId, otherEmployerId] = [uniqueId(), uniqueId()];
     const event = `data-logged-${employerId}`;
     const incentiveId = await createIncentive({ kind: "streak", event, days: 5 });
     const link = await attach(employerId, "1", incentiveId, "Pillow");
     const otherLink = await attach(otherEmployerId, "1", incentiveId, "Mug");
-    const users = { five: fresh(670_000), four: fresh(670_000), three: fresh(670_000), two: fresh(670_000), gap: fresh(670_000) };
+    const users = { five: uniqueId(), four: uniqueId(), three: uniqueId(), two: uniqueId(), gap: uniqueId() };
     const messages = [
       ...loggedOn(users.five, employerId, event, [10, 9, 8, 7, 6]),
       ...loggedOn(users.four, employerId, event, [10, 9, 8, 7]),
@@ -80,9 +79,9 @@ describe("rule changes", () => {
       ...loggedOn(users.two, employerId, event, [3, 2]),
       ...loggedOn(users.gap, employerId, event, [9, 8, 6, 5]),
     ];
-    const otherThree = fresh(680_000);
+    const otherThree = uniqueId();
     messages.push(...loggedOn(otherThree, otherEmployerId, event, [4, 3, 2]));
-    expectAllAcked(await deliver(messages), messages.length);
+    expectAllAcked(await deliver("incentive-events", messages), messages.length);
     const before = await employerAwards(employerId);
     expect(before.map((a) => a.userId)).toEqual([users.five]);
 
@@ -104,11 +103,11 @@ describe("rule changes", () => {
 
     // Redelivered evaluations, events and a repeated PATCH award nobody twice; a stricter rule revokes nothing.
     const evaluate: IncentiveEvaluateMessage = { kind: "incentive-evaluate", employerId, event, afterUserId: null };
-    expectAllAcked(await deliver([evaluate, evaluate], 2), 2);
-    expectAllAcked(await deliver(messages, 2), messages.length);
+    expectAllAcked(await deliver("incentive-events", [evaluate, evaluate], { attempts: 2 }), 2);
+    expectAllAcked(await deliver("incentive-events", messages, { attempts: 2 }), messages.length);
     expect((await callJson("PATCH", `/incentives/${incentiveId}`, { token: admin, body: { rule: { kind: "streak", event, days: 3 } } })).status).toBe(200);
     expect((await callJson("PATCH", `/incentives/${incentiveId}`, { token: admin, body: { rule: { kind: "streak", event, days: 8 } } })).status).toBe(200);
-    expectAllAcked(await deliver([evaluate]), 1);
+    expectAllAcked(await deliver("incentive-events", [evaluate]), 1);
     const final = await employerAwards(employerId);
     expect(final).toHaveLength(3);
     expect(final.map((a) => a.awardId).sort()).toEqual(after.awards.map((a) => a.awardId).sort());
@@ -116,7 +115,7 @@ describe("rule changes", () => {
   }, 120_000);
 
   it("change a count rule's times and withinDays, and name, description and active beside it", async () => {
-    const event = `steps-${fresh(690_000)}`;
+    const event = `steps-${uniqueId()}`;
     const incentiveId = await createIncentive({ kind: "count", event, times: 10, withinDays: 7 });
     const { status, body } = await callJson("PATCH", `/incentives/${incentiveId}`, {
       token: await adminToken(),
@@ -133,7 +132,7 @@ describe("rule changes", () => {
   });
 
   it("refuse fields of another kind, another kind or event with 422 naming the field, and change nothing", async () => {
-    const event = `logged-${fresh(700_000)}`;
+    const event = `logged-${uniqueId()}`;
     const incentiveId = await createIncentive({ kind: "streak", event, days: 5 });
     const token = await adminToken();
     const path = `/incentives/${incentiveId}`;
@@ -169,15 +168,15 @@ describe("rule changes", () => {
 
 describe("employer progress", () => {
   it("lists each employee's progress toward each attached incentive, paged by limit and cursor", async () => {
-    const employerId = fresh(710_000);
+    const employerId = uniqueId();
     const event = `data-logged-${employerId}`;
     const streak = await attach(employerId, "1", await createIncentive({ kind: "streak", event, days: 5 }), "Pillow");
     const count = await attach(employerId, "2", await createIncentive({ kind: "count", event, times: 4, withinDays: 3 }), "Mug");
-    const base = Number(fresh(720_000)) * 10;
+    const base = Number(uniqueId()) * 10;
     // User i logged on the i days ending yesterday (1…5 days).
     const users = Array.from({ length: 5 }, (_, i) => String(base + i));
     const messages = users.flatMap((userId, i) => loggedOn(userId, employerId, event, Array.from({ length: i + 1 }, (_, d) => d + 1)));
-    expectAllAcked(await deliver(messages), messages.length);
+    expectAllAcked(await deliver("incentive-events", messages), messages.length);
 
     const boss = await employerToken(employerId);
     const pageThrough = async (query: string, limit: number) => {
@@ -212,7 +211,7 @@ describe("employer progress", () => {
     const whole = await callJson("GET", `/employers/${employerId}/progress`, { token: await adminToken() });
     expect(whole.body).toEqual({ progress: all.rows, nextCursor: null });
 
-    expect((await call("GET", `/employers/${employerId}/progress`, { token: await employerToken(fresh(730_000)) })).status).toBe(403);
+    expect((await call("GET", `/employers/${employerId}/progress`, { token: await employerToken(uniqueId()) })).status).toBe(403);
     expect((await call("GET", `/employers/${employerId}/progress`)).status).toBe(401);
     expect((await call("GET", `/employers/${employerId}/progress?cursor=nope`, { token: boss })).status).toBe(400);
     expect((await call("GET", `/employers/${employerId}/progress?limit=101`, { token: boss })).status).toBe(400);

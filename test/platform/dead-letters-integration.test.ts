@@ -4,8 +4,9 @@ import type { AdCampaignLifecycleMessage, QualifiedPurchaseMessage, UserTagMessa
 import { DAY_MS } from "../../shared/time.ts";
 import { acceptTag } from "../../workers/user-tags/ingest.ts";
 import { userTagSchema } from "../../workers/user-tags/schemas.ts";
-import { deliver, createCampaign, topOf } from "../campaigns/support.ts";
+import { createCampaign, topOf } from "../campaigns/support.ts";
 import { adminToken, call, callJson, eventually, tokenFor } from "../support/http.ts";
+import { deliver } from "../support/queues.ts";
 
 describe("dead letters", () => {
   it("keeps a message whose retries ran out, lists it for an admin and re-drives it", async () => {

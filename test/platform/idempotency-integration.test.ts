@@ -4,8 +4,9 @@ import { describe, expect, it } from "vitest";
 import { idempotencyShardStub } from "../../durable-objects/idempotency-shard/idempotency-shard.ts";
 import { DAY_MS } from "../../shared/time.ts";
 import { app } from "../../workers/app.ts";
-import { createCampaign, freshId, topOf } from "../campaigns/support.ts";
+import { createCampaign, topOf } from "../campaigns/support.ts";
 import { callJson, eventually, serviceToken } from "../support/http.ts";
+import { uniqueId } from "../support/ids.ts";
 
 /** Runs the clean-up a shard's daily alarm would run `days` from now. */
 async function cleanUpAsOf(scope: string, eventId: string, days: number): Promise<void> {
@@ -22,7 +23,7 @@ const purchase = (itemId: string, overrides: Record<string, unknown> = {}) => ({
 
 describe("event ids of the hot ingest paths", () => {
   it("still refuses a purchase id reused with new terms after every clean-up 31 days on, as the boards still hold it", async () => {
-    const purchaseId = `p-${freshId()}`;
+    const purchaseId = `p-${uniqueId()}`;
     const body = purchase("7", { purchaseId });
     const first = await callJson("POST", "/purchases", { token: await serviceToken(), body });
     expect(first.status).toBe(202);
@@ -39,7 +40,7 @@ describe("event ids of the hot ingest paths", () => {
   });
 
   it("forgets an incentive event id after 30 days, so a new event under it is accepted", async () => {
-    const eventId = `e-${freshId()}`;
+    const eventId = `e-${uniqueId()}`;
     const event = { eventId, userId: "42", employerId: "7", event: "data-logged", timestamp: new Date(Date.now() - DAY_MS).toISOString() };
     expect((await callJson("POST", "/incentives/events", { token: await serviceToken(), body: event })).status).toBe(202);
     await cleanUpAsOf("incentive-event", eventId, 29);
@@ -56,7 +57,7 @@ describe("event ids of the hot ingest paths", () => {
 
   it("enqueues on the resend when the first answer's queue send failed after the id was recorded", async () => {
     const campaign = await createCampaign();
-    const purchaseId = `p-${freshId()}`;
+    const purchaseId = `p-${uniqueId()}`;
     const body = JSON.stringify(purchase(campaign.itemId, { purchaseId, userId: "4242" }));
     const send = async (events: Queue) => {
       const ctx = createExecutionContext();
@@ -120,7 +121,7 @@ describe("queue sends of concurrent ingest requests", () => {
 
   it("go out together in fewer queue calls than requests, each message once, every request answered after its batch", async () => {
     const queue = recording();
-    const cookies = Array.from({ length: 8 }, () => `batched-${freshId()}`);
+    const cookies = Array.from({ length: 8 }, () => `batched-${uniqueId()}`);
     expect(await postTags(queue.binding, cookies)).toEqual(cookies.map(() => 204));
     const sent = queue.batches.flat().map((message) => (message as { cookie: string }).cookie);
     expect(sent.sort()).toEqual([...cookies].sort());
@@ -128,7 +129,7 @@ describe("queue sends of concurrent ingest requests", () => {
   });
 
   it("fail every request of a batch whose send fails, so each client resends", async () => {
-    const statuses = await postTags(recording(true).binding, Array.from({ length: 4 }, () => `failed-${freshId()}`));
+    const statuses = await postTags(recording(true).binding, Array.from({ length: 4 }, () => `failed-${uniqueId()}`));
     for (const status of statuses) expect(status).toBeGreaterThanOrEqual(500);
   });
 });

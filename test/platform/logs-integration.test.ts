@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { IncentiveAwardMessage } from "../../shared/messages.ts";
-import { attach, createIncentive, deliver, expectAllAcked } from "../incentives/helpers.ts";
+import { attach, createIncentive, expectAllAcked } from "../incentives/helpers.ts";
+import { deliver } from "../support/queues.ts";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -29,7 +30,7 @@ describe("info logs", () => {
       eventId: "logs-event",
     };
     const spies = [vi.spyOn(console, "log").mockImplementation(() => {}), vi.spyOn(console, "info").mockImplementation(() => {})];
-    expectAllAcked(await deliver([award], 1, "incentive-awards"), 1);
+    expectAllAcked(await deliver("incentive-awards", [award]), 1);
     const lines = infoLines(spies);
     expect(lines.some((line) => line.includes(award.awardId))).toBe(true);
     for (const line of lines) {

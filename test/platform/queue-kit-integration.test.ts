@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { QueueMessage } from "../../shared/messages.ts";
-import { deliver } from "../campaigns/support.ts";
+import { deliver } from "../support/queues.ts";
 
 /** Every queue with a consumer of its own kinds (the dead-letter queue takes anything). */
 const QUEUES = [

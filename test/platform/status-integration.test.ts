@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { PurchaseMessage, QueueMessage } from "../../shared/messages.ts";
 import worker from "../../workers/index.ts";
-import { deliver } from "../campaigns/support.ts";
+import { deliver } from "../support/queues.ts";
 import { adminToken, call, callJson, tokenFor } from "../support/http.ts";
 
 afterEach(() => {

@@ -1,13 +1,13 @@
-import { createExecutionContext, createMessageBatch, getQueueResult, runInDurableObject } from "cloudflare:test";
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { PROFILE_SHARDS, profileShardOf } from "../../durable-objects/profile-store/profile-store.ts";
 import { profileStoreStub } from "../../durable-objects/profile-store/stub.ts";
 import type { UserTagMessage } from "../../shared/messages.ts";
-import { consumeUserTags } from "../../workers/user-tags/consumers.ts";
 import { acceptTag } from "../../workers/user-tags/ingest.ts";
 import { userTagSchema } from "../../workers/user-tags/schemas.ts";
 import { adminToken, call, callJson, tokenFor } from "../support/http.ts";
+import { deliver } from "../support/queues.ts";
 
 const base = Date.parse("2022-05-01T10:00:00.000Z");
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -29,18 +29,9 @@ function tag(cookie: string, ms: number, action: "VIEW" | "BUY" = "VIEW") {
 const accept = (tags: ReturnType<typeof tag>[], acceptedAt?: number) =>
   Promise.all(tags.map((t) => acceptTag(userTagSchema.parse(t), acceptedAt)));
 
-let batchNumber = 0;
-
-/** Delivers accepted tags to the user-tags consumer as one queue batch. */
-async function deliver(bodies: UserTagMessage[]) {
-  const batch = createMessageBatch<UserTagMessage>(
-    "user-tags",
-    bodies.map((body, i) => ({ id: `erase-${++batchNumber}-${i}`, timestamp: Date.now(), attempts: 1, body })),
-  );
-  const ctx = createExecutionContext();
-  await consumeUserTags(batch, env);
-  const result = await getQueueResult(batch, ctx);
-  expect(result.retryMessages).toEqual([]);
+/** Delivers accepted tags to the user-tags consumer as one queue batch; every tag is stored. */
+async function deliverTags(bodies: UserTagMessage[]) {
+  expect((await deliver("user-tags", bodies)).retryMessages).toEqual([]);
 }
 
 async function profile(cookie: string) {
@@ -89,7 +80,7 @@ describe("profile shards", () => {
 describe("DELETE /user_profiles/{cookie}", () => {
   it("erases the profile and the tags queued before the erase; later tags start a new profile; aggregates keep counting", async () => {
     const cookie = "erase-me";
-    await deliver(await accept([tag(cookie, base + 1_000), tag(cookie, base + 2_000, "BUY")]));
+    await deliverTags(await accept([tag(cookie, base + 1_000), tag(cookie, base + 2_000, "BUY")]));
     // Accepted (answered 204) before the erase but still on their way through the queue.
     const queued = await accept([tag(cookie, base + 3_000), tag(cookie, base + 4_000, "BUY")]);
     expect((await profile(cookie)).body.views).toHaveLength(1);
@@ -98,11 +89,11 @@ describe("DELETE /user_profiles/{cookie}", () => {
     expect(erased.status).toBe(204);
     expect((await profile(cookie)).body).toEqual({ cookie, views: [], buys: [] });
 
-    await deliver(queued);
+    await deliverTags(queued);
     expect((await profile(cookie)).body).toEqual({ cookie, views: [], buys: [] });
 
     const later = tag(cookie, base + 5_000);
-    await deliver(await accept([later], Date.now() + 1));
+    await deliverTags(await accept([later], Date.now() + 1));
     const { body } = await profile(cookie);
     expect(body.views).toEqual([later]);
     expect(body.buys).toEqual([]);
@@ -111,13 +102,13 @@ describe("DELETE /user_profiles/{cookie}", () => {
   });
 
   it("answers 204 for a cookie with no profile and leaves other cookies alone", async () => {
-    await deliver(await accept([tag("keep-me", base + 6_000)]));
+    await deliverTags(await accept([tag("keep-me", base + 6_000)]));
     expect((await call("DELETE", "/user_profiles/nobody-here", { token: await adminToken() })).status).toBe(204);
     expect((await profile("keep-me")).body.views).toHaveLength(1);
   });
 
   it("is for admins only: 401 without a token, 403 for another role, and nothing is erased", async () => {
-    await deliver(await accept([tag("guarded", base + 7_000)]));
+    await deliverTags(await accept([tag("guarded", base + 7_000)]));
     expect((await call("DELETE", "/user_profiles/guarded")).status).toBe(401);
     expect((await call("DELETE", "/user_profiles/guarded", { token: await tokenFor("shop", ["service"]) })).status).toBe(403);
     expect((await profile("guarded")).body.views).toHaveLength(1);

@@ -1,4 +1,4 @@
-import { createExecutionContext, createMessageBatch, getQueueResult, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { shardName, SHARD_MS } from "../../durable-objects/tag-aggregates/tag-aggregates.ts";
@@ -8,6 +8,7 @@ import { consumeUserTags } from "../../workers/user-tags/consumers.ts";
 import { acceptTag } from "../../workers/user-tags/ingest.ts";
 import { userTagSchema } from "../../workers/user-tags/schemas.ts";
 import { call, callJson, eventually } from "../support/http.ts";
+import { deliver } from "../support/queues.ts";
 
 type Tag = {
   time: string;
@@ -33,18 +34,10 @@ function makeTag(overrides: Partial<Tag> & { time: string; cookie: string }): Ta
   };
 }
 
-let batchNumber = 0;
-
 /** Delivers tags to the user-tags consumer as one queue batch; returns the queue's verdict. */
-async function deliver(tags: Tag[], attempts = 1) {
+async function deliverTags(tags: Tag[], attempts = 1) {
   const bodies = await Promise.all(tags.map((t) => acceptTag(userTagSchema.parse(t))));
-  const batch = createMessageBatch<UserTagMessage>(
-    "user-tags",
-    bodies.map((body, i) => ({ id: `batch-${++batchNumber}-${i}`, timestamp: Date.now(), attempts, body })),
-  );
-  const ctx = createExecutionContext();
-  await consumeUserTags(batch, env);
-  return getQueueResult(batch, ctx);
+  return deliver("user-tags", bodies, { attempts });
 }
 
 async function profile(cookie: string, from: number, to: number, limit?: number, body?: unknown) {
@@ -128,7 +121,7 @@ describe("POST /user_profiles/{cookie}", () => {
       makeTag({ cookie, time: iso(base + 2000), action: "VIEW" }),
       makeTag({ cookie, time: iso(base + 3000), action: "VIEW" }),
     ];
-    const result = await deliver(tags);
+    const result = await deliverTags(tags);
     expect(result.explicitAcks).toHaveLength(4);
     const { status, body } = await profile(cookie, base, base + 3000);
     expect(status).toBe(200);
@@ -144,14 +137,14 @@ describe("POST /user_profiles/{cookie}", () => {
   it("finds a cookie with slashes, spaces and non-ASCII characters when it is URL-encoded", async () => {
     const cookie = "a/b c?ż=1";
     const tag = makeTag({ cookie, time: iso(base + 7) });
-    await deliver([tag]);
+    await deliverTags([tag]);
     const { body } = await profile(cookie, base, base + 10);
     expect(body).toEqual({ cookie, views: [tag], buys: [] });
   });
 
   it("accepts range bounds without milliseconds", async () => {
     const cookie = "profile-seconds";
-    await deliver([makeTag({ cookie, time: "2022-03-01T00:00:01.610Z" })]);
+    await deliverTags([makeTag({ cookie, time: "2022-03-01T00:00:01.610Z" })]);
     const { body } = await callJson("POST", `/user_profiles/${cookie}?time_range=2022-03-01T00:00:01_2022-03-01T00:00:02`);
     expect(body.views).toHaveLength(1);
   });
@@ -160,14 +153,14 @@ describe("POST /user_profiles/{cookie}", () => {
     const cookie = "profile-many";
     const views = Array.from({ length: 230 }, (_, i) => makeTag({ cookie, time: iso(base + i * 1000), action: "VIEW" }));
     const buys = Array.from({ length: 5 }, (_, i) => makeTag({ cookie, time: iso(base + i * 1000 + 1), action: "BUY" }));
-    await deliver(views.slice(100));
-    await deliver([...views.slice(0, 100).reverse(), ...buys]);
+    await deliverTags(views.slice(100));
+    await deliverTags([...views.slice(0, 100).reverse(), ...buys]);
     const all = await profile(cookie, base, base + 3_600_000);
     expect(all.body.views).toHaveLength(200);
     expect(all.body.views[0]!.time).toBe(iso(base + 229_000));
     expect(all.body.views[199]!.time).toBe(iso(base + 30_000));
     expect(all.body.buys.map((t) => t.time)).toEqual(buys.map((t) => t.time).reverse());
-    await deliver([views[0]!], 2);
+    await deliverTags([views[0]!], 2);
     const afterRedelivery = await profile(cookie, base, base + 3_600_000);
     expect(afterRedelivery.body.views).toEqual(all.body.views);
     const limited = await profile(cookie, base, base + 3_600_000, 3);
@@ -178,8 +171,8 @@ describe("POST /user_profiles/{cookie}", () => {
   it("stores a redelivered batch once", async () => {
     const cookie = "profile-redelivered";
     const tags = [makeTag({ cookie, time: iso(base + 1) }), makeTag({ cookie, time: iso(base + 2), action: "BUY" })];
-    await deliver(tags);
-    await deliver(tags, 2);
+    await deliverTags(tags);
+    await deliverTags(tags, 2);
     const { body } = await profile(cookie, base, base + 10);
     expect(body.views).toHaveLength(1);
     expect(body.buys).toHaveLength(1);
@@ -205,7 +198,7 @@ describe("POST /user_profiles/{cookie}", () => {
   it("answers as usual in debug mode and logs when the expected answer differs", async () => {
     const cookie = "profile-debug";
     const tag = makeTag({ cookie, time: iso(base + 5) });
-    await deliver([tag]);
+    await deliverTags([tag]);
     const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
     const same = await profile(cookie, base, base + 10, undefined, { cookie, views: [tag], buys: [] });
     expect(same.body).toEqual({ cookie, views: [tag], buys: [] });
@@ -229,7 +222,7 @@ describe("POST /aggregates", () => {
       makeTag({ cookie: "a1", time: t(3, 0), origin: "o1", product_info: { product_id: 1, brand_id: "b1", category_id: "c1", price: 1000 } }),
       makeTag({ cookie: "a1", time: t(3, 1), action: "BUY", origin: "o1", product_info: { product_id: 1, brand_id: "b1", category_id: "c1", price: 7 } }),
     ];
-    await deliver(tags);
+    await deliverTags(tags);
   })();
   const range = `time_range=${hour}:00:00_${hour}:05:00`;
 
@@ -281,8 +274,8 @@ describe("POST /aggregates", () => {
       makeTag({ cookie: "r1", time: "2022-03-03T00:00:10.000Z", origin: "redelivery" }),
       makeTag({ cookie: "r2", time: "2022-03-03T00:00:20.000Z", origin: "redelivery" }),
     ];
-    const first = await deliver(tags);
-    const again = await deliver(tags, 2);
+    const first = await deliverTags(tags);
+    const again = await deliverTags(tags, 2);
     expect(again.explicitAcks).toHaveLength(2);
     expect(first.retryMessages).toEqual([]);
     const { body } = await aggregates("time_range=2022-03-03T00:00:00_2022-03-03T00:01:00&action=VIEW&origin=redelivery&aggregates=COUNT");
@@ -290,7 +283,7 @@ describe("POST /aggregates", () => {
   });
 
   it("merges the shards of a range that crosses an hour", async () => {
-    await deliver([
+    await deliverTags([
       makeTag({ cookie: "h1", time: "2022-03-04T00:59:59.999Z", origin: "crossing" }),
       makeTag({ cookie: "h2", time: "2022-03-04T01:00:00.000Z", origin: "crossing" }),
     ]);
@@ -346,7 +339,7 @@ describe("OpenAPI document", () => {
 describe("TagAggregates retention", () => {
   it("keeps a shard that was written within the retention period when its alarm fires", async () => {
     const shardStart = Date.parse("2022-03-05T00:00:00.000Z");
-    await deliver([makeTag({ cookie: "kept", time: iso(shardStart + 1000), origin: "retained" })]);
+    await deliverTags([makeTag({ cookie: "kept", time: iso(shardStart + 1000), origin: "retained" })]);
     const stub = tagAggregatesStub(env, shardStart);
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     const totals = await stub.totals({ from: shardStart, to: shardStart + SHARD_MS, action: "VIEW", origin: "retained" });
@@ -356,7 +349,7 @@ describe("TagAggregates retention", () => {
 
   it("drops a shard whose last write is older than the retention period", async () => {
     const shardStart = Date.parse("2022-03-06T00:00:00.000Z");
-    await deliver([makeTag({ cookie: "dropped", time: iso(shardStart + 1000), origin: "expired" })]);
+    await deliverTags([makeTag({ cookie: "dropped", time: iso(shardStart + 1000), origin: "expired" })]);
     const stub = tagAggregatesStub(env, shardStart);
     await runInDurableObject(stub, (_instance, state) => {
       state.storage.sql.exec("UPDATE shard_meta SET value = value - ? WHERE key = 'last_write'", 26 * SHARD_MS);

@@ -4,10 +4,12 @@ import { describe, expect, it } from "vitest";
 import { boardStub } from "../../durable-objects/campaign-board/stub.ts";
 import type { EstablishedConnectionMessage, QualifiedPurchaseMessage } from "../../shared/messages.ts";
 import { createCampaign as createAdCampaign, sendEvent } from "../ads/helpers.ts";
-import { createCampaign, deliver as deliverToQueue } from "../campaigns/support.ts";
-import { connectOfficer, north, requestConnection, uniqueId, uniqueZip } from "../connections/support.ts";
-import { attach, createIncentive, deliver as deliverIncentiveEvents, eventMessage, expectAllAcked } from "../incentives/helpers.ts";
+import { createCampaign } from "../campaigns/support.ts";
+import { connectOfficer, north, requestConnection, uniqueZip } from "../connections/support.ts";
+import { attach, createIncentive, eventMessage, expectAllAcked } from "../incentives/helpers.ts";
 import { adminToken, callJson, eventually, tokenFor } from "../support/http.ts";
+import { uniqueId } from "../support/ids.ts";
+import { deliver as deliverToQueue } from "../support/queues.ts";
 import { callApp, type Received, recordingEnv, registeredReceiver, runQueue, type TestReceiver } from "./support.ts";
 
 const HERE = { lat: 40.7128, lng: -74.006 };
@@ -235,7 +237,7 @@ describe("webhook events from their sources", () => {
     const userId = uniqueId();
     const yesterday = new Date(Date.now() - 86_400_000).toISOString();
     expectAllAcked(
-      await deliverIncentiveEvents([
+      await deliverToQueue("incentive-events", [
         eventMessage(`hook-birth-${userId}`, userId, "330", "hook-birth-reported", yesterday),
         eventMessage(`hook-birth-${userId}-331`, userId, "331", "hook-birth-reported", yesterday),
       ]),

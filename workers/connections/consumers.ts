@@ -36,15 +36,13 @@ export async function recordEstablishedConnections(batch: MessageBatch<QueueMess
     );
     await runInOneBatch(db, statements);
     // One call per user per batch; each user's object counts every request id once.
-    const perUser = new Map<string, CountedConnection[]>();
-    for (const { body } of mine) {
-      for (const userId of [body.citizenId, body.officerId]) {
-        const list = perUser.get(userId) ?? [];
-        list.push({ requestId: body.requestId, establishedAt: body.establishedAt });
-        perUser.set(userId, list);
-      }
-    }
-    await Promise.all([...perUser].map(([userId, connections]) => userStub(env, userId).countConnections(userId, connections)));
+    const counted = mine.flatMap(({ body }) => [body.citizenId, body.officerId].map((userId) => ({ userId, requestId: body.requestId, establishedAt: body.establishedAt })));
+    const perUser = Map.groupBy(counted, (row) => row.userId);
+    await Promise.all(
+      [...perUser].map(([userId, rows]) =>
+        userStub(env, userId).countConnections(userId, rows.map(({ requestId, establishedAt }): CountedConnection => ({ requestId, establishedAt }))),
+      ),
+    );
     await publishEvent(env, mine.map(({ body }) => connectionEstablished(body)));
   });
 }

@@ -6,6 +6,7 @@
  */
 import { and, eq, gt, isNull } from "drizzle-orm";
 import { z } from "zod";
+import { fromBase64Url, toBase64Url } from "../../shared/base64url.ts";
 import { database, schema } from "../../shared/db/client.ts";
 import { hmacSha256Key } from "../../shared/hmac.ts";
 import { DAY_MS, toIso } from "../../shared/time.ts";
@@ -31,23 +32,6 @@ const payloadSchema = z.object({
 
 const CODE = /^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]{43})$/;
 const encoder = new TextEncoder();
-
-function toBase64Url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-}
-
-function fromBase64Url(text: string): Uint8Array<ArrayBuffer> | undefined {
-  try {
-    const binary = atob(text.replaceAll("-", "+").replaceAll("_", "/"));
-    const bytes = new Uint8Array(binary.length);
-    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-    return bytes;
-  } catch {
-    return undefined;
-  }
-}
 
 /** Signs the claims of one redemption into a voucher code. */
 export async function signVoucher(secret: string, claims: VoucherClaims): Promise<string> {

@@ -5,7 +5,9 @@ import { QUEUE_MESSAGE_SCHEMAS, type IncentiveEvaluateMessage, type IncentiveEve
 import { ackOrRetryGroup, messagesOfKind, requestFields, retryLater, sendAll } from "../queue-kit.ts";
 import { incentiveAwardedEvents } from "../../shared/webhooks/events.ts";
 import { publishEvent } from "../../shared/webhooks/publish.ts";
-import { candidateKey, HISTORY_PAGE, historyPage, indexHistory, loadCandidates, markFulfilled, storeAwards, toAwardMessage } from "./store.ts";
+import { markFulfilled, storeAwards, toAwardMessage } from "./awards.ts";
+import { candidateKey, loadCandidates } from "./catalogue.ts";
+import { HISTORY_PAGE, historyPage, indexHistory } from "./history.ts";
 
 /**
  * One page of a retroactive evaluation: the users with history for (employer, event) after
@@ -83,12 +85,7 @@ export async function consumeIncentiveEvents(batch: MessageBatch<QueueMessage>, 
     return;
   }
 
-  const byUser = new Map<string, typeof events>();
-  for (const event of events) {
-    const group = byUser.get(event.body.userId);
-    if (group) group.push(event);
-    else byUser.set(event.body.userId, [event]);
-  }
+  const byUser = Map.groupBy(events, (event) => event.body.userId);
   await Promise.all(
     [...byUser].map(([userId, group]) =>
       ackOrRetryGroup(

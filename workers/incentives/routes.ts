@@ -1,6 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { userStub } from "../../durable-objects/user/stub.ts";
+import { cursorSchema } from "../../shared/cursor.ts";
 import { idJsonSchema, idParamSchema } from "../../shared/ids.ts";
 import type { IncentiveEventMessage } from "../../shared/messages.ts";
 import { DAY_MS } from "../../shared/time.ts";
@@ -12,6 +13,7 @@ import { ApiError } from "../http/problem.ts";
 import { bearer, createRouter, jsonBody, jsonResponse, problemResponses } from "../http/router.ts";
 import { sendCoalesced } from "../queue-kit.ts";
 import {
+  awardPositionSchema,
   awardSchema,
   employerIncentiveLinkSchema,
   employerIncentiveSchema,
@@ -21,20 +23,14 @@ import {
   incentiveSchema,
   newIncentiveSchema,
   type ProgressJson,
+  progressPositionSchema,
   progressSchema,
   streakSchema,
 } from "./schemas.ts";
 import { queueHistoryEvaluation } from "./consumers.ts";
-import {
-  createIncentive,
-  linkIncentive,
-  detachIncentive,
-  listAwards,
-  listEmployerIncentives,
-  listIncentives,
-  progressPage,
-  updateIncentive,
-} from "./store.ts";
+import { listAwards } from "./awards.ts";
+import { createIncentive, detachIncentive, linkIncentive, listEmployerIncentives, listIncentives, updateIncentive } from "./catalogue.ts";
+import { progressPage } from "./progress.ts";
 
 /** The incentive catalogue and the events that earn them, mounted at `/incentives`. */
 export const incentiveRoutes = createRouter();
@@ -56,7 +52,8 @@ export const INCENTIVE_EVENT_ID_RETENTION_MS = 30 * DAY_MS;
 const limitQuery = z.coerce.number().int().min(1).max(1000).default(100);
 /** A progress page asks one User object per user on it: at most 100 rows. */
 const progressLimitQuery = z.coerce.number().int().min(1).max(100).default(100);
-const cursorQuery = z.string().max(500).optional();
+const awardsCursor = cursorSchema(awardPositionSchema).optional();
+const progressCursor = cursorSchema(progressPositionSchema).optional();
 
 // Authorization runs as route middleware, before validation (see ../http/guards.ts).
 const adminOnly = requireRole("admin");
@@ -326,7 +323,7 @@ userIncentiveRoutes.openapi(
     summary: "The user's incentive awards, newest first",
     security: bearer,
     middleware: [selfOrAdmin],
-    request: { params: z.object({ userId: idParamSchema }), query: z.object({ limit: limitQuery, cursor: cursorQuery }) },
+    request: { params: z.object({ userId: idParamSchema }), query: z.object({ limit: limitQuery, cursor: awardsCursor }) },
     responses: {
       200: jsonResponse(z.object({ awards: z.array(awardSchema), nextCursor: z.string().nullable() }), "Newest first, one page"),
       ...problemResponses,
@@ -348,7 +345,7 @@ employerIncentiveRoutes.openapi(
     summary: "Awards made under the employer's incentives, newest first",
     security: bearer,
     middleware: [employerOrAdmin],
-    request: { params: z.object({ employerId: idParamSchema }), query: z.object({ limit: limitQuery, cursor: cursorQuery }) },
+    request: { params: z.object({ employerId: idParamSchema }), query: z.object({ limit: limitQuery, cursor: awardsCursor }) },
     responses: {
       200: jsonResponse(z.object({ awards: z.array(awardSchema), nextCursor: z.string().nullable() }), "Newest first, one page"),
       ...problemResponses,
@@ -377,7 +374,7 @@ employerIncentiveRoutes.openapi(
     middleware: [employerOrAdmin],
     request: {
       params: z.object({ employerId: idParamSchema }),
-      query: z.object({ employerIncentiveId: idParamSchema.optional(), limit: progressLimitQuery, cursor: cursorQuery }),
+      query: z.object({ employerIncentiveId: idParamSchema.optional(), limit: progressLimitQuery, cursor: progressCursor }),
     },
     responses: {
       200: jsonResponse(z.object({ progress: z.array(progressSchema), nextCursor: z.string().nullable() }), "One page"),
@@ -389,8 +386,7 @@ employerIncentiveRoutes.openapi(
     const { employerIncentiveId, limit, cursor } = c.req.valid("query");
     const { items, nextCursor } = await progressPage(c.env.DB, employerId, employerIncentiveId, limit, cursor);
     // Rows come by user: one object call per user on the page, answers kept in page order.
-    const byUser = new Map<string, typeof items>();
-    for (const item of items) byUser.set(item.userId, [...(byUser.get(item.userId) ?? []), item]);
+    const byUser = Map.groupBy(items, (item) => item.userId);
     const perUser = await Promise.all(
       [...byUser].map(async ([userId, own]): Promise<ProgressJson[]> => {
         const answers = await userStub(c.env, userId).incentiveProgress(employerId, own.map((item) => item.candidate));

@@ -203,3 +203,11 @@ export const progressSchema = z
   .meta({ id: "IncentiveProgress" });
 
 export type ProgressJson = z.output<typeof progressSchema>;
+
+/** Where a page of awards ends: the last award's `awardedAt` and id (awards are listed newest first). */
+export const awardPositionSchema = z.tuple([z.number().int(), z.string()]);
+export type AwardPosition = z.output<typeof awardPositionSchema>;
+
+/** Where a page of progress ends: the last row's user id and employer incentive id (both ascending). */
+export const progressPositionSchema = z.tuple([z.number().int(), z.string().regex(/^\d{1,16}$/)]);
+export type ProgressPosition = z.output<typeof progressPositionSchema>;

@@ -3,6 +3,7 @@ import { profileShardStub } from "../../durable-objects/profile-store/stub.ts";
 import { shardStartOf, type ShardTag } from "../../durable-objects/tag-aggregates/tag-aggregates.ts";
 import { tagAggregatesStub } from "../../durable-objects/tag-aggregates/stub.ts";
 import type { ProfileTag } from "../../durable-objects/profile-store/tag-profiles.ts";
+import { toHex } from "../../shared/hmac.ts";
 import type { UserTagMessage } from "../../shared/messages.ts";
 import type { UserTag, UserTagInput } from "./schemas.ts";
 import { log } from "../../shared/log.ts";
@@ -34,9 +35,7 @@ export async function tagIdOf(time: number, tag: UserTag): Promise<string> {
     String(info.product_id), info.brand_id, info.category_id, info.price,
   ]);
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonical));
-  let hex = "";
-  for (const byte of new Uint8Array(digest, 0, 16)) hex += byte.toString(16).padStart(2, "0");
-  return hex;
+  return toHex(new Uint8Array(digest, 0, 16));
 }
 
 /** Normalizes a validated tag and derives its id: the message that carries it to storage, stamped `acceptedAt`. */
@@ -57,17 +56,6 @@ export async function acceptTag(input: UserTagInput, acceptedAt = Date.now()): P
   };
 }
 
-function groupBy<K, V>(items: readonly V[], key: (item: V) => K): Map<K, V[]> {
-  const groups = new Map<K, V[]>();
-  for (const item of items) {
-    const k = key(item);
-    const group = groups.get(k);
-    if (group) group.push(item);
-    else groups.set(k, [item]);
-  }
-  return groups;
-}
-
 /**
  * Makes tags durable: one call per hour shard (its `TagAggregates` object) and one per profile
  * shard (the `ProfileStore` of its cookies), all in parallel. Both sides ignore tag ids they
@@ -75,8 +63,8 @@ function groupBy<K, V>(items: readonly V[], key: (item: V) => K): Map<K, V[]> {
  * aggregate write failed (to be retried); the rest are stored.
  */
 export async function ingestTags(env: Env, tags: readonly UserTagMessage[]): Promise<Set<string>> {
-  const shardGroups = [...groupBy(tags, (t) => shardStartOf(t.time))];
-  const profileGroups = [...groupBy(tags, (t) => profileShardOf(t.cookie))];
+  const shardGroups = [...Map.groupBy(tags, (t) => shardStartOf(t.time))];
+  const profileGroups = [...Map.groupBy(tags, (t) => profileShardOf(t.cookie))];
   const writes: Promise<number>[] = [
     ...shardGroups.map(([shardStart, group]) => {
       const shardTags: ShardTag[] = group.map((t) => ({

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { UNPROCESSABLE } from "../../shared/validation.ts";
+import { timeRangeSchema } from "../../shared/time.ts";
 
 const INT32_MIN = -2_147_483_648;
 const INT32_MAX = 2_147_483_647;
@@ -77,39 +77,27 @@ export function parseTagTime(text: string): number {
   return text.endsWith("Z") ? parseRangeBound(text.slice(0, -1)) : Number.NaN;
 }
 
-export interface TimeRange {
-  from: number;
-  to: number;
-}
-
-/** `time_range=<from>_<to>`; `to` before `from` is well-formed but impossible (422). */
-function timeRangeSchema(wholeMinutes: boolean) {
+/**
+ * Allezon's `time_range=<from>_<to>`: the shared parser with Allezon's ends (UTC without `Z`, strict
+ * calendar), an empty range allowed, and for aggregates whole minutes spanning at most 10 minutes.
+ * `to` before `from` is well-formed but impossible (422).
+ */
+function allezonTimeRangeSchema(wholeMinutes: boolean) {
   const example = wholeMinutes ? "2022-03-01T00:05:00_2022-03-01T00:10:00" : "2022-03-01T00:00:01.610_2022-03-01T00:05:00";
-  return z
-    .string()
-    .meta({ example, description: "`<from>_<to>`, UTC without `Z`, `from` inclusive, `to` exclusive" })
-    .transform((value, ctx): TimeRange => {
-      const parts = value.split("_");
-      const from = parts.length === 2 ? parseRangeBound(parts[0]!) : Number.NaN;
-      const to = parts.length === 2 ? parseRangeBound(parts[1]!) : Number.NaN;
-      if (Number.isNaN(from) || Number.isNaN(to)) {
-        ctx.addIssue({ code: "custom", message: "must be <from>_<to> such as 2022-03-01T00:00:01.610_2022-03-01T00:05:00 (UTC, no Z)" });
-        return z.NEVER;
-      }
-      if (wholeMinutes && (from % 60_000 !== 0 || to % 60_000 !== 0)) {
-        ctx.addIssue({ code: "custom", message: "both ends must be whole minutes such as 2022-03-01T00:05:00" });
-        return z.NEVER;
-      }
-      if (to < from) {
-        ctx.addIssue({ code: "custom", message: "`to` is before `from`", params: { kind: UNPROCESSABLE } });
-        return z.NEVER;
-      }
-      if (wholeMinutes && to - from > MAX_AGGREGATE_RANGE_MS) {
-        ctx.addIssue({ code: "custom", message: "spans more than 10 minutes" });
-        return z.NEVER;
-      }
-      return { from, to };
-    });
+  return timeRangeSchema({
+    parseEnd: parseRangeBound,
+    malformed: "must be <from>_<to> such as 2022-03-01T00:00:01.610_2022-03-01T00:05:00 (UTC, no Z)",
+    checks: wholeMinutes
+      ? [
+          ({ from, to }) => (from % 60_000 !== 0 || to % 60_000 !== 0 ? "both ends must be whole minutes such as 2022-03-01T00:05:00" : undefined),
+          // A span over the limit ends after it starts, so checking it before the order changes no answer.
+          ({ from, to }) => (to - from > MAX_AGGREGATE_RANGE_MS ? "spans more than 10 minutes" : undefined),
+        ]
+      : [],
+    allowEmpty: true,
+    backwards: "`to` is before `from`",
+    meta: { example, description: "`<from>_<to>`, UTC without `Z`, `from` inclusive, `to` exclusive" },
+  });
 }
 
 export const MAX_AGGREGATE_RANGE_MS = 10 * 60_000;
@@ -120,14 +108,14 @@ export const cookieParamSchema = z.object({
 });
 
 export const profileQuerySchema = z.object({
-  time_range: timeRangeSchema(false),
+  time_range: allezonTimeRangeSchema(false),
   limit: z.coerce.number().int().min(1).max(MAX_PROFILE_LIMIT).default(MAX_PROFILE_LIMIT).meta({ example: 200 }),
 });
 
 const AGGREGATES = ["COUNT", "SUM_PRICE"] as const;
 
 export const aggregatesQuerySchema = z.object({
-  time_range: timeRangeSchema(true),
+  time_range: allezonTimeRangeSchema(true),
   action: z.enum(["VIEW", "BUY"]),
   aggregates: z
     .union([z.enum(AGGREGATES), z.array(z.enum(AGGREGATES)).min(1)])

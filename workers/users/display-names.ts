@@ -39,11 +39,10 @@ export async function setDisplayNames(env: Env, names: readonly DisplayName[]): 
   const participants = await readByJsonIds([...latest.keys()], (ids) =>
     db.select().from(schema.campaignParticipants).where(inArray(schema.campaignParticipants.userId, ids)),
   );
-  const boards = new Map<number, DisplayName[]>();
-  for (const { userId, campaignId } of participants) {
-    const list = boards.get(campaignId) ?? [];
-    list.push({ userId: String(userId), displayName: latest.get(userId)!.displayName });
-    boards.set(campaignId, list);
-  }
-  await Promise.all([...boards].map(async ([campaignId, list]) => boardStub(env, String(campaignId)).rename(list)));
+  const boards = Map.groupBy(participants, (row) => row.campaignId);
+  await Promise.all(
+    [...boards].map(async ([campaignId, rows]) =>
+      boardStub(env, String(campaignId)).rename(rows.map(({ userId }): DisplayName => ({ userId: String(userId), displayName: latest.get(userId)!.displayName }))),
+    ),
+  );
 }

@@ -4,6 +4,7 @@
  * at most 12 h, the platform's longest delay) until 24 h have passed since the event was queued;
  * the attempt that fails after that is logged as the last (`gaveUp`) and the message acked.
  */
+import { backoffDelay } from "../../shared/backoff.ts";
 import { log } from "../../shared/log.ts";
 import { QUEUE_MESSAGE_SCHEMAS, type QueueMessage, type WebhookDeliveryMessage } from "../../shared/messages.ts";
 import { DAY_MS } from "../../shared/time.ts";
@@ -16,11 +17,8 @@ import { allowsLocalWebhooks, webhookUrlProblem } from "./url-rule.ts";
 /** How long retries go on for, counted from when the event was queued. */
 export const RETRY_WINDOW_MS = DAY_MS;
 
-/** The first retry's delay; each later one doubles it. */
-const FIRST_RETRY_SECONDS = 30;
-
-/** The longest delay Queues accepts for one retry. */
-const MAX_RETRY_SECONDS = 12 * 60 * 60;
+/** The first retry's delay, doubling for each later one up to the longest delay Queues accepts (12 h). */
+const RETRY_BACKOFF_SECONDS = { first: 30, most: 12 * 60 * 60 };
 
 /** A receiver that does not answer within this counts as failed. */
 const TIMEOUT_MS = 10_000;
@@ -33,8 +31,7 @@ const TIMEOUT_MS = 10_000;
 export function nextRetrySeconds(attempt: number, elapsedMs: number): number | undefined {
   const remainingSeconds = Math.ceil((RETRY_WINDOW_MS - elapsedMs) / 1000);
   if (remainingSeconds <= 0) return undefined;
-  const backoff = Math.min(FIRST_RETRY_SECONDS * 2 ** Math.max(0, attempt - 1), MAX_RETRY_SECONDS);
-  return Math.min(backoff, remainingSeconds);
+  return Math.min(backoffDelay(attempt, RETRY_BACKOFF_SECONDS), remainingSeconds);
 }
 
 /**

@@ -1,5 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
+import { cursorSchema } from "../../shared/cursor.ts";
 import { toHex } from "../../shared/hmac.ts";
 import { eventIdSchema } from "../../shared/ids.ts";
 import { sameTerms } from "../../shared/same-terms.ts";
@@ -211,7 +212,7 @@ webhookRoutes.openapi(
       params: webhookIdParams,
       query: z.object({
         limit: z.coerce.number().int().min(1).max(1000).default(100),
-        cursor: z.string().regex(/^\d{1,16}$/, "must be a nextCursor this endpoint gave").optional(),
+        cursor: cursorSchema(z.tuple([z.number().int().positive()])).optional(),
       }),
     },
     responses: {

@@ -1,22 +1,23 @@
 /**
- * The incentives tables in D1: the catalogue, employers' links to it, and the awards. Route
- * handlers and consumers go through here; nothing else writes these tables.
+ * The incentive catalogue in D1 and employers' links to it: creating, changing and listing
+ * incentives, attaching and detaching them, and the award candidates an employer's events can
+ * earn. Route handlers and consumers go through here; nothing else writes these tables.
  */
-import { and, asc, desc, eq, gt, inArray, isNull, lt, or } from "drizzle-orm";
-import type { AwardCandidate, AwardRule, StoredAward } from "../../durable-objects/user/streak-rules.ts";
-import { d1Chunks, runInOneBatch } from "../../shared/db/chunks.ts";
+import { and, asc, eq, inArray, isNull } from "drizzle-orm";
+import type { AwardCandidate, AwardRule } from "../../durable-objects/user/streak-rules.ts";
+import { d1Chunks } from "../../shared/db/chunks.ts";
 import { database, schema } from "../../shared/db/client.ts";
-import type { IncentiveAwardMessage } from "../../shared/messages.ts";
 import { sameTerms } from "../../shared/same-terms.ts";
 import { toIso, utcDayNumber } from "../../shared/time.ts";
 import { ApiError } from "../http/problem.ts";
-import type { AwardJson, EmployerIncentiveJson, IncentiveJson, IncentivePatch, Rule } from "./schemas.ts";
+import type { EmployerIncentiveJson, IncentiveJson, IncentivePatch, Rule } from "./schemas.ts";
 
-const { incentives, employerIncentives, incentiveAwards } = schema;
+const { incentives, employerIncentives } = schema;
 
-type IncentiveRow = typeof incentives.$inferSelect;
-type EmployerIncentiveRow = typeof employerIncentives.$inferSelect;
-type AwardRow = typeof incentiveAwards.$inferSelect;
+/** A catalogue row as stored. */
+export type IncentiveRow = typeof incentives.$inferSelect;
+/** An employer's link to a catalogue incentive as stored. */
+export type EmployerIncentiveRow = typeof employerIncentives.$inferSelect;
 
 function ruleOf(row: IncentiveRow): Rule {
   if (row.ruleKind === "streak") return { kind: "streak", event: row.event, days: row.days ?? 1 };
@@ -43,7 +44,7 @@ function awardRuleOf(rule: Rule): AwardRule {
 }
 
 /** An attached incentive as an award candidate. */
-function toCandidate(link: EmployerIncentiveRow, incentive: IncentiveRow): AwardCandidate {
+export function toCandidate(link: EmployerIncentiveRow, incentive: IncentiveRow): AwardCandidate {
   return {
     employerIncentiveId: String(link.employerIncentiveId),
     incentiveId: String(link.incentiveId),
@@ -72,19 +73,6 @@ export function toEmployerIncentiveJson(row: EmployerIncentiveRow): EmployerInce
     reward: { description: row.rewardDescription },
     shareWithWebhooks: row.shareWithWebhooks,
     ...(row.detachedAt === null ? {} : { detachedAt: toIso(row.detachedAt) }),
-  };
-}
-
-function toAwardJson(row: AwardRow): AwardJson {
-  return {
-    awardId: row.awardId,
-    userId: String(row.userId),
-    employerId: String(row.employerId),
-    employerIncentiveId: String(row.employerIncentiveId),
-    incentiveId: String(row.incentiveId),
-    reward: { description: row.rewardDescription },
-    awardedAt: toIso(row.awardedAt),
-    fulfilledAt: row.fulfilledAt === null ? null : toIso(row.fulfilledAt),
   };
 }
 
@@ -286,34 +274,6 @@ export async function detachIncentive(
   return toEmployerIncentiveJson(row);
 }
 
-/** Users a retroactive evaluation message handles at once. */
-export const HISTORY_PAGE = 100;
-
-/** Records in the history index that the user has days of these (employer, event) pairs. */
-export async function indexHistory(d1: D1Database, userId: string, pairs: readonly { employerId: string; event: string }[]): Promise<void> {
-  const db = database(d1);
-  const rows = pairs.map((pair) => ({ employerId: Number(pair.employerId), event: pair.event, userId: Number(userId) }));
-  await runInOneBatch(db, d1Chunks(rows, 3).map((part) => db.insert(schema.incentiveHistory).values(part).onConflictDoNothing()));
-}
-
-/** Up to HISTORY_PAGE users with history for (employer, event), by user id, after `afterUserId`. */
-export async function historyPage(d1: D1Database, employerId: string, event: string, afterUserId: string | null): Promise<string[]> {
-  const { incentiveHistory } = schema;
-  const found = await database(d1)
-    .select({ userId: incentiveHistory.userId })
-    .from(incentiveHistory)
-    .where(
-      and(
-        eq(incentiveHistory.employerId, Number(employerId)),
-        eq(incentiveHistory.event, event),
-        afterUserId === null ? undefined : gt(incentiveHistory.userId, Number(afterUserId)),
-      ),
-    )
-    .orderBy(asc(incentiveHistory.userId))
-    .limit(HISTORY_PAGE);
-  return found.map((row) => String(row.userId));
-}
-
 /** `employerId␀event`, the key candidates are grouped by. */
 export function candidateKey(employerId: string, event: string): string {
   return `${employerId}\u0000${event}`;
@@ -325,7 +285,7 @@ export function candidateKey(employerId: string, event: string): string {
  */
 export async function loadCandidates(d1: D1Database, employerIds: readonly string[]): Promise<Map<string, AwardCandidate[]>> {
   const db = database(d1);
-  const byKey = new Map<string, AwardCandidate[]>();
+  const rows: { employer_incentives: EmployerIncentiveRow; incentives: IncentiveRow }[] = [];
   const distinct = [...new Set(employerIds)].map(Number);
   // One more parameter beside the ids: `active = true`.
   for (const part of d1Chunks(distinct, 1, 1)) {
@@ -337,183 +297,8 @@ export async function loadCandidates(d1: D1Database, employerIds: readonly strin
         and(inArray(employerIncentives.employerId, part), eq(incentives.active, true), isNull(employerIncentives.detachedAt)),
       )
       .orderBy(asc(employerIncentives.employerIncentiveId));
-    for (const { employer_incentives: link, incentives: incentive } of found) {
-      const key = candidateKey(String(link.employerId), incentive.event);
-      const candidate = toCandidate(link, incentive);
-      const list = byKey.get(key);
-      if (list) list.push(candidate);
-      else byKey.set(key, [candidate]);
-    }
+    rows.push(...found);
   }
-  return byKey;
-}
-
-/** The award id: one per user and employer incentive, so every retry names the same award. */
-export function awardIdOf(userId: string, employerIncentiveId: string): string {
-  return `${userId}-${employerIncentiveId}`;
-}
-
-export function toAwardMessage(userId: string, award: StoredAward): IncentiveAwardMessage {
-  return {
-    kind: "incentive-award",
-    awardId: awardIdOf(userId, award.employerIncentiveId),
-    userId,
-    employerId: award.employerId,
-    employerIncentiveId: award.employerIncentiveId,
-    incentiveId: award.incentiveId,
-    reward: award.reward,
-    awardedAt: award.awardedAt,
-    eventId: award.eventId,
-  };
-}
-
-function awardValues(award: IncentiveAwardMessage) {
-  return {
-    awardId: award.awardId,
-    userId: Number(award.userId),
-    employerId: Number(award.employerId),
-    employerIncentiveId: Number(award.employerIncentiveId),
-    incentiveId: Number(award.incentiveId),
-    rewardDescription: award.reward.description,
-    awardedAt: award.awardedAt,
-    eventId: award.eventId,
-  };
-}
-
-/** Stores awards; one already stored (same user and employer incentive) is left as it was. */
-export async function storeAwards(d1: D1Database, awards: readonly IncentiveAwardMessage[]): Promise<void> {
-  if (awards.length === 0) return;
-  const db = database(d1);
-  await runInOneBatch(db, awards.map((award) => db.insert(incentiveAwards).values(awardValues(award)).onConflictDoNothing()));
-}
-
-/**
- * Marks awards fulfilled, once each: returns the ids this call fulfilled (a redelivered message
- * finds its award already fulfilled and is left alone). An award missing from D1 — only possible
- * for a message re-driven after its row was lost — is stored from the message first.
- */
-export async function markFulfilled(d1: D1Database, awards: readonly IncentiveAwardMessage[], now = Date.now()): Promise<string[]> {
-  if (awards.length === 0) return [];
-  await storeAwards(d1, awards);
-  const db = database(d1);
-  const fulfilled: string[] = [];
-  const ids = [...new Set(awards.map((award) => award.awardId))];
-  // One more parameter beside the ids: the `fulfilledAt` set.
-  for (const part of d1Chunks(ids, 1, 1)) {
-    const updated = await db
-      .update(incentiveAwards)
-      .set({ fulfilledAt: now })
-      .where(and(inArray(incentiveAwards.awardId, part), isNull(incentiveAwards.fulfilledAt)))
-      .returning({ awardId: incentiveAwards.awardId });
-    fulfilled.push(...updated.map((row) => row.awardId));
-  }
-  return fulfilled;
-}
-
-/**
- * A page cursor: the last row's position in the list's order, a number then a string (an award's
- * `awardedAt` and id, a progress row's user id and employer incentive id), so paging is stable
- * while rows arrive.
- */
-export function pageCursor(position: readonly [number, string]): string {
-  return btoa(JSON.stringify(position));
-}
-
-/** The position a `pageCursor` wrote; anything else is 400 naming `query.cursor`. */
-export function readPageCursor(cursor: string): [number, string] {
-  try {
-    const parsed = JSON.parse(atob(cursor)) as unknown;
-    if (Array.isArray(parsed) && Number.isSafeInteger(parsed[0]) && typeof parsed[1] === "string") return [parsed[0] as number, parsed[1]];
-  } catch {
-    // Falls through to the 400 below.
-  }
-  throw unknownCursor();
-}
-
-function unknownCursor(): ApiError {
-  return new ApiError("validation_failed", "cursor is not one this server gave out", { errors: [{ path: "query.cursor", message: "unknown cursor" }] });
-}
-
-/** Awards newest first, `limit` a page, from after `cursor`; `nextCursor` is null on the last page. */
-export async function listAwards(
-  d1: D1Database,
-  filter: { userId: string } | { employerId: string },
-  limit: number,
-  cursor?: string,
-): Promise<{ awards: AwardJson[]; nextCursor: string | null }> {
-  const where =
-    "userId" in filter ? eq(incentiveAwards.userId, Number(filter.userId)) : eq(incentiveAwards.employerId, Number(filter.employerId));
-  const after = cursor === undefined ? undefined : readPageCursor(cursor);
-  const found = await database(d1)
-    .select()
-    .from(incentiveAwards)
-    .where(
-      and(
-        where,
-        after === undefined
-          ? undefined
-          : or(lt(incentiveAwards.awardedAt, after[0]), and(eq(incentiveAwards.awardedAt, after[0]), lt(incentiveAwards.awardId, after[1]))),
-      ),
-    )
-    .orderBy(desc(incentiveAwards.awardedAt), desc(incentiveAwards.awardId))
-    .limit(limit + 1);
-  const page = found.slice(0, limit);
-  const last = page[page.length - 1];
-  return { awards: page.map(toAwardJson), nextCursor: found.length > limit && last ? pageCursor([last.awardedAt, last.awardId]) : null };
-}
-
-/** One progress row to compute: a user with history for the event of an attached incentive. */
-export interface ProgressItem {
-  userId: string;
-  candidate: AwardCandidate & { event: string };
-}
-
-/**
- * One page of (user, employer incentive) pairs for an employer's progress, by user id then
- * employer incentive id: every user with history for the event of each active incentive it has
- * attached (not detached), optionally one of them only.
- */
-export async function progressPage(
-  d1: D1Database,
-  employerId: string,
-  employerIncentiveId: string | undefined,
-  limit: number,
-  cursor?: string,
-): Promise<{ items: ProgressItem[]; nextCursor: string | null }> {
-  const { incentiveHistory } = schema;
-  const after = cursor === undefined ? undefined : readPageCursor(cursor);
-  if (after !== undefined && !/^\d{1,16}$/.test(after[1])) throw unknownCursor();
-  const found = await database(d1)
-    .select()
-    .from(employerIncentives)
-    .innerJoin(incentives, eq(employerIncentives.incentiveId, incentives.incentiveId))
-    .innerJoin(incentiveHistory, and(eq(incentiveHistory.employerId, employerIncentives.employerId), eq(incentiveHistory.event, incentives.event)))
-    .where(
-      and(
-        eq(employerIncentives.employerId, Number(employerId)),
-        isNull(employerIncentives.detachedAt),
-        eq(incentives.active, true),
-        employerIncentiveId === undefined ? undefined : eq(employerIncentives.employerIncentiveId, Number(employerIncentiveId)),
-        after === undefined
-          ? undefined
-          : or(
-              gt(incentiveHistory.userId, after[0]),
-              and(eq(incentiveHistory.userId, after[0]), gt(employerIncentives.employerIncentiveId, Number(after[1]))),
-            ),
-      ),
-    )
-    .orderBy(asc(incentiveHistory.userId), asc(employerIncentives.employerIncentiveId))
-    .limit(limit + 1);
-  const page = found.slice(0, limit);
-  const last = page[page.length - 1];
-  return {
-    items: page.map((row) => ({
-      userId: String(row.incentive_history.userId),
-      candidate: { ...toCandidate(row.employer_incentives, row.incentives), event: row.incentives.event },
-    })),
-    nextCursor:
-      found.length > limit && last
-        ? pageCursor([last.incentive_history.userId, String(last.employer_incentives.employerIncentiveId)])
-        : null,
-  };
+  const byKey = Map.groupBy(rows, ({ employer_incentives: link, incentives: incentive }) => candidateKey(String(link.employerId), incentive.event));
+  return new Map([...byKey].map(([key, group]) => [key, group.map((row) => toCandidate(row.employer_incentives, row.incentives))]));
 }
