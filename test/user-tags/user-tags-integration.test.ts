@@ -3,8 +3,6 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { shardName, SHARD_MS } from "../../durable-objects/tag-aggregates/tag-aggregates.ts";
 import { tagAggregatesStub } from "../../durable-objects/tag-aggregates/stub.ts";
-import type { UserTagMessage } from "../../shared/messages.ts";
-import { consumeUserTags } from "../../workers/user-tags/consumers.ts";
 import { acceptTag } from "../../workers/user-tags/ingest.ts";
 import { userTagSchema } from "../../workers/user-tags/schemas.ts";
 import { call, callJson, eventually } from "../support/http.ts";
