@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DAY_MS, MINUTE_MS } from "../../shared/time.ts";
 import { UNPROCESSABLE } from "../../shared/validation.ts";
 
 const INT32_MIN = -2_147_483_648;
@@ -83,8 +84,7 @@ export interface TimeRange {
 }
 
 /** `time_range=<from>_<to>`; `to` before `from` is well-formed but impossible (422). */
-function timeRangeSchema(wholeMinutes: boolean) {
-  const example = wholeMinutes ? "2022-03-01T00:05:00_2022-03-01T00:10:00" : "2022-03-01T00:00:01.610_2022-03-01T00:05:00";
+function timeRangeSchema(example: string) {
   return z
     .string()
     .meta({ example, description: "`<from>_<to>`, UTC without `Z`, `from` inclusive, `to` exclusive" })
@@ -96,23 +96,27 @@ function timeRangeSchema(wholeMinutes: boolean) {
         ctx.addIssue({ code: "custom", message: "must be <from>_<to> such as 2022-03-01T00:00:01.610_2022-03-01T00:05:00 (UTC, no Z)" });
         return z.NEVER;
       }
-      if (wholeMinutes && (from % 60_000 !== 0 || to % 60_000 !== 0)) {
-        ctx.addIssue({ code: "custom", message: "both ends must be whole minutes such as 2022-03-01T00:05:00" });
-        return z.NEVER;
-      }
       if (to < from) {
         ctx.addIssue({ code: "custom", message: "`to` is before `from`", params: { kind: UNPROCESSABLE } });
-        return z.NEVER;
-      }
-      if (wholeMinutes && to - from > MAX_AGGREGATE_RANGE_MS) {
-        ctx.addIssue({ code: "custom", message: "spans more than 10 minutes" });
         return z.NEVER;
       }
       return { from, to };
     });
 }
 
-export const MAX_AGGREGATE_RANGE_MS = 10 * 60_000;
+export const MAX_AGGREGATE_RANGE_MS = 10 * MINUTE_MS;
+
+/** Aggregate bucket sizes: Allezon's minutes, and Tally's hours and days for longer trends. */
+export const GRANULARITIES = ["minute", "hour", "day"] as const;
+export type Granularity = (typeof GRANULARITIES)[number];
+
+/** Per granularity: the bucket length, the longest range, and how both read in a 400 answer. */
+export const GRANULARITY_RULES: Record<Granularity, { bucketMs: number; maxRangeMs: number; unit: string; example: string; most: string }> = {
+  minute: { bucketMs: MINUTE_MS, maxRangeMs: MAX_AGGREGATE_RANGE_MS, unit: "minutes", example: "2022-03-01T00:05:00", most: "10 minutes" },
+  hour: { bucketMs: 60 * MINUTE_MS, maxRangeMs: 31 * DAY_MS, unit: "hours", example: "2022-03-01T05:00:00", most: "31 days" },
+  day: { bucketMs: DAY_MS, maxRangeMs: 400 * DAY_MS, unit: "days (UTC)", example: "2022-03-01T00:00:00", most: "400 days" },
+};
+
 export const MAX_PROFILE_LIMIT = 200;
 
 export const cookieParamSchema = z.object({
@@ -120,23 +124,41 @@ export const cookieParamSchema = z.object({
 });
 
 export const profileQuerySchema = z.object({
-  time_range: timeRangeSchema(false),
+  time_range: timeRangeSchema("2022-03-01T00:00:01.610_2022-03-01T00:05:00"),
   limit: z.coerce.number().int().min(1).max(MAX_PROFILE_LIMIT).default(MAX_PROFILE_LIMIT).meta({ example: 200 }),
 });
 
 const AGGREGATES = ["COUNT", "SUM_PRICE"] as const;
 
-export const aggregatesQuerySchema = z.object({
-  time_range: timeRangeSchema(true),
-  action: z.enum(["VIEW", "BUY"]),
-  aggregates: z
-    .union([z.enum(AGGREGATES), z.array(z.enum(AGGREGATES)).min(1)])
-    .transform((value) => (Array.isArray(value) ? value : [value]))
-    .meta({ description: "Repeat the parameter for several; the columns keep this order", example: ["COUNT", "SUM_PRICE"] }),
-  origin: text("ads-campaign-7").optional(),
-  brand_id: text("Nike").optional(),
-  category_id: text("Sneakers").optional(),
-});
+export const aggregatesQuerySchema = z
+  .object({
+    time_range: timeRangeSchema("2022-03-01T00:05:00_2022-03-01T00:10:00"),
+    action: z.enum(["VIEW", "BUY"]),
+    aggregates: z
+      .union([z.enum(AGGREGATES), z.array(z.enum(AGGREGATES)).min(1)])
+      .transform((value) => (Array.isArray(value) ? value : [value]))
+      .meta({ description: "Repeat the parameter for several; the columns keep this order", example: ["COUNT", "SUM_PRICE"] }),
+    origin: text("ads-campaign-7").optional(),
+    brand_id: text("Nike").optional(),
+    category_id: text("Sneakers").optional(),
+    granularity: z.enum(GRANULARITIES).default("minute").meta({
+      description:
+        "Bucket size (Tally's extension): `minute` (default; whole minutes, at most 10), `hour` (whole hours, at most 31 days) " +
+        "or `day` (whole UTC days, at most 400 days)",
+      example: "minute",
+    }),
+  })
+  .superRefine((query, ctx) => {
+    // The range rules depend on the granularity, so they are checked once both have parsed.
+    if (!query.time_range) return;
+    const { from, to } = query.time_range;
+    const rule = GRANULARITY_RULES[query.granularity];
+    if (from % rule.bucketMs !== 0 || to % rule.bucketMs !== 0) {
+      ctx.addIssue({ code: "custom", path: ["time_range"], message: `both ends must be whole ${rule.unit} such as ${rule.example}` });
+    } else if (to - from > rule.maxRangeMs) {
+      ctx.addIssue({ code: "custom", path: ["time_range"], message: `spans more than ${rule.most}, the most a ${query.granularity} query covers` });
+    }
+  });
 
 export type AggregatesQuery = z.output<typeof aggregatesQuerySchema>;
 
