@@ -40,13 +40,14 @@ interface __BaseEnv_Env {
 	AD_CAMPAIGN: DurableObjectNamespace<import("./workers/index").AdCampaign>;
 	ZIP_AREA: DurableObjectNamespace<import("./workers/index").ZipArea>;
 	TAG_AGGREGATES: DurableObjectNamespace<import("./workers/index").TagAggregates>;
+	TAG_ROLLUPS: DurableObjectNamespace<import("./workers/index").TagRollups>;
 	IDEMPOTENCY_SHARD: DurableObjectNamespace<import("./workers/index").IdempotencyShard>;
 	PROFILE_STORE: DurableObjectNamespace<import("./workers/index").ProfileStore>;
 }
 declare namespace Cloudflare {
 	interface GlobalProps {
 		mainModule: typeof import("./workers/index");
-		durableNamespaces: "CampaignBoard" | "User" | "AdCampaign" | "ZipArea" | "TagAggregates" | "IdempotencyShard" | "ProfileStore";
+		durableNamespaces: "CampaignBoard" | "User" | "AdCampaign" | "ZipArea" | "TagAggregates" | "IdempotencyShard" | "ProfileStore" | "TagRollups";
 	}
 	interface Env extends __BaseEnv_Env {}
 }

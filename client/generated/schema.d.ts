@@ -322,8 +322,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Exact COUNT / SUM_PRICE per 1-minute bucket
-         * @description Whole minutes, at most 10. One row per minute of `[from, to)`, oldest first, zeros included; every value a string. Debug mode: a JSON body holding the expected answer is optional; when ours differs, both are logged. The answer is the same either way.
+         * Exact COUNT / SUM_PRICE per 1-minute, 1-hour or 1-day bucket
+         * @description `granularity=minute` (default): whole minutes, at most 10, first column `1m_bucket`. `granularity=hour`: whole hours, at most 31 days, first column `1h_bucket`. `granularity=day`: whole UTC days, at most 400 days, first column `1d_bucket`. One row per bucket of `[from, to)`, named by its start (`2022-03-01T00:00:00`), oldest first, zeros included; every value a string. Hours and days are kept for 400 days of event time and include a tag about 10 s after the minutes do. Debug mode: a JSON body holding the expected answer is optional; when ours differs, both are logged. The answer is the same either way.
          */
         post: operations["queryAggregates"];
         delete?: never;
@@ -4357,6 +4357,8 @@ export interface operations {
                 origin?: string;
                 brand_id?: string;
                 category_id?: string;
+                /** @description Bucket size (Tally's extension): `minute` (default; whole minutes, at most 10), `hour` (whole hours, at most 31 days) or `day` (whole UTC days, at most 400 days) */
+                granularity?: "minute" | "hour" | "day";
             };
             header?: never;
             path?: never;

@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { MINUTE_MS } from "../../shared/time.ts";
 import { firstRow, migrate, rows } from "../sql.ts";
+import { ROLLUP_FLUSH_DELAY_MS, ROLLUP_RETRY_MS, RollupOutbox } from "./rollup-outbox.ts";
 
 /** Each object holds one hour of event time, so no single object takes the whole ingest stream. */
 export const SHARD_MS = 3_600_000;
@@ -75,10 +76,12 @@ export function shardsOverlapping(from: number, to: number): number[] {
 /**
  * Exact COUNT and SUM(price) of user tags per (minute, action, origin, brand, category) for one
  * hour of event time. Every tag id is remembered, so a redelivered batch or a client resend counts
- * once; the id check and the counter update commit together (no await between them).
+ * once; the id check and the counter update commit together (no await between them). Newly counted
+ * tags also go, in batched deltas, to the day's `TagRollups` (hour and day buckets for 400 days).
  */
 export class TagAggregates extends DurableObject<Env> {
   private lastWrite = 0;
+  private rollups!: RollupOutbox;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -92,6 +95,7 @@ export class TagAggregates extends DurableObject<Env> {
       const seen = this.ctx.storage.sql.exec("INSERT INTO seen_tags (tag_id) VALUES (?) ON CONFLICT (tag_id) DO NOTHING", tag.tagId);
       if (seen.rowsWritten === 0) continue;
       added++;
+      this.rollups.add(tag, shardStartOf(tag.time));
       this.ctx.storage.sql.exec(
         `INSERT INTO minute_totals (minute, action, origin, brand_id, category_id, count, sum_price)
          VALUES (?, ?, ?, ?, ?, 1, ?)
@@ -106,6 +110,7 @@ export class TagAggregates extends DurableObject<Env> {
       );
     }
     await this.noteWrite();
+    if (added > 0) await this.scheduleRollupFlush(ROLLUP_FLUSH_DELAY_MS);
     return added;
   }
 
@@ -131,8 +136,19 @@ export class TagAggregates extends DurableObject<Env> {
     ).map((row) => ({ minute: row.minute, count: row.count, sumPrice: row.sum_price }));
   }
 
-  /** Drops the shard once nothing has been written to it for the retention period. */
+  /**
+   * Sends pending rollup deltas first; then drops the shard once nothing has been written to it for
+   * the retention period (never while a delta is unsent).
+   */
   override async alarm(): Promise<void> {
+    if (!(await this.rollups.flush())) {
+      await this.ctx.storage.setAlarm(Date.now() + ROLLUP_RETRY_MS);
+      return;
+    }
+    if (this.rollups.hasPending()) {
+      await this.ctx.storage.setAlarm(Date.now() + ROLLUP_FLUSH_DELAY_MS);
+      return;
+    }
     this.lastWrite = this.storedLastWrite();
     const due = this.lastWrite + RETAIN_AFTER_LAST_WRITE_MS;
     if (Date.now() < due) {
@@ -145,7 +161,15 @@ export class TagAggregates extends DurableObject<Env> {
 
   private open(): void {
     migrate(this.ctx.storage.sql, "tag-aggregates", SCHEMA);
+    this.rollups = new RollupOutbox(this.ctx.storage.sql, this.env);
     this.lastWrite = this.storedLastWrite();
+  }
+
+  /** Brings the alarm forward so that newly counted tags reach the rollups within `delayMs`. */
+  private async scheduleRollupFlush(delayMs: number): Promise<void> {
+    const due = Date.now() + delayMs;
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > due) await this.ctx.storage.setAlarm(due);
   }
 
   private storedLastWrite(): number {

@@ -330,7 +330,7 @@ describe("OpenAPI document", () => {
     const { body } = await callJson("GET", "/openapi.json");
     expect(Object.keys(body.paths)).toEqual(expect.arrayContaining(["/user_tags", "/user_profiles/{cookie}", "/aggregates"]));
     const names = body.paths["/aggregates"].post.parameters.map((p: { name: string }) => p.name);
-    expect(names).toEqual(["time_range", "action", "aggregates", "origin", "brand_id", "category_id"]);
+    expect(names).toEqual(["time_range", "action", "aggregates", "origin", "brand_id", "category_id", "granularity"]);
   });
 });
 

@@ -105,8 +105,8 @@ describe("aggregates table", () => {
   it("has one row per minute, oldest first, zeros where nothing fell, every value a string", () => {
     const minute1 = at("2022-03-01T00:01:00");
     const table = aggregatesTable(query({ time_range: range, action: "VIEW", aggregates: ["SUM_PRICE", "COUNT"] }), [
-      { minute: minute1, count: 2, sumPrice: 300 },
-      { minute: minute1, count: 1, sumPrice: -5 },
+      { bucket: minute1, count: 2, sumPrice: 300 },
+      { bucket: minute1, count: 1, sumPrice: -5 },
     ]);
     expect(table.rows).toEqual([
       ["2022-03-01T00:00:00", "VIEW", "0", "0"],

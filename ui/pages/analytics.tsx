@@ -1,9 +1,10 @@
 /**
- * `/ui/analytics`: Allezon's aggregates explorer (a range of at most 10 minutes, an action, optional
- * origin/brand/category filters → count and sum_price per minute) and a profile lookup by cookie.
+ * `/ui/analytics`: Allezon's aggregates explorer (a granularity, a range, an action, optional
+ * origin/brand/category filters → count and sum_price per minute, hour or day) and a profile
+ * lookup by cookie.
  */
 import { useState } from "preact/hooks";
-import type { components } from "../../client/index.ts";
+import type { components, paths } from "../../client/index.ts";
 import { api, refusal } from "../api.ts";
 import { Chart } from "../chart.tsx";
 import { Layout, Notice } from "../layout.tsx";
@@ -11,20 +12,50 @@ import { Layout, Notice } from "../layout.tsx";
 type Aggregates = components["schemas"]["Aggregates"];
 type Profile = components["schemas"]["UserProfile"];
 type Tag = components["schemas"]["UserTag"];
+type Granularity = NonNullable<paths["/aggregates"]["post"]["parameters"]["query"]["granularity"]>;
 
 const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+/** Per granularity: the bucket, the widest range the API takes, and the range shown first. */
+const GRANULARITY: Record<Granularity, { bucket: number; most: string; defaultSpan: number }> = {
+  minute: { bucket: MINUTE, most: "at most 10 minutes", defaultSpan: 10 * MINUTE },
+  hour: { bucket: HOUR, most: "whole hours, at most 31 days", defaultSpan: DAY },
+  day: { bucket: DAY, most: "whole UTC days, at most 400 days", defaultSpan: 30 * DAY },
+};
+
 /** A `datetime-local` value (UTC) for `ms`, to the minute. */
 const local = (ms: number) => new Date(Math.floor(ms / MINUTE) * MINUTE).toISOString().slice(0, 16);
 
+/** The default range of a granularity: its span, ending at the end of the current bucket (so it includes now). */
+function defaultRange(granularity: Granularity, now = Date.now()): { from: string; to: string } {
+  const { bucket, defaultSpan } = GRANULARITY[granularity];
+  // Minutes end at the current minute (it is still open); hours and days at the end of the current one.
+  const to = granularity === "minute" ? Math.floor(now / bucket) * bucket : Math.ceil((now + 1) / bucket) * bucket;
+  return { from: local(to - defaultSpan), to: local(to) };
+}
+
 function AggregatesExplorer() {
-  const [form, setForm] = useState({ from: local(Date.now() - 10 * MINUTE), minutes: "10", action: "VIEW" as "VIEW" | "BUY", origin: "", brand: "", category: "" });
-  const [result, setResult] = useState<{ query: string; answer: Aggregates } | null>(null);
+  const [form, setForm] = useState({
+    granularity: "minute" as Granularity,
+    ...defaultRange("minute"),
+    action: "VIEW" as "VIEW" | "BUY",
+    origin: "",
+    brand: "",
+    category: "",
+  });
+  const [result, setResult] = useState<{ query: string; granularity: Granularity; answer: Aggregates } | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
   const set = (key: keyof typeof form) => (e: { currentTarget: HTMLInputElement | HTMLSelectElement }) => setForm({ ...form, [key]: e.currentTarget.value });
+  const setGranularity = (e: { currentTarget: HTMLSelectElement }) => {
+    const granularity = e.currentTarget.value as Granularity;
+    setForm({ ...form, granularity, ...defaultRange(granularity) });
+  };
   const submit = async (e: Event) => {
     e.preventDefault();
     const from = Date.parse(`${form.from}Z`);
-    const to = from + Number(form.minutes) * MINUTE;
+    const to = Date.parse(`${form.to}Z`);
     const text = (ms: number) => new Date(ms).toISOString().slice(0, 19);
     const query = {
       time_range: `${text(from)}_${text(to)}`,
@@ -33,11 +64,13 @@ function AggregatesExplorer() {
       ...(form.origin ? { origin: form.origin } : {}),
       ...(form.brand ? { brand_id: form.brand } : {}),
       ...(form.category ? { category_id: form.category } : {}),
+      // Minute is the API's default; leaving it out keeps Allezon's own query shape.
+      ...(form.granularity === "minute" ? {} : { granularity: form.granularity }),
     };
     try {
       const { data, error, response } = await api().POST("/aggregates", { params: { query } });
       setProblem(data ? null : refusal(response, error));
-      setResult(data ? { query: new URLSearchParams(response.url.split("?")[1]).toString(), answer: data } : null);
+      setResult(data ? { query: new URLSearchParams(response.url.split("?")[1]).toString(), granularity: form.granularity, answer: data } : null);
     } catch (failure) {
       setProblem(`Tally did not answer: ${String(failure)}`);
     }
@@ -46,12 +79,19 @@ function AggregatesExplorer() {
   const column = (name: string) => result?.answer.columns.indexOf(name) ?? -1;
   return (
     <section aria-labelledby="h-aggregates">
-      <h2 id="h-aggregates">Aggregates per minute</h2>
+      <h2 id="h-aggregates">Aggregates per minute, hour or day</h2>
       <form class="grid" onSubmit={submit} aria-label="Aggregates query">
+        <label for="agg-granularity">Granularity</label>
+        <select id="agg-granularity" value={form.granularity} onChange={setGranularity} aria-describedby="agg-range-hint">
+          <option value="minute">minute</option>
+          <option value="hour">hour</option>
+          <option value="day">day</option>
+        </select>
         <label for="agg-from">From (UTC)</label>
-        <input id="agg-from" type="datetime-local" required value={form.from} onInput={set("from")} />
-        <label for="agg-minutes">Minutes (1–10)</label>
-        <input id="agg-minutes" type="number" min={1} max={10} required value={form.minutes} onInput={set("minutes")} />
+        <input id="agg-from" type="datetime-local" required value={form.from} onInput={set("from")} aria-describedby="agg-range-hint" />
+        <label for="agg-to">To (UTC, exclusive)</label>
+        <input id="agg-to" type="datetime-local" required value={form.to} onInput={set("to")} aria-describedby="agg-range-hint" />
+        <p id="agg-range-hint" class="span">Range for {form.granularity} buckets: {GRANULARITY[form.granularity].most}.</p>
         <label for="agg-action">Action</label>
         <select id="agg-action" value={form.action} onChange={set("action")}>
           <option value="VIEW">VIEW</option>
@@ -69,7 +109,7 @@ function AggregatesExplorer() {
       {result && (
         <div data-testid="aggregates" data-query={result.query}>
           <Chart
-            title={`${form.action} count and sum_price per minute`}
+            title={`${form.action} count and sum_price per ${result.granularity}`}
             testId="aggregates-chart"
             x={rows.map((row) => Date.parse(`${row[0]}Z`) / 1000)}
             series={[

@@ -25,7 +25,7 @@ export const userTagRoutes = createRouter();
 /** A cookie's profile, mounted at `/user_profiles`. */
 export const userProfileRoutes = createRouter();
 
-/** Per-minute aggregates, mounted at `/aggregates`. */
+/** Per-minute, per-hour and per-day aggregates, mounted at `/aggregates`. */
 export const aggregateRoutes = createRouter();
 
 const DEBUG_NOTE =
@@ -124,9 +124,13 @@ aggregateRoutes.openapi(
     path: "/",
     operationId: "queryAggregates",
     tags: ["Allezon"],
-    summary: "Exact COUNT / SUM_PRICE per 1-minute bucket",
+    summary: "Exact COUNT / SUM_PRICE per 1-minute, 1-hour or 1-day bucket",
     description:
-      "Whole minutes, at most 10. One row per minute of `[from, to)`, oldest first, zeros included; every value a string. " +
+      "`granularity=minute` (default): whole minutes, at most 10, first column `1m_bucket`. `granularity=hour`: whole hours, " +
+      "at most 31 days, first column `1h_bucket`. `granularity=day`: whole UTC days, at most 400 days, first column " +
+      "`1d_bucket`. One row per bucket of `[from, to)`, named by its start (`2022-03-01T00:00:00`), oldest first, zeros " +
+      "included; every value a string. Hours and days are kept for 400 days of event time and include a tag about 10 s " +
+      "after the minutes do. " +
       DEBUG_NOTE,
     security: [],
     request: { query: aggregatesQuerySchema, body: expectedAnswerBody("Aggregates") },

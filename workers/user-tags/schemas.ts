@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { timeRangeSchema } from "../../shared/time.ts";
+import { DAY_MS, MINUTE_MS, timeRangeSchema } from "../../shared/time.ts";
 
 const INT32_MIN = -2_147_483_648;
 const INT32_MAX = 2_147_483_647;
@@ -79,7 +79,8 @@ export function parseTagTime(text: string): number {
 
 /**
  * Allezon's `time_range=<from>_<to>`: the shared parser with Allezon's ends (UTC without `Z`, strict
- * calendar), an empty range allowed, and for aggregates whole minutes spanning at most 10 minutes.
+ * calendar), an empty range allowed, and for aggregates whole minutes (every granularity's bucket is; the
+ * bucket and span rules of each granularity follow in `aggregatesQuerySchema`, once it has parsed).
  * `to` before `from` is well-formed but impossible (422).
  */
 function allezonTimeRangeSchema(wholeMinutes: boolean) {
@@ -89,9 +90,7 @@ function allezonTimeRangeSchema(wholeMinutes: boolean) {
     malformed: "must be <from>_<to> such as 2022-03-01T00:00:01.610_2022-03-01T00:05:00 (UTC, no Z)",
     checks: wholeMinutes
       ? [
-          ({ from, to }) => (from % 60_000 !== 0 || to % 60_000 !== 0 ? "both ends must be whole minutes such as 2022-03-01T00:05:00" : undefined),
-          // A span over the limit ends after it starts, so checking it before the order changes no answer.
-          ({ from, to }) => (to - from > MAX_AGGREGATE_RANGE_MS ? "spans more than 10 minutes" : undefined),
+          ({ from, to }) => (from % MINUTE_MS !== 0 || to % MINUTE_MS !== 0 ? "both ends must be whole minutes such as 2022-03-01T00:05:00" : undefined),
         ]
       : [],
     allowEmpty: true,
@@ -100,7 +99,19 @@ function allezonTimeRangeSchema(wholeMinutes: boolean) {
   });
 }
 
-export const MAX_AGGREGATE_RANGE_MS = 10 * 60_000;
+export const MAX_AGGREGATE_RANGE_MS = 10 * MINUTE_MS;
+
+/** Aggregate bucket sizes: Allezon's minutes, and Tally's hours and days for longer trends. */
+export const GRANULARITIES = ["minute", "hour", "day"] as const;
+export type Granularity = (typeof GRANULARITIES)[number];
+
+/** Per granularity: the bucket length, the longest range, and how both read in a 400 answer. */
+export const GRANULARITY_RULES: Record<Granularity, { bucketMs: number; maxRangeMs: number; unit: string; example: string; most: string }> = {
+  minute: { bucketMs: MINUTE_MS, maxRangeMs: MAX_AGGREGATE_RANGE_MS, unit: "minutes", example: "2022-03-01T00:05:00", most: "10 minutes" },
+  hour: { bucketMs: 60 * MINUTE_MS, maxRangeMs: 31 * DAY_MS, unit: "hours", example: "2022-03-01T05:00:00", most: "31 days" },
+  day: { bucketMs: DAY_MS, maxRangeMs: 400 * DAY_MS, unit: "days (UTC)", example: "2022-03-01T00:00:00", most: "400 days" },
+};
+
 export const MAX_PROFILE_LIMIT = 200;
 
 export const cookieParamSchema = z.object({
@@ -114,17 +125,35 @@ export const profileQuerySchema = z.object({
 
 const AGGREGATES = ["COUNT", "SUM_PRICE"] as const;
 
-export const aggregatesQuerySchema = z.object({
-  time_range: allezonTimeRangeSchema(true),
-  action: z.enum(["VIEW", "BUY"]),
-  aggregates: z
-    .union([z.enum(AGGREGATES), z.array(z.enum(AGGREGATES)).min(1)])
-    .transform((value) => (Array.isArray(value) ? value : [value]))
-    .meta({ description: "Repeat the parameter for several; the columns keep this order", example: ["COUNT", "SUM_PRICE"] }),
-  origin: text("ads-campaign-7").optional(),
-  brand_id: text("Nike").optional(),
-  category_id: text("Sneakers").optional(),
-});
+export const aggregatesQuerySchema = z
+  .object({
+    time_range: allezonTimeRangeSchema(true),
+    action: z.enum(["VIEW", "BUY"]),
+    aggregates: z
+      .union([z.enum(AGGREGATES), z.array(z.enum(AGGREGATES)).min(1)])
+      .transform((value) => (Array.isArray(value) ? value : [value]))
+      .meta({ description: "Repeat the parameter for several; the columns keep this order", example: ["COUNT", "SUM_PRICE"] }),
+    origin: text("ads-campaign-7").optional(),
+    brand_id: text("Nike").optional(),
+    category_id: text("Sneakers").optional(),
+    granularity: z.enum(GRANULARITIES).default("minute").meta({
+      description:
+        "Bucket size (Tally's extension): `minute` (default; whole minutes, at most 10), `hour` (whole hours, at most 31 days) " +
+        "or `day` (whole UTC days, at most 400 days)",
+      example: "minute",
+    }),
+  })
+  .superRefine((query, ctx) => {
+    // The range rules depend on the granularity, so they are checked once both have parsed.
+    if (!query.time_range) return;
+    const { from, to } = query.time_range;
+    const rule = GRANULARITY_RULES[query.granularity];
+    if (from % rule.bucketMs !== 0 || to % rule.bucketMs !== 0) {
+      ctx.addIssue({ code: "custom", path: ["time_range"], message: `both ends must be whole ${rule.unit} such as ${rule.example}` });
+    } else if (to - from > rule.maxRangeMs) {
+      ctx.addIssue({ code: "custom", path: ["time_range"], message: `spans more than ${rule.most}, the most a ${query.granularity} query covers` });
+    }
+  });
 
 export type AggregatesQuery = z.output<typeof aggregatesQuerySchema>;
 
