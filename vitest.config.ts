@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from "node:fs";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
@@ -6,6 +7,29 @@ process.env.WRANGLER_SEND_METRICS ??= "false";
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
 
 const migrations = await readD1Migrations("./migrations");
+
+/**
+ * Every package the tested code and the tests import by a bare name (`zod`, `hono/cors`), found in the
+ * source so a new import needs no edit here. They are pre-bundled once per run (below): each test file
+ * starts a workerd of its own, which otherwise fetches and evaluates hundreds of node_modules files one
+ * RPC at a time — about half of a file's setup. Listing every subpath matters: one left out would load
+ * unbundled beside the bundle, a second copy of the package (and `instanceof HTTPException` would fail).
+ */
+function bareImports(): string[] {
+  const found = new Set<string>();
+  const statement = /^\s*(?:import|export)(?!\s+type\b)[^"';]*?\bfrom\s+"([^"]+)"|^\s*import\s+"([^"]+)"/gm;
+  for (const dir of ["workers", "durable-objects", "shared", "client", "test"]) {
+    for (const file of readdirSync(dir, { recursive: true, encoding: "utf8" })) {
+      if (!file.endsWith(".ts") || file.endsWith(".d.ts")) continue;
+      for (const match of readFileSync(`${dir}/${file}`, "utf8").matchAll(statement)) {
+        const name = match[1] ?? match[2]!;
+        // Relative paths are our code; `cloudflare:`/`node:` modules are the runtime's; vitest is the runner.
+        if (!name.startsWith(".") && !name.includes(":") && !/^@?vitest\b/.test(name)) found.add(name);
+      }
+    }
+  }
+  return [...found].sort();
+}
 
 export default defineConfig({
   plugins: [
@@ -26,9 +50,31 @@ export default defineConfig({
     }),
   ],
   test: {
-    include: ["test/**/*.test.ts"],
-    setupFiles: ["./test/clock-offset.ts", "./test/apply-migrations.ts"],
     testTimeout: 20_000,
     hookTimeout: 20_000,
+    // Vitest's default is one fewer than the cores: a single worker on a 2-core machine, while much of a
+    // file's time is spent waiting (workerd starting, queue consumers, RPC to this process). Two overlap it.
+    // `VITEST_MAX_WORKERS=n npm test` overrides it.
+    maxWorkers: 2,
+    deps: { optimizer: { ssr: { enabled: true, include: bareImports() } } },
+    projects: [
+      {
+        // Files named *-unit.test.ts test code without bindings (no env, SELF, D1 or Durable Objects): they
+        // share one workerd and its loaded modules instead of starting one each. A test that needs storage
+        // is an -integration test.
+        extends: true,
+        test: { name: "unit", include: ["test/**/*-unit.test.ts"], isolate: false, setupFiles: ["./test/clock-offset.ts"] },
+      },
+      {
+        // Each integration file gets a workerd of its own, so its D1, Durable Objects and queues start empty.
+        extends: true,
+        test: {
+          name: "integration",
+          include: ["test/**/*.test.ts"],
+          exclude: ["test/**/*-unit.test.ts"],
+          setupFiles: ["./test/clock-offset.ts", "./test/apply-migrations.ts"],
+        },
+      },
+    ],
   },
 });

@@ -1,9 +1,12 @@
 /**
+ * `npm start` is `npm run serve -- --demo`: Tally with the demo data on the fast, production-like server.
+ *
  * `npm run serve [-- --port 8787] [--fresh] [--demo]`: Tally as production runs it, locally — the
  * bundle `wrangler deploy` would upload, on workerd through Miniflare, without wrangler dev's proxy
- * and file watcher (about 13 times the throughput of `npm start` on `/health`: README, Performance). D1 migrations are
- * applied on start; secrets come from `.dev.vars`. State persists in `.tally-serve/` unless
- * `--fresh` (a new directory on tmpfs, removed on exit). `--demo` loads the demo data `npm start` loads.
+ * and file watcher (about 13 times the throughput of `npm run dev` on `/health`). D1 migrations are
+ * applied on start; secrets come from `.dev.vars` (created from `.dev.vars.example` on a fresh clone).
+ * State persists in `.tally-serve/` unless `--fresh` (a new directory on tmpfs, removed on exit).
+ * `--demo` loads the demo data (idempotent: a restart on the same state finds it there).
  * For benchmarks (bench/support/server.ts): `--state DIR` keeps state there, `--var KEY:VALUE` (repeatable, as
  * wrangler dev takes it) overrides a var or secret, `--quiet` shows only the Worker's errors.
  */
@@ -62,5 +65,6 @@ if (values.demo) {
 }
 console.log(
   `\nTally is serving on ${server.url}  (API docs: ${server.url}/docs; Ctrl-C stops it)\n${pageUrls(server.url)}\n` +
+    (values.demo ? "An admin token: npm run token -- --sub 1 --roles admin\n" : "") +
     `Cron by hand: curl 'http://127.0.0.1:${triggerPort(Number(values.port))}/cdn-cgi/local/scheduled?cron=17+3+*+*+*'\n`,
 );

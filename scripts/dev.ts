@@ -1,6 +1,7 @@
 /**
- * `npm start`: applies the D1 migrations locally, serves Tally with `wrangler dev` on
- * http://localhost:8787 and loads demo data into it once it answers.
+ * `npm run dev`: applies the D1 migrations locally, serves Tally with `wrangler dev` on
+ * http://localhost:8787 (live reload: it rebuilds on every change to the source or the pages) and loads
+ * demo data into it once it answers. For the fast, production-like server use `npm start` (scripts/serve.ts).
  */
 import { spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
