@@ -91,7 +91,10 @@ describe("the daily billing job across outages and overlapping runs", () => {
     // A copy published before messages carried the key: its key is derived from the row, the same.
     const { dedupeKey: _key, ...legacy } = mine[0]!;
     await deliver("ad-billing", [legacy as AdBillingDayMessage]);
-    const handedOver = log.mock.calls.filter(([line]) => typeof line === "string" && line.includes(`campaign ${adCampaignId}:`));
+    // The payments side's hand-over is one JSON log line per applied row.
+    const handedOver = log.mock.calls
+      .map(([line]) => (typeof line === "string" && line.startsWith("{") ? (JSON.parse(line) as { msg?: string; adCampaignId?: string }) : {}))
+      .filter((line) => line.msg === "ad billing day handed over" && line.adCampaignId === adCampaignId);
     expect(handedOver).toHaveLength(1);
   });
 });

@@ -81,13 +81,13 @@ describe("webhook registration", () => {
     expect((await callJson("GET", "/admin/webhooks/never-registered/deliveries", { token })).status).toBe(404);
   });
 
-  it("refuses to register without WEBHOOK_ENCRYPTION_KEY, or with the public example key off localhost, storing nothing", async () => {
+  it("refuses to register without WEBHOOK_ENCRYPTION_KEY, or with the public example key outside local mode, storing nothing", async () => {
     const token = await adminToken();
     const body = { webhookId: `hook-nokey-${++seq}`, url: "https://hooks.example.com/tally", events: ["campaign.settled"] };
     const refused = await callApp({ ...env, WEBHOOK_ENCRYPTION_KEY: undefined } as unknown as Env, "POST", "/admin/webhooks", { token, body });
     expect(refused.status).toBe(503);
     expect(refused.body.detail).toContain("WEBHOOK_ENCRYPTION_KEY");
-    const example = await callApp({ ...env, WEBHOOK_ENCRYPTION_KEY: "dev-only-webhook-encryption-key-change-me" } as unknown as Env, "POST", "/admin/webhooks", { token, body });
+    const example = await callApp({ ...env, LOCAL_MODE: undefined, WEBHOOK_ENCRYPTION_KEY: "dev-only-webhook-encryption-key-change-me" } as unknown as Env, "POST", "/admin/webhooks", { token, body });
     expect(example.status).toBe(503);
     expect((await callJson("GET", "/admin/webhooks", { token })).body.webhooks.map((w: { webhookId: string }) => w.webhookId)).not.toContain(body.webhookId);
   });
