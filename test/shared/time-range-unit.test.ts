@@ -53,7 +53,19 @@ describe("Allezon time_range", () => {
     expect(outcome(aggregates, "2022-03-01T00:05:30_2022-03-01T00:06:00")).toEqual(minutes);
     expect(outcome(aggregates, "2022-03-01T00:05:30_2022-03-01T00:00:00")).toEqual(minutes);
     expect(outcome(aggregates, "2022-03-01T00:05:00_2022-03-01T00:15:01")).toEqual(minutes);
-    expect(outcome(aggregates, "2022-03-01T00:05:00_2022-03-01T00:16:00")).toEqual({ status: 400, message: "spans more than 10 minutes" });
     expect(outcome(aggregates, "2022-03-01T00:15:00_2022-03-01T00:00:00")).toEqual({ status: 422, message: "`to` is before `from`" });
+  });
+
+  it("bounds the span by the granularity, on the whole query: 10 minutes, 31 days or 400 days", () => {
+    const spanOf = (time_range: string, granularity?: string) => {
+      const result = aggregatesQuerySchema.safeParse({ time_range, action: "VIEW", aggregates: "COUNT", granularity });
+      return result.success ? "ok" : result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+    };
+    expect(spanOf("2022-03-01T00:05:00_2022-03-01T00:15:00")).toBe("ok");
+    expect(spanOf("2022-03-01T00:05:00_2022-03-01T00:16:00")).toEqual(["time_range: spans more than 10 minutes"]);
+    expect(spanOf("2022-03-01T00:00:00_2022-04-01T00:00:00", "hour")).toBe("ok");
+    expect(spanOf("2022-03-01T00:00:00_2022-04-01T01:00:00", "hour")).toEqual(["time_range: spans more than 31 days"]);
+    expect(spanOf("2022-03-01T00:00:00_2023-04-05T00:00:00", "day")).toBe("ok");
+    expect(spanOf("2022-03-01T00:00:00_2023-04-06T00:00:00", "day")).toEqual(["time_range: spans more than 400 days"]);
   });
 });

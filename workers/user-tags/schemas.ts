@@ -151,7 +151,7 @@ export const aggregatesQuerySchema = z
     if (from % rule.bucketMs !== 0 || to % rule.bucketMs !== 0) {
       ctx.addIssue({ code: "custom", path: ["time_range"], message: `both ends must be whole ${rule.unit} such as ${rule.example}` });
     } else if (to - from > rule.maxRangeMs) {
-      ctx.addIssue({ code: "custom", path: ["time_range"], message: `spans more than ${rule.most}, the most a ${query.granularity} query covers` });
+      ctx.addIssue({ code: "custom", path: ["time_range"], message: `spans more than ${rule.most}` });
     }
   });
 
