@@ -7,11 +7,11 @@
 import { spawnSync } from "node:child_process";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { readDeployConfig } from "./deploy.ts";
+import { readDeployConfig, REQUIRED_SECRETS } from "./deploy.ts";
 import { root } from "./dev-vars.ts";
 
 function dryRun(env: Record<string, string>): { status: number | null; out: string } {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== "JWT_SECRET" && name !== "VOUCHER_SECRET"));
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !(REQUIRED_SECRETS as readonly string[]).includes(name)));
   const result = spawnSync(process.execPath, [join(root, "scripts", "deploy.ts"), "--dry-run"], {
     cwd: root,
     encoding: "utf8",
@@ -21,7 +21,11 @@ function dryRun(env: Record<string, string>): { status: number | null; out: stri
   return { status: result.status, out: `${result.stdout}${result.stderr}` };
 }
 
-const strong = { JWT_SECRET: "k".repeat(20) + "Qx9-secret-for-the-plan-check-1", VOUCHER_SECRET: "v".repeat(20) + "Qx9-secret-for-the-plan-check-2" };
+const strong = {
+  JWT_SECRET: `${"k".repeat(20)}Qx9-secret-for-the-plan-check-1`,
+  VOUCHER_SECRET: `${"v".repeat(20)}Qx9-secret-for-the-plan-check-2`,
+  WEBHOOK_ENCRYPTION_KEY: `${"w".repeat(20)}Qx9-secret-for-the-plan-check-3`,
+};
 const config = readDeployConfig();
 
 // The full plan, in order.
@@ -39,17 +43,19 @@ const expected = [
   "$ wrangler deploy",
   "$ wrangler secret put JWT_SECRET < (value from the environment)",
   "$ wrangler secret put VOUCHER_SECRET < (value from the environment)",
+  "$ wrangler secret put WEBHOOK_ENCRYPTION_KEY < (value from the environment)",
 ];
 assert.deepEqual(commands, expected);
 // Every dead-letter queue is in it, not only the producers.
 assert.ok(config.queues.includes("dead-letters"), "wrangler.toml's dead-letter queue is planned");
-assert.ok(!plan.out.includes(strong.JWT_SECRET), "a secret's value is never printed");
+for (const value of Object.values(strong)) assert.ok(!plan.out.includes(value), "a secret's value is never printed");
 
 // Example, test and short secrets are refused before any command.
 for (const [name, value, reason] of [
   ["JWT_SECRET", "dev-only-jwt-secret-change-me", /public example value/],
   ["VOUCHER_SECRET", "test-voucher-secret", /value the tests use/],
   ["JWT_SECRET", "short", /shorter than 32/],
+  ["WEBHOOK_ENCRYPTION_KEY", "dev-only-webhook-encryption-key-change-me", /public example value/],
 ] as const) {
   const refused = dryRun({ ...strong, [name]: value });
   assert.equal(refused.status, 1, `${name}=${value} was accepted:\n${refused.out}`);

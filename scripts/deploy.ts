@@ -3,7 +3,7 @@
  * again (each step does only what is missing). Steps, in order:
  *
  * 1. `wrangler whoami`: logged in (`wrangler login`, or CLOUDFLARE_API_TOKEN + CLOUDFLARE_ACCOUNT_ID).
- * 2. Secrets: JWT_SECRET and VOUCHER_SECRET must be set on the Worker already (`wrangler secret list`)
+ * 2. Secrets: JWT_SECRET, VOUCHER_SECRET and WEBHOOK_ENCRYPTION_KEY must be set on the Worker already (`wrangler secret list`)
  *    or given in this process's environment; a value from `.dev.vars.example` (public), a test value or
  *    anything shorter than 32 characters is refused before anything is created.
  * 3. The D1 database of wrangler.toml: created when `wrangler d1 list` lacks it; its id is written
@@ -26,7 +26,7 @@ import { unstable_readConfig } from "wrangler";
 import { root } from "./dev-vars.ts";
 
 /** The secrets the Worker refuses to run without (workers/http/secrets.ts). */
-export const REQUIRED_SECRETS = ["JWT_SECRET", "VOUCHER_SECRET"] as const;
+export const REQUIRED_SECRETS = ["JWT_SECRET", "VOUCHER_SECRET", "WEBHOOK_ENCRYPTION_KEY"] as const;
 
 /** Shortest secret accepted: 32 characters, 256 bits' worth of base64 or a long passphrase. */
 const MIN_SECRET_LENGTH = 32;
