@@ -127,6 +127,9 @@ describe("GET /admin/status", () => {
     await deliver("dead-letters", [body as QueueMessage, body as QueueMessage], { ids: ["status-dl-1", "status-dl-2"], attempts: 6 });
     const after = await status();
     expect(after.queues.find((q) => q.queue === "user-tags")!.deadLetters).toBe(lettersBefore + 2);
+    // A letter redacted by a cookie's erasure can never be re-driven: it is not waiting.
+    await env.DB.prepare("UPDATE dead_letters SET redacted_at = ? WHERE dead_letter_id = ?").bind(Date.now(), "status-dl-1").run();
+    expect((await status()).queues.find((q) => q.queue === "user-tags")!.deadLetters).toBe(lettersBefore + 1);
     // The dead-letter consumer's own batch is recorded like any other.
     expect(after.queues.find((q) => q.queue === "dead-letters")!.lastBatchAt).not.toBeNull();
   });

@@ -66,7 +66,7 @@ export async function readStatus(db: D1Database, now: number, settleDelayMs: num
   const latest = sql`(SELECT max(x.delivery_id) FROM webhook_deliveries x WHERE x.event_id = ${schema.webhookDeliveries.eventId} AND x.webhook_id = ${schema.webhookDeliveries.webhookId})`;
   const [rows, letters, settlements, failing] = await d.batch([
     d.select().from(schema.queueStatus),
-    d.select({ queue: schema.deadLetters.queue, waiting: count() }).from(schema.deadLetters).where(isNull(schema.deadLetters.redrivenAt)).groupBy(schema.deadLetters.queue),
+    d.select({ queue: schema.deadLetters.queue, waiting: count() }).from(schema.deadLetters).where(and(isNull(schema.deadLetters.redrivenAt), isNull(schema.deadLetters.redactedAt))).groupBy(schema.deadLetters.queue),
     d
       .select({ waiting: count() })
       .from(schema.campaigns)
