@@ -31,6 +31,17 @@ function bareImports(): string[] {
   return [...found].sort();
 }
 
+/** Integration files that need storage nobody else wrote to (see the `integration-isolated` project). */
+const NEEDS_EMPTY_STORAGE = [
+  "test/ads/ad-billing-integration.test.ts",
+  "test/ads/ad-edit-serve-integration.test.ts",
+  "test/ads/ad-impressions-integration.test.ts",
+  "test/connections/rewards-faults-integration.test.ts",
+  "test/connections/rewards-integration.test.ts",
+  "test/platform/status-integration.test.ts",
+  "test/user-tags/profile-store-integration.test.ts",
+];
+
 export default defineConfig({
   plugins: [
     cloudflareTest({
@@ -56,6 +67,9 @@ export default defineConfig({
     // file's time is spent waiting (workerd starting, queue consumers, RPC to this process). Two overlap it.
     // `VITEST_MAX_WORKERS=n npm test` overrides it.
     maxWorkers: 2,
+    // Console lines go straight to the terminal: workerds now outlive a file, and a line a file's background
+    // work logs after its last test (a waitUntil) must not find the file's reporting channel closed.
+    disableConsoleIntercept: true,
     deps: { optimizer: { ssr: { enabled: true, include: bareImports() } } },
     projects: [
       {
@@ -66,12 +80,26 @@ export default defineConfig({
         test: { name: "unit", include: ["test/**/*-unit.test.ts"], isolate: false, setupFiles: ["./test/clock-offset.ts"] },
       },
       {
-        // Each integration file gets a workerd of its own, so its D1, Durable Objects and queues start empty.
+        // Integration files share a workerd per pool worker (and its D1, Durable Objects and queues): a new
+        // workerd per file cost about 3.5 CPU s of setup each, most of the suite's time. Their tests work on
+        // ids of their own (`test/support/ids.ts`), so what another file left behind does not change them.
         extends: true,
         test: {
           name: "integration",
           include: ["test/**/*.test.ts"],
-          exclude: ["test/**/*-unit.test.ts"],
+          exclude: ["test/**/*-unit.test.ts", ...NEEDS_EMPTY_STORAGE],
+          setupFiles: ["./test/clock-offset.ts", "./test/apply-migrations.ts"],
+          isolate: false,
+        },
+      },
+      {
+        // The files that assert on everything in a table or a catalogue (every closed billing day, every ad served,
+        // offer, every redemption, all settlements overdue) or on storage never written: each gets a
+        // workerd of its own, so its D1, Durable Objects and queues start empty.
+        extends: true,
+        test: {
+          name: "integration-isolated",
+          include: NEEDS_EMPTY_STORAGE,
           setupFiles: ["./test/clock-offset.ts", "./test/apply-migrations.ts"],
         },
       },
