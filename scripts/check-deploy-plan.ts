@@ -1,5 +1,5 @@
 /**
- * `node scripts/check-deploy-plan.ts` (run by .ci/run): `npm run deploy -- --dry-run` prints the whole
+ * `npm run test:deploy-plan` (run by .ci/run): `npm run deploy -- --dry-run` prints the whole
  * plan an empty account needs — every queue and dead-letter queue of wrangler.toml, the database, the
  * migrations, the deploy — and refuses example or test secrets before any command. No network: the dry
  * run only reads wrangler.toml. Exit code 1 on the first failed expectation.
