@@ -89,11 +89,3 @@ function equalBytes(a: ArrayBuffer, b: ArrayBuffer): boolean {
 export function idempotencyShardOf(eventId: string): number {
   return shardOf(eventId, IDEMPOTENCY_SHARDS, "utf-16");
 }
-
-/**
- * The object that holds `eventId` of `scope`: one of IDEMPOTENCY_SHARDS per scope. Cheap and
- * stable; ids a client chose to share a shard load only that shard (~1,000/s), not the others.
- */
-export function idempotencyShardStub(env: Env, scope: string, eventId: string): DurableObjectStub<IdempotencyShard> {
-  return env.IDEMPOTENCY_SHARD.getByName(`${scope}:${idempotencyShardOf(eventId)}`);
-}

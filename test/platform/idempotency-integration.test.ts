@@ -1,7 +1,7 @@
 import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { idempotencyShardStub } from "../../durable-objects/idempotency-shard/idempotency-shard.ts";
+import { idempotencyShardStub } from "../../durable-objects/idempotency-shard/stub.ts";
 import { DAY_MS } from "../../shared/time.ts";
 import { app } from "../../workers/app.ts";
 import { createCampaign, topOf } from "../campaigns/support.ts";

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { IDEMPOTENCY_SHARDS, idempotencyShardStub } from "../../durable-objects/idempotency-shard/idempotency-shard.ts";
+import { IDEMPOTENCY_SHARDS } from "../../durable-objects/idempotency-shard/idempotency-shard.ts";
+import { idempotencyShardStub } from "../../durable-objects/idempotency-shard/stub.ts";
 import { PROFILE_SHARDS, profileShardOf } from "../../durable-objects/profile-store/profile-store.ts";
 import { fnv1a32, shardKeyUnits, shardOf } from "../../shared/shard-hash.ts";
 

@@ -1,4 +1,4 @@
-import { idempotencyShardStub } from "../../durable-objects/idempotency-shard/idempotency-shard.ts";
+import { idempotencyShardStub } from "../../durable-objects/idempotency-shard/stub.ts";
 import { canonicalJson } from "../../shared/same-terms.ts";
 import { ApiError } from "./problem.ts";
 
