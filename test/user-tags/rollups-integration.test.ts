@@ -1,16 +1,15 @@
-import { createExecutionContext, createMessageBatch, getQueueResult, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { RollupOutbox } from "../../durable-objects/tag-aggregates/rollup-outbox.ts";
 import { SHARD_MS, shardStartOf } from "../../durable-objects/tag-aggregates/tag-aggregates.ts";
 import { tagAggregatesStub } from "../../durable-objects/tag-aggregates/stub.ts";
 import { rollupDayOf, tagRollupsStub } from "../../durable-objects/tag-rollups/stub.ts";
-import type { UserTagMessage } from "../../shared/messages.ts";
 import { DAY_MS } from "../../shared/time.ts";
-import { consumeUserTags } from "../../workers/user-tags/consumers.ts";
 import { acceptTag } from "../../workers/user-tags/ingest.ts";
 import { userTagSchema } from "../../workers/user-tags/schemas.ts";
 import { callJson } from "../support/http.ts";
+import { deliver as deliverToQueue } from "../support/queues.ts";
 
 interface Tag {
   time: string;
@@ -62,20 +61,11 @@ function generateTags(seed: number, count: number, hours: readonly number[]): Ta
   }));
 }
 
-let batchNumber = 0;
-
 /** Delivers tags to the user-tags consumer in queue batches of 100, as the queue would. */
 async function deliver(tags: readonly Tag[]): Promise<void> {
   for (let i = 0; i < tags.length; i += 100) {
     const bodies = await Promise.all(tags.slice(i, i + 100).map((t) => acceptTag(userTagSchema.parse(t))));
-    const batch = createMessageBatch<UserTagMessage>(
-      "user-tags",
-      bodies.map((body, j) => ({ id: `rollup-batch-${++batchNumber}-${j}`, timestamp: Date.now(), attempts: 1, body })),
-    );
-    const ctx = createExecutionContext();
-    await consumeUserTags(batch, env);
-    const result = await getQueueResult(batch, ctx);
-    expect(result.retryMessages).toEqual([]);
+    expect((await deliverToQueue("user-tags", bodies)).retryMessages).toEqual([]);
   }
 }
 

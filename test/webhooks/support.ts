@@ -1,9 +1,8 @@
-import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, expect, vi } from "vitest";
-import type { QueueMessage, WebhookDeliveryMessage } from "../../shared/messages.ts";
+import type { WebhookDeliveryMessage } from "../../shared/messages.ts";
 import { app } from "../../workers/app.ts";
-import worker from "../../workers/index.ts";
 import { adminToken, callJson } from "../support/http.ts";
 
 export interface Received {
@@ -119,19 +118,6 @@ export function recordingEnv(options: { failSends?: number } = {}): { env: Env; 
   } as Queue;
   return { env: { ...env, WEBHOOK_DELIVERIES: wrapped } as Env, sent };
 }
-
-/** Runs `bodies` through the Worker's queue handler as a batch of `queue`, with `withEnv`. */
-export async function runQueue(queue: string, bodies: QueueMessage[], withEnv: Env = env, attempts = 1) {
-  const batch = createMessageBatch<QueueMessage>(
-    queue,
-    bodies.map((body) => ({ id: `run-${++runSeq}`, timestamp: new Date(), attempts, body })),
-  );
-  const ctx = createExecutionContext();
-  await worker.queue(batch, withEnv, ctx);
-  return getQueueResult(batch, ctx);
-}
-
-let runSeq = 0;
 
 /** Calls the app in this isolate with `withEnv` (e.g. a recording env or a var unset), as the Worker would. */
 // biome-ignore lint/suspicious/noExplicitAny: tests read the JSON answer of many routes by path; callers name T where the shape matters.

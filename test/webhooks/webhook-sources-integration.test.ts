@@ -10,7 +10,7 @@ import { attach, createIncentive, eventMessage, expectAllAcked } from "../incent
 import { adminToken, callJson, eventually, tokenFor } from "../support/http.ts";
 import { uniqueId } from "../support/ids.ts";
 import { deliver as deliverToQueue } from "../support/queues.ts";
-import { callApp, type Received, recordingEnv, registeredReceiver, runQueue, type TestReceiver } from "./support.ts";
+import { callApp, type Received, recordingEnv, registeredReceiver, type TestReceiver } from "./support.ts";
 
 const HERE = { lat: 40.7128, lng: -74.006 };
 
@@ -101,7 +101,7 @@ describe("webhook events from their sources", () => {
     expect(recording.sent.map((message) => [message.webhookId, message.event.id])).toEqual([[webhookId, `connection.shared:${requestId}`]]);
 
     // Handed to the delivery consumer as the queue would (the real queue has it too; receivers dedupe by id).
-    expectAllAcked(await runQueue("webhook-deliveries", recording.sent), 1);
+    expectAllAcked(await deliverToQueue("webhook-deliveries", recording.sent), 1);
     const shared = await receivedEvent(receiver, "connection.shared", (data) => data.requestId === requestId);
     expect(shared.receivedAt).toBeGreaterThanOrEqual(beforeSecondConsent);
     expect(shared.event).toEqual({
@@ -166,14 +166,14 @@ describe("webhook events from their sources", () => {
       establishedAt: Date.now() - 5_000,
     };
     const recording = recordingEnv();
-    expectAllAcked(await runQueue("established-connections", [message], recording.env), 1);
-    expectAllAcked(await runQueue("established-connections", [message], recording.env, 2), 1);
+    expectAllAcked(await deliverToQueue("established-connections", [message], { env: recording.env }), 1);
+    expectAllAcked(await deliverToQueue("established-connections", [message], { env: recording.env, attempts: 2 }), 1);
     // Both runs published the one event, byte for byte (the body sent is the event's JSON).
     const mine = recording.sent.filter((sent) => sent.webhookId === webhookId);
     expect(mine).toHaveLength(2);
     expect(JSON.stringify(mine[1]!.event)).toBe(JSON.stringify(mine[0]!.event));
     // Delivered, whichever copy arrives first; the receiver sees that same body.
-    expectAllAcked(await runQueue("webhook-deliveries", mine), 2);
+    expectAllAcked(await deliverToQueue("webhook-deliveries", mine), 2);
     const all = receiver.ofType("connection.established").filter((delivery) => delivery.event.data.requestId === message.requestId);
     expect(all.length).toBeGreaterThanOrEqual(1);
     expect(all.map((delivery) => delivery.body)).toEqual(all.map(() => JSON.stringify(mine[0]!.event)));
@@ -277,7 +277,7 @@ describe("webhook events from their sources", () => {
       establishedAt: Date.now(),
     };
     const recording = recordingEnv();
-    expectAllAcked(await runQueue("established-connections", [message], recording.env), 1);
+    expectAllAcked(await deliverToQueue("established-connections", [message], { env: recording.env }), 1);
     const targets = recording.sent.filter((sent) => sent.event.data.requestId === message.requestId).map((sent) => sent.webhookId);
     expect(targets).toContain(connectionsId);
     expect(targets).not.toContain(settledOnlyId);

@@ -1,35 +1,19 @@
-import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it, vi } from "vitest";
-import type { QueueMessage, WebhookDeliveryMessage } from "../../shared/messages.ts";
+import { describe, expect, it, } from "vitest";
+import type { WebhookDeliveryMessage } from "../../shared/messages.ts";
 import { verifyWebhookSignature } from "../../shared/webhook-signature.ts";
-import worker from "../../workers/index.ts";
 import { nextRetrySeconds } from "../../workers/webhooks/deliveries.ts";
 import { MAX_WEBHOOKS } from "../../workers/webhooks/routes.ts";
 import { adminToken, callJson, eventually, tokenFor } from "../support/http.ts";
+import { deliver as deliverToQueue } from "../support/queues.ts";
 import { callApp, deliveriesOf, hmacHex, registeredReceiver } from "./support.ts";
 
 const HOUR_MS = 3_600_000;
 
 let seq = 0;
 
-/**
- * Hands delivery messages to the consumer as the platform would, `attempts` being the platform's
- * count. `getQueueResult` does not report a retry's delay, so each message's `retry` is watched
- * (and still called) to read the delay the consumer asked for.
- */
-async function deliver(bodies: WebhookDeliveryMessage[], attempts: number) {
-  const batch = createMessageBatch<QueueMessage>(
-    "webhook-deliveries",
-    bodies.map((body) => ({ id: `delivery-${++seq}`, timestamp: new Date(), attempts, body })),
-  );
-  const retries = batch.messages.map((message) => vi.spyOn(message, "retry"));
-  const ctx = createExecutionContext();
-  await worker.queue(batch, env, ctx);
-  const result = await getQueueResult(batch, ctx);
-  const delays = new Map(batch.messages.map((message, i) => [message.id, retries[i]!.mock.calls.at(-1)?.[0]?.delaySeconds]));
-  return { ...result, retryMessages: result.retryMessages.map(({ msgId }) => ({ msgId, delaySeconds: delays.get(msgId) })) };
-}
+/** Delivers `bodies` as one webhook-deliveries batch on its `attempts`th delivery (the shared helper). */
+const deliver = (bodies: WebhookDeliveryMessage[], attempts: number) => deliverToQueue("webhook-deliveries", bodies, { attempts });
 
 function deliveryOf(webhookId: string, queuedAt = Date.now()): WebhookDeliveryMessage {
   const requestId = `hook-req-${++seq}`;
