@@ -305,7 +305,8 @@ try {
         officer.onerror = () => reject(new Error("the officer's socket did not open"));
       });
       officer.send(JSON.stringify({ type: "location", lat: 40.7506, lng: -73.9972 }));
-      await page.getByTestId("officers").filter({ hasText: `Officer Browser (officer ${officerId}): 50 m away` }).waitFor({ timeout: 5000 });
+      // Shown distances go to the officer's 200 m grid cell, not their exact position: some tens of metres.
+      await page.getByTestId("officers").filter({ hasText: new RegExp(`Officer Browser \\(officer ${officerId}\\): \\d+ m away`) }).waitFor({ timeout: 5000 });
       await page.getByTestId("officer-nearby").filter({ hasText: "Officer Browser" }).waitFor({ timeout: 5000 });
       // The citizen asks, the officer accepts (10 points each), and the citizen spends 5 on the demo's coffee and
       // gives 3 to its charity: data for the admin's reports below.

@@ -10,7 +10,7 @@ import { allWebhooks } from "./store.ts";
  * redelivery, an alarm) publishes again; the events' ids are stable, so that repeats nothing a
  * receiver has not deduped.
  */
-export async function publishEvent(env: Env, events: readonly WebhookEvent[]): Promise<void> {
+export async function publishEvent(env: Env, events: readonly WebhookEvent[], httpRequestId?: string | null): Promise<void> {
   if (events.length === 0) return;
   const hooks = await allWebhooks(env.DB);
   if (hooks.length === 0) return;
@@ -18,7 +18,13 @@ export async function publishEvent(env: Env, events: readonly WebhookEvent[]): P
   const messages: WebhookDeliveryMessage[] = events.flatMap((event) =>
     hooks
       .filter((hook) => hook.events.includes(event.type))
-      .map((hook) => ({ kind: "webhook-delivery" as const, webhookId: hook.webhookId, event, queuedAt })),
+      .map((hook) => ({
+        kind: "webhook-delivery" as const,
+        webhookId: hook.webhookId,
+        event,
+        queuedAt,
+        ...(httpRequestId ? { httpRequestId } : {}),
+      })),
   );
   await sendAll(env.WEBHOOK_DELIVERIES, messages);
 }

@@ -135,7 +135,7 @@ connectionRoutes.openapi(
   }),
   async (c) => {
     const { requestId } = c.req.valid("param");
-    return c.json(await shareConnection(c.env, requestId, principalOf(c).sub), 200);
+    return c.json(await shareConnection(c.env, requestId, principalOf(c).sub, c.get("requestId")), 200);
   },
 );
 

@@ -14,7 +14,7 @@ import { publishEvent } from "../../shared/webhooks/publish.ts";
  * an error) is completed by the next call of either party. Two calls racing through the transition
  * may both publish; the event id is the same, and receivers dedupe by it.
  */
-export async function shareConnection(env: Env, requestId: string, userId: string): Promise<{ requestId: string; sharedBy: string[] }> {
+export async function shareConnection(env: Env, requestId: string, userId: string, httpRequestId?: string): Promise<{ requestId: string; sharedBy: string[] }> {
   const db = database(env.DB);
   const [request] = await db
     .select({ citizenId: schema.connectionRequests.citizenId, officerId: schema.connectionRequests.officerId })
@@ -47,7 +47,7 @@ export async function shareConnection(env: Env, requestId: string, userId: strin
         citizen: { userId: row.citizenId, displayName: names.get(row.citizenId) ?? null },
         officer: { userId: row.officerId, displayName: names.get(row.officerId) ?? null },
       }),
-    ]);
+    ], httpRequestId);
     await db.update(t).set({ sharedPublishedAt: Date.now() }).where(and(eq(t.requestId, requestId), isNull(t.sharedPublishedAt)));
   }
   return { requestId, sharedBy: consents.map((consent) => consent.userId) };

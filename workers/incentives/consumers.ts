@@ -43,7 +43,7 @@ export async function queueHistoryEvaluation(env: Env, employerIds: readonly str
  * anywhere before the confirmation leaves the award unconfirmed, so the redelivered message does
  * the remaining steps; each step is idempotent, so repeating the done ones changes nothing.
  */
-async function applyUserEvents(env: Env, userId: string, activities: Activity[]): Promise<void> {
+async function applyUserEvents(env: Env, userId: string, activities: Activity[], requestIds?: ReadonlyMap<string, string>): Promise<void> {
   const user = userStub(env, userId);
   const { awards, newPairs } = await user.recordActivity(activities);
   if (newPairs.length > 0) {
@@ -51,14 +51,20 @@ async function applyUserEvents(env: Env, userId: string, activities: Activity[])
     await indexHistory(env.DB, userId, newPairs);
     await user.confirmHistoryIndexed(newPairs);
   }
-  await finishAwards(env, userId, awards);
+  await finishAwards(env, userId, awards, requestIds);
 }
 
-/** Stores, publishes and confirms a user's unconfirmed awards; every step is idempotent. */
-async function finishAwards(env: Env, userId: string, unconfirmed: StoredAward[]): Promise<void> {
+/**
+ * Stores, publishes and confirms a user's unconfirmed awards; every step is idempotent. Each award
+ * message names the HTTP request of the event that earned it, where `requestIds` knows it.
+ */
+async function finishAwards(env: Env, userId: string, unconfirmed: StoredAward[], requestIds?: ReadonlyMap<string, string>): Promise<void> {
   if (unconfirmed.length === 0) return;
   const user = userStub(env, userId);
-  const messages = unconfirmed.map((award) => toAwardMessage(userId, award));
+  const messages = unconfirmed.map((award) => {
+    const httpRequestId = requestIds?.get(award.eventId);
+    return { ...toAwardMessage(userId, award), ...(httpRequestId === undefined ? {} : { httpRequestId }) };
+  });
   await storeAwards(env.DB, messages);
   await sendAll(env.INCENTIVE_AWARDS, messages);
   await user.confirmAwards(unconfirmed.map((award) => award.employerIncentiveId));
@@ -102,6 +108,7 @@ export async function consumeIncentiveEvents(batch: MessageBatch<QueueMessage>, 
               localDay: localDayOf(body.timestamp, body.utcOffsetMinutes ?? 0),
               candidates: candidates.get(candidateKey(body.employerId, body.event)) ?? [],
             })),
+            new Map(group.flatMap(({ body }) => (body.httpRequestId === undefined ? [] : [[body.eventId, body.httpRequestId] as const]))),
           ),
       ),
     ),
@@ -120,7 +127,7 @@ export async function fulfilIncentiveAwards(batch: MessageBatch<QueueMessage>, e
     awards,
     async () => {
       // Before marking fulfilled, so a failed publish is redone by the redelivery (same event ids).
-      await publishEvent(env, await incentiveAwardedEvents(env.DB, awards.map(({ body }) => body)));
+      await publishEvent(env, await incentiveAwardedEvents(env.DB, awards.map(({ body }) => body)), requestFields(batch.queue, awards).requestId);
       const fulfilled = await markFulfilled(env.DB, awards.map((a) => a.body));
       const done = new Set(fulfilled);
       for (const { body } of awards) {

@@ -1,5 +1,6 @@
 import { QUEUE_MESSAGE_SCHEMAS, type QueueMessage } from "../../shared/messages.ts";
-import { messagesOfKind, retryLater } from "../queue-kit.ts";
+import { log } from "../../shared/log.ts";
+import { messagesOfKind, requestFields, retryLater } from "../queue-kit.ts";
 import { ingestTags } from "./ingest.ts";
 
 /**
@@ -11,6 +12,8 @@ export async function consumeUserTags(batch: MessageBatch<QueueMessage>, env: En
   const messages = messagesOfKind(batch, QUEUE_MESSAGE_SCHEMAS["user-tags"]);
   if (messages.length === 0) return;
   const failed = await ingestTags(env, messages.map((m) => m.body));
+  const retried = messages.filter((message) => failed.has(message.body.tagId));
+  if (retried.length > 0) log("warn", "tags not stored; retrying them", { ...requestFields(batch.queue, retried), messages: retried.length });
   for (const message of messages) {
     if (failed.has(message.body.tagId)) retryLater(message);
     else message.ack();

@@ -60,7 +60,7 @@ userTagRoutes.openapi(
   }),
   async (c) => {
     const tag = await acceptTag(c.req.valid("json"));
-    await sendCoalesced(c.env.USER_TAGS, tag, waitUntilOf(c));
+    await sendCoalesced(c.env.USER_TAGS, { ...tag, httpRequestId: c.get("requestId") }, waitUntilOf(c));
     return c.body(null, 204);
   },
 );
