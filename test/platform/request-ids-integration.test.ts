@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createCampaign } from "../campaigns/support.ts";
+import { attach, createIncentive } from "../incentives/helpers.ts";
+import { uniqueId } from "../support/ids.ts";
 import { call, callJson, eventually, serviceToken } from "../support/http.ts";
 
 afterEach(() => {
@@ -62,5 +64,24 @@ describe("request ids", () => {
       jsonLines(log).find((entry) => entry.msg === "purchases applied" && entry.campaignId === campaign.campaignId),
     );
     expect(line).toMatchObject({ level: "info", system: "campaigns", requestId, applied: 1 });
+  });
+
+  it("follow one incentive event through incentive-events to the award it earned, on incentive-awards", async () => {
+    const log = vi.spyOn(console, "log");
+    const employerId = uniqueId();
+    const incentiveId = await createIncentive({ kind: "once", event: "traced-birth-reported" });
+    const employerIncentiveId = await attach(employerId, "1", incentiveId, "A pillow");
+    const answer = await call("POST", "/incentives/events", {
+      token: await serviceToken(),
+      headers: { "x-request-id": `incentive-trace-${employerId}` },
+      body: { userId: uniqueId(), employerId, event: "traced-birth-reported", timestamp: new Date().toISOString() },
+    });
+    expect(answer.status).toBe(202);
+    expect(answer.headers.get("x-request-id")).toBe(`incentive-trace-${employerId}`);
+    // incentive-events → the user's object → the award on incentive-awards, whose consumer logs it fulfilled.
+    const line = await eventually(async () =>
+      jsonLines(log).find((entry) => entry.msg === "incentive award fulfilled" && entry.employerIncentiveId === employerIncentiveId),
+    );
+    expect(line).toMatchObject({ level: "info", system: "incentives", requestId: `incentive-trace-${employerId}` });
   });
 });
