@@ -183,12 +183,13 @@ describe("GET /officers/nearby", () => {
     const wide = await nearby(`zip=${zipA},${zipB}&lat=${HERE.lat}&lng=${HERE.lng}&radius=2000`);
     expect(ids(wide)).toEqual(expected(2000, [zipA, zipB]));
     expect(ids(wide)).toHaveLength(4);
-    // A radius between the nearest two cell centres finds the nearest only.
+    // A radius reaching just the nearest cell centre finds the nearest only (and the second too when the
+    // two grids happened to put both centres within the same metre: the offsets are random per window).
     const [d0, d1] = seen.filter((o) => o.zip !== placed[4]!.zip).map((o) => o.distance).sort((x, y) => x - y);
-    const between = Math.max(1, Math.floor((d0! + d1!) / 2));
+    const between = Math.max(1, Math.ceil(d0!));
     const narrow = await nearby(`zip=${zipA},${zipB}&lat=${HERE.lat}&lng=${HERE.lng}&radius=${between}`);
     expect(ids(narrow)).toEqual(expected(between, [zipA, zipB]));
-    expect(ids(narrow)).toHaveLength(1);
+    expect(ids(narrow)).toHaveLength(d1! > between ? 1 : 2);
     const oneZip = await nearby(`zip=${zipA}&lat=${HERE.lat}&lng=${HERE.lng}&radius=10000`);
     expect(ids(oneZip)).toEqual(expected(10000, [zipA]));
     expect(ids(oneZip)).toHaveLength(2);
